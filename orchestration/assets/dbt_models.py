@@ -1,0 +1,66 @@
+"""dbt models as Dagster assets, in two groups around the Python risk-model fit.
+
+`dbt_core_models` builds staging, intermediate and everything that does not need the open risk model;
+`risk_model_coefficients` (orchestration/assets/risk_model.py) fits on their output; `dbt_scored_models`
+then builds every model downstream of the `risk_model` source (measure 220 scoring, measure_cases, marts).
+dbt tests become asset checks (dagster-dbt does this).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.resources import WarehouseResource, dbt_project, resolve_as_of_date
+
+SCORED_SELECTION = "source:spine_outcomes.risk_model+"
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    paths = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for sub in ("models", "seeds", "macros", "tests"):
+        paths.extend(p for p in (project_dir / sub).rglob("*") if p.is_file())
+    return max(p.stat().st_mtime for p in paths if p.exists())
+
+
+def ensure_manifest() -> Path:
+    """Re-parse the dbt project when any of its files is newer than target/manifest.json."""
+    manifest = dbt_project.manifest_path
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(dbt_project.project_dir):
+        return manifest
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    dbt = Path(sys.executable).with_name("dbt")
+    subprocess.run(
+        [str(dbt), "parse", "--quiet", "--project-dir", str(dbt_project.project_dir),
+         "--profiles-dir", str(dbt_project.project_dir)],
+        check=True, env=env,
+    )
+    return manifest
+
+
+MANIFEST = ensure_manifest()
+
+
+def _dbt_vars(warehouse: WarehouseResource) -> str:
+    with warehouse.connect(read_only=True) as con:
+        as_of = resolve_as_of_date(con, warehouse.settings)
+    return json.dumps({"as_of_date": as_of})
+
+
+@dbt_assets(manifest=MANIFEST, project=dbt_project, exclude=SCORED_SELECTION, name="dbt_core_models")
+def dbt_core_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    yield from dbt.cli(["build", "--vars", _dbt_vars(warehouse)], context=context).stream()
+
+
+@dbt_assets(manifest=MANIFEST, project=dbt_project, select=SCORED_SELECTION, name="dbt_scored_models")
+def dbt_scored_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    yield from dbt.cli(["build", "--vars", _dbt_vars(warehouse)], context=context).stream()
+
+
+ASSETS = [dbt_core_models, dbt_scored_models]

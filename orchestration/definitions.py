@@ -1,0 +1,23 @@
+"""The Dagster code location: every asset, check, job, sensor and schedule, wired to its resources.
+
+Jobs run in-process: DuckDB allows one writer per file, so steps never write the warehouse concurrently.
+"""
+
+import dagster as dg
+
+from orchestration.assets import dbt_models, ingest, publish, risk_model
+from orchestration.checks import gx_checks, sql_checks
+from orchestration.jobs import JOBS
+from orchestration.resources import build_resources
+from orchestration.schedules import SCHEDULES
+from orchestration.sensors import SENSORS
+
+defs = dg.Definitions(
+    assets=[*ingest.ASSETS, *dbt_models.ASSETS, *risk_model.ASSETS, *publish.ASSETS],
+    asset_checks=[*gx_checks.CHECKS, *sql_checks.CHECKS],
+    jobs=JOBS,
+    sensors=SENSORS,
+    schedules=SCHEDULES,
+    resources=build_resources(),
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,82 @@
+"""Resources shared by the assets: the warehouse connection and the dbt CLI."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource, DbtProject
+
+from orchestration.settings import DBT_PROJECT_DIR, Settings, load_settings
+
+
+def export_dbt_env(settings: Settings) -> None:
+    """profiles.yml reads the warehouse path and memory limit from the environment."""
+    os.environ["WAREHOUSE_PATH"] = str(settings.warehouse_path)
+    os.environ["DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file under DATA_DIR. One writer at a time: jobs run in-process."""
+
+    data_dir: str = ""
+    memory_limit: str = "4GB"
+    threads: int = 2
+
+    @property
+    def settings(self) -> Settings:
+        env = dict(os.environ)
+        if self.data_dir:
+            env["DATA_DIR"] = self.data_dir
+        return load_settings(env)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.spill_dir.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
+        try:
+            con.execute(f"SET memory_limit = '{self.memory_limit}'")
+            con.execute(f"SET threads = {int(self.threads)}")
+            con.execute(f"SET temp_directory = '{settings.spill_dir}'")
+            yield con
+        finally:
+            con.close()
+
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def build_resources(settings: Settings | None = None) -> dict[str, object]:
+    settings = settings or load_settings()
+    export_dbt_env(settings)
+    return {
+        "warehouse": WarehouseResource(
+            data_dir=str(settings.data_dir),
+            memory_limit=settings.duckdb_memory_limit,
+            threads=settings.duckdb_threads,
+        ),
+        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR)),
+    }
+
+
+def resolve_as_of_date(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
+    """AS_OF_DATE when set; otherwise the latest service or observation date loaded (data after it is ignored)."""
+    if settings.as_of_date:
+        return settings.as_of_date.isoformat()
+    latest = con.execute(
+        """
+        select max(d) from (
+            select max(coalesce(claim_line_start_date, claim_start_date)) as d from raw.medical_claim
+            union all
+            select max(observation_date) from raw.observation
+        )
+        """
+    ).fetchone()[0]
+    if latest is None:
+        raise dg.Failure("AS_OF_DATE is not set and the warehouse holds no dated claims or observations yet.")
+    return latest.isoformat()

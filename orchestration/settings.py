@@ -1,0 +1,73 @@
+"""Every run-time setting, in one place, overridable from the environment.
+
+LANDING_DIR  raw deliveries (one folder per table); default: the bundled sample under data/sample.
+DATA_DIR     warehouse and published outputs; default: data/.
+AS_OF_DATE   the data's as-of date (YYYY-MM-DD); default: the latest service or observation date loaded.
+DUCKDB_MEMORY_LIMIT / DUCKDB_THREADS  bound the warehouse engine (it spills to $DATA_DIR/tmp beyond the limit).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_SAMPLE_PERSONS = 10_000
+DEFAULT_SAMPLE_SEED = 20260101
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
+    data_dir: Path
+    as_of_date: date | None
+    duckdb_memory_limit: str
+    duckdb_threads: int
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def published_db_path(self) -> Path:
+        return self.data_dir / "published.duckdb"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.data_dir / "published"
+
+    @property
+    def spill_dir(self) -> Path:
+        return self.data_dir / "tmp"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.data_dir / "data_docs"
+
+
+def default_sample_dir(data_dir: Path | None = None) -> Path:
+    return (data_dir or DEFAULT_DATA_DIR) / "sample"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+    landing = Path(env.get("LANDING_DIR") or default_sample_dir(data_dir)).resolve()
+    as_of_raw = (env.get("AS_OF_DATE") or "").strip()
+    try:
+        as_of = date.fromisoformat(as_of_raw) if as_of_raw else None
+    except ValueError as exc:
+        raise ValueError(f"AS_OF_DATE must be an ISO date (YYYY-MM-DD), got {as_of_raw!r}") from exc
+    return Settings(
+        landing_dir=landing,
+        data_dir=data_dir,
+        as_of_date=as_of,
+        duckdb_memory_limit=env.get("DUCKDB_MEMORY_LIMIT", "4GB"),
+        duckdb_threads=int(env.get("DUCKDB_THREADS", "2")),
+    )
