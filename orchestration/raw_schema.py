@@ -1,0 +1,51 @@
+"""DDL of the raw layer, derived from the contract: typed contract columns plus lineage columns.
+
+Both the ingestion assets and the tests (which build small warehouses by hand) create raw tables here.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from orchestration.contract import CONTRACTS, TableContract
+
+RAW_SCHEMA = "raw"
+LINEAGE_COLUMNS = (
+    ("_delivery", "VARCHAR"),      # partition key: the delivery month (or file stem)
+    ("_source_file", "VARCHAR"),   # path relative to LANDING_DIR
+    ("_file_hash", "VARCHAR"),     # sha256 of the delivered file
+    ("_line_number", "BIGINT"),    # 1-based line in the file, header = line 1
+    ("_loaded_at", "TIMESTAMP"),
+)
+QUARANTINE_COLUMNS = (
+    ("_delivery", "VARCHAR"),
+    ("_source_file", "VARCHAR"),
+    ("_file_hash", "VARCHAR"),
+    ("_line_number", "BIGINT"),
+    ("raw_record", "VARCHAR"),     # the delivered text of the row (may carry identifiers: stays in the warehouse)
+    ("rule", "VARCHAR"),           # machine-readable rule id, e.g. bad_date, score_out_of_range
+    ("reason", "VARCHAR"),         # readable reason, naming the column and the value
+    ("_loaded_at", "TIMESTAMP"),
+)
+
+
+def raw_table(name: str) -> str:
+    return f"{RAW_SCHEMA}.{name}"
+
+
+def quarantine_table(name: str) -> str:
+    return f"{RAW_SCHEMA}.{name}__quarantine"
+
+
+def raw_columns_ddl(contract: TableContract) -> str:
+    cols = [(c.name, c.type) for c in contract.columns] + list(LINEAGE_COLUMNS)
+    return ", ".join(f'"{n}" {t}' for n, t in cols)
+
+
+def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every raw and quarantine table if missing (empty tables keep dbt sources resolvable)."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    quarantine_ddl = ", ".join(f'"{n}" {t}' for n, t in QUARANTINE_COLUMNS)
+    for contract in CONTRACTS.values():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {raw_table(contract.name)} ({raw_columns_ddl(contract)})")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {quarantine_table(contract.name)} ({quarantine_ddl})")
