@@ -1,0 +1,134 @@
+"""Command line for the headless runs behind `make demo`, `make run` and `make ui`.
+
+    spine-pipeline demo   generate the bundled sample if missing, then `run` on it
+    spine-pipeline run    ingest every delivery in LANDING_DIR, then refresh models, checks and publication
+    spine-pipeline ui     dagster dev on the same DAGSTER_HOME, so the runs above show in the UI
+
+Runs are recorded in a persistent Dagster instance under $DATA_DIR/dagster_home.
+Exit codes: 0 success, 1 a step failed, 2 a blocking data-quality check failed (nothing was published).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from orchestration.settings import (
+    DEFAULT_SAMPLE_PERSONS,
+    DEFAULT_SAMPLE_SEED,
+    PROJECT_ROOT,
+    Settings,
+    default_sample_dir,
+    load_settings,
+)
+
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+"""
+
+
+def prepare_dagster_home(settings: Settings) -> Path:
+    home = settings.data_dir / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def ensure_sample(settings: Settings) -> None:
+    sample = default_sample_dir(settings.data_dir)
+    if settings.landing_dir != sample or (sample / "medical_claim").exists():
+        return
+    from orchestration.sample_data.cli import main as generate
+
+    print(f"Generating the default sample ({DEFAULT_SAMPLE_PERSONS:,} persons) into {sample} ...", flush=True)
+    generate(["--persons", str(DEFAULT_SAMPLE_PERSONS), "--seed", str(DEFAULT_SAMPLE_SEED), "--out", str(sample)])
+
+
+def _failed_blocking_checks(result) -> list[str]:
+    import dagster as dg
+
+    return [
+        f"{e.asset_key.to_user_string()}:{e.check_name}"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    ]
+
+
+def run_pipeline(settings: Settings) -> int:
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.ingest.discovery import discover_deliveries, register_deliveries
+
+    if not settings.landing_dir.exists():
+        print(f"LANDING_DIR {settings.landing_dir} does not exist.", file=sys.stderr)
+        return 1
+    instance = dg.DagsterInstance.get()
+    deliveries = discover_deliveries(settings.landing_dir)
+    if not deliveries:
+        print(f"No delivery files under {settings.landing_dir} (see docs/data_contract.md).", file=sys.stderr)
+        return 1
+    keys = register_deliveries(instance, settings.landing_dir)
+    started = time.perf_counter()
+    ingest = defs.get_job_def("ingest_job").execute_in_process(
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+        raise_on_error=False,
+    )
+    if not ingest.success:
+        print("Ingestion failed; see the run's logs above (or `make ui`).", file=sys.stderr)
+        return 1
+    refresh = defs.get_job_def("refresh_job").execute_in_process(instance=instance, raise_on_error=False)
+    failed_checks = _failed_blocking_checks(refresh)
+    seconds = time.perf_counter() - started
+    if failed_checks:
+        print("Blocking data-quality checks failed; the previous publication was kept:", file=sys.stderr)
+        for name in failed_checks:
+            print(f"  - {name}", file=sys.stderr)
+        return 2
+    if not refresh.success:
+        print("The refresh run failed; see the run's logs above (or `make ui`).", file=sys.stderr)
+        return 1
+    print_summary(settings, len(keys), seconds)
+    return 0
+
+
+def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
+    import duckdb
+
+    print(f"\nMaterialized {deliveries} deliveries from {settings.landing_dir} in {seconds:,.0f} s.")
+    if settings.published_db_path.exists():
+        with duckdb.connect(str(settings.published_db_path), read_only=True) as con:
+            tables = [r[0] for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()]
+            print(f"Published {len(tables)} tables: {', '.join(tables)}")
+            if "measure_code_summary" in tables:
+                print(con.execute("select * from measure_code_summary order by all").df().to_string(index=False))
+    print(f"\nAnalysts: {settings.published_db_path} (read-only) and {settings.published_dir}/")
+    print(f"Warehouse (pipeline only): {settings.warehouse_path}")
+    print(f"Data docs: {settings.data_docs_dir}   UI: make ui")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="spine-pipeline", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["demo", "run", "ui"])
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    prepare_dagster_home(settings)
+    if args.command == "ui":
+        dagster = Path(sys.executable).with_name("dagster")
+        os.chdir(PROJECT_ROOT)
+        os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"])
+    if args.command == "demo":
+        ensure_sample(settings)
+    return run_pipeline(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
