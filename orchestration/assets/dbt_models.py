@@ -8,6 +8,7 @@ dbt tests become asset checks (dagster-dbt does this).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -30,17 +31,23 @@ def _newest_source_mtime(project_dir: Path) -> float:
 
 
 def ensure_manifest() -> Path:
-    """Re-parse the dbt project when any of its files is newer than target/manifest.json."""
+    """Re-parse the dbt project when any of its files is newer than target/manifest.json.
+
+    A file lock serializes parsers: test workers and `dagster dev` may load the definitions at once.
+    """
     manifest = dbt_project.manifest_path
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(dbt_project.project_dir):
-        return manifest
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run(
-        [str(dbt), "parse", "--quiet", "--project-dir", str(dbt_project.project_dir),
-         "--profiles-dir", str(dbt_project.project_dir)],
-        check=True, env=env,
-    )
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with open(manifest.parent / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(dbt_project.project_dir):
+            return manifest
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        dbt = Path(sys.executable).with_name("dbt")
+        subprocess.run(
+            [str(dbt), "parse", "--quiet", "--project-dir", str(dbt_project.project_dir),
+             "--profiles-dir", str(dbt_project.project_dir), "--target-path", str(manifest.parent)],
+            check=True, env=env,
+        )
     return manifest
 
 
