@@ -1,0 +1,13 @@
+{#- A cast that yields null instead of failing on a value that does not convert (e.g. a non-numeric score).
+    dbt.safe_cast is a plain cast on DuckDB, hence this macro; engines without try_cast dispatch their own. -#}
+{% macro try_cast(field, type) -%}
+    {{ return(adapter.dispatch('try_cast')(field, type)) }}
+{%- endmacro %}
+
+{% macro default__try_cast(field, type) -%}
+    {{ dbt.safe_cast(field, type) }}
+{%- endmacro %}
+
+{% macro duckdb__try_cast(field, type) -%}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}

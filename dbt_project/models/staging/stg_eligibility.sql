@@ -1,0 +1,44 @@
+{#- Enrollment spans, deduplicated on the contract key (latest delivery wins); spans starting after the
+    as-of date are ignored. -#}
+with source as (
+
+    select * from {{ source('raw', 'eligibility') }}
+
+),
+
+payers as (
+
+    select * from {{ ref('payer_normalization') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by person_id, enrollment_start_date, payer, plan
+            order by _delivery desc, _loaded_at desc, _line_number desc
+        ) as version_rank
+    from source
+    where enrollment_start_date is null
+       or enrollment_start_date <= cast('{{ var("as_of_date") }}' as date)
+
+)
+
+select
+    ranked.person_id,
+    ranked.birth_date,
+    {{ normalize_sex('ranked.gender') }} as sex,
+    coalesce(by_name.payer, nullif(trim(ranked.payer), '')) as payer,
+    {#- a delivered payer type is more specific than the generic type of the payer's name -#}
+    coalesce(by_type.payer_type, by_name.payer_type, 'other') as payer_type,
+    nullif(trim(ranked.plan), '') as plan,
+    ranked.enrollment_start_date,
+    ranked.enrollment_end_date
+from ranked
+left join payers as by_name
+    on {{ normalize_payer_key('ranked.payer') }} = by_name.payer_key
+left join payers as by_type
+    on {{ normalize_payer_key('ranked.payer_type') }} = by_type.payer_key
+where ranked.version_rank = 1

@@ -1,0 +1,65 @@
+with claims as (
+
+    select * from {{ ref('base_medical_claim') }}
+
+),
+
+payers as (
+
+    select * from {{ ref('payer_normalization') }}
+
+),
+
+eligibility as (
+
+    select * from {{ ref('stg_eligibility') }}
+
+),
+
+{#- Claims carry no payer type: the enrollment with the same payer says e.g. whether a carrier's plan is
+    Medicare Advantage; the seed's generic type is the fallback. -#}
+enrolled_payer_types as (
+
+    select person_id, payer, payer_type
+    from (
+        select
+            person_id,
+            payer,
+            payer_type,
+            row_number() over (
+                partition by person_id, payer
+                order by enrollment_start_date desc, enrollment_end_date desc
+            ) as recency_rank
+        from eligibility
+        where payer is not null
+    ) ranked
+    where recency_rank = 1
+
+)
+
+select
+    claims.claim_id,
+    claims.claim_line_number,
+    claims.person_id,
+    lower(trim(claims.claim_type)) as claim_type,
+    coalesce(payers.payer, nullif(trim(claims.payer), '')) as payer,
+    coalesce(enrolled_payer_types.payer_type, payers.payer_type, 'other') as payer_type,
+    nullif(trim(claims.plan), '') as plan,
+    claims.service_date,
+    nullif(trim(claims.place_of_service_code), '') as place_of_service_code,
+    upper(trim(claims.hcpcs_code)) as hcpcs_code,
+    claims.service_unit_quantity,
+    nullif(trim(claims.rendering_npi), '') as rendering_npi,
+    nullif(trim(claims.rendering_tin), '') as rendering_tin,
+    nullif(trim(claims.billing_npi), '') as billing_npi,
+    nullif(trim(claims.billing_tin), '') as billing_tin,
+    claims.allowed_amount,
+    claims.paid_amount,
+    claims.charge_amount,
+    claims.data_source
+from claims
+left join payers
+    on {{ normalize_payer_key('claims.payer') }} = payers.payer_key
+left join enrolled_payer_types
+    on claims.person_id = enrolled_payer_types.person_id
+    and coalesce(payers.payer, nullif(trim(claims.payer), '')) = enrolled_payer_types.payer
