@@ -1,0 +1,49 @@
+"""The delivery ledger raw._deliveries: one row per landing file and load, what happened to it and why.
+
+It is also how a file delivered twice (same sha256 under another name or delivery) is recognized and skipped.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from orchestration.raw_schema import RAW_SCHEMA
+
+LEDGER_TABLE = f"{RAW_SCHEMA}._deliveries"
+LOADED, SKIPPED_DUPLICATE, SKIPPED_EMPTY = "loaded", "skipped_duplicate_file", "skipped_empty_file"
+
+
+def create_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    con.execute(
+        f"""
+        CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} (
+            table_name VARCHAR, delivery VARCHAR, source_file VARCHAR, file_hash VARCHAR,
+            rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT,
+            status VARCHAR, detail VARCHAR, loaded_at TIMESTAMP
+        )
+        """
+    )
+
+
+def loaded_elsewhere(con: duckdb.DuckDBPyConnection, table: str, delivery: str, file_hash: str) -> str | None:
+    """'<delivery>/<file>' that already loaded this content for this table, outside this delivery."""
+    row = con.execute(
+        f"SELECT delivery || ': ' || source_file FROM {LEDGER_TABLE} "
+        "WHERE table_name = ? AND file_hash = ? AND status = ? AND delivery <> ? ORDER BY loaded_at LIMIT 1",
+        [table, file_hash, LOADED, delivery],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def forget_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str) -> None:
+    con.execute(f"DELETE FROM {LEDGER_TABLE} WHERE table_name = ? AND delivery = ?", [table, delivery])
+
+
+def record(con: duckdb.DuckDBPyConnection, table: str, delivery: str, entries: list[dict]) -> None:
+    for e in entries:
+        con.execute(
+            f"INSERT INTO {LEDGER_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, current_localtimestamp())",
+            [table, delivery, e["file"], e["hash"], e["read"], e["loaded"], e["quarantined"], e["status"],
+             e.get("detail")],
+        )

@@ -1,0 +1,202 @@
+"""Load one delivery of one raw table: stage every file as text, apply the row rules, then replace the
+delivery's rows in raw.<table> and raw.<table>__quarantine in one transaction, and write the ledger.
+
+A re-run of the same delivery therefore yields the same rows; the reconciliation read = loaded + quarantined is
+checked per file before commit, and a mismatch fails the load.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from orchestration.contract import CONTRACTS, TableContract
+from orchestration.ingest import ledger
+from orchestration.ingest.discovery import file_sha256
+from orchestration.ingest.reader import (
+    REJECT_QUARANTINE,
+    STAGE_TABLE,
+    STAGE_VIEW,
+    FileContractError,
+    create_stage,
+    read_csv_header,
+    stage_csv,
+    stage_parquet,
+)
+from orchestration.ingest.rules import failures_query, load_instruments, q, typed_expr
+from orchestration.raw_schema import create_raw_tables, quarantine_table, raw_table
+
+VIOLATIONS = "_ingest_violations"
+
+
+class ReconciliationError(Exception):
+    """Rows read differ from rows loaded + quarantined: something was dropped silently."""
+
+
+@dataclass
+class FileReport:
+    file: str
+    file_hash: str
+    status: str
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
+    extra_columns: list[str] = field(default_factory=list)
+    detail: str | None = None
+
+
+@dataclass
+class DeliveryReport:
+    table: str
+    delivery: str
+    files: list[FileReport]
+
+    @property
+    def read(self) -> int:
+        return sum(f.read for f in self.files)
+
+    @property
+    def loaded(self) -> int:
+        return sum(f.loaded for f in self.files)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f.quarantined for f in self.files)
+
+    @property
+    def by_rule(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for f in self.files:
+            total.update(f.by_rule)
+        return dict(sorted(total.items()))
+
+    @property
+    def skipped(self) -> list[FileReport]:
+        return [f for f in self.files if f.status != ledger.LOADED]
+
+
+def relative_name(path: Path, landing_dir: Path | None) -> str:
+    try:
+        return path.resolve().relative_to(Path(landing_dir).resolve()).as_posix() if landing_dir else path.name
+    except ValueError:
+        return path.name
+
+
+def _stage_files(con, contract: TableContract, delivery: str, files: list[Path], landing_dir) -> list[FileReport]:
+    reports: list[FileReport] = []
+    seen: dict[str, str] = {}
+    for path in sorted(files):
+        rel = relative_name(path, landing_dir)
+        digest = file_sha256(path)
+        earlier = seen.get(digest) or ledger.loaded_elsewhere(con, contract.name, delivery, digest)
+        if path.stat().st_size == 0:
+            reports.append(FileReport(rel, digest, ledger.SKIPPED_EMPTY, detail="0-byte file: no header, no rows"))
+            continue
+        if earlier:
+            reports.append(FileReport(rel, digest, ledger.SKIPPED_DUPLICATE,
+                                      detail=f"same sha256 as {earlier}, already loaded"))
+            continue
+        seen[digest] = f"{delivery}: {rel}"
+        if path.suffix.lower() == ".parquet":
+            shape = stage_parquet(con, contract, path, rel, digest)
+        else:
+            shape = stage_csv(con, contract, path, rel, digest, read_csv_header(path, contract))
+        reports.append(FileReport(rel, digest, ledger.LOADED, extra_columns=shape.extra_columns))
+    return reports
+
+
+def _count_by_file(con, sql: str, params: list) -> dict[str, int]:
+    return dict(con.execute(sql, params).fetchall())
+
+
+def _fill_counts(con, contract: TableContract, delivery: str, reports: list[FileReport]) -> None:
+    read = _count_by_file(con, f"SELECT _source_file, count(*) FROM (SELECT _source_file FROM {STAGE_TABLE} "
+                               f"UNION ALL SELECT _source_file FROM {REJECT_QUARANTINE}) GROUP BY 1", [])
+    loaded = _count_by_file(con, f"SELECT _source_file, count(*) FROM {raw_table(contract.name)} "
+                                 "WHERE _delivery = ? GROUP BY 1", [delivery])
+    rules = con.execute(f"SELECT _source_file, rule, count(*) FROM {quarantine_table(contract.name)} "
+                        "WHERE _delivery = ? GROUP BY ALL ORDER BY ALL", [delivery]).fetchall()
+    for report in reports:
+        if report.status != ledger.LOADED:
+            continue
+        report.read, report.loaded = read.get(report.file, 0), loaded.get(report.file, 0)
+        report.by_rule = {rule: n for file, rule, n in rules if file == report.file}
+        report.quarantined = sum(report.by_rule.values())
+        if report.read == 0:
+            report.detail = "header only: no data rows"
+        if report.read != report.loaded + report.quarantined:
+            raise ReconciliationError(
+                f"{contract.name} delivery {delivery}, {report.file}: read {report.read} rows but loaded "
+                f"{report.loaded} + quarantined {report.quarantined}"
+            )
+
+
+def _replace_delivery(con, contract: TableContract, delivery: str, loaded_at) -> None:
+    typed = ", ".join(f"{typed_expr(c.name, c.type)}" for c in contract.columns)
+    names = ", ".join(q(n) for n in contract.names)
+    con.execute(f"DELETE FROM {raw_table(contract.name)} WHERE _delivery = ?", [delivery])
+    con.execute(f"DELETE FROM {quarantine_table(contract.name)} WHERE _delivery = ?", [delivery])
+    con.execute(
+        f"""
+        INSERT INTO {raw_table(contract.name)} ({names}, _delivery, _source_file, _file_hash, _line_number, _loaded_at)
+        SELECT {typed}, $delivery, _source_file, _file_hash, _line_number, $loaded_at
+        FROM {STAGE_VIEW} AS _s
+        WHERE NOT EXISTS (SELECT 1 FROM {VIOLATIONS} AS _v
+                          WHERE _v._source_file = _s._source_file AND _v._line_number = _s._line_number)
+        """,
+        {"delivery": delivery, "loaded_at": loaded_at},
+    )
+    con.execute(
+        f"""
+        INSERT INTO {quarantine_table(contract.name)}
+        SELECT $delivery, _source_file, _file_hash, _line_number, raw_record, rule, reason, $loaded_at
+        FROM (SELECT * FROM {VIOLATIONS} UNION ALL SELECT * FROM {REJECT_QUARANTINE})
+        """,
+        {"delivery": delivery, "loaded_at": loaded_at},
+    )
+
+
+
+def load_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str, files: list[Path],
+                  landing_dir: Path | None = None) -> DeliveryReport:
+    """Replace `delivery`'s rows of raw.<table> with the content of `files` (quarantining bad rows)."""
+    contract = CONTRACTS[table]
+    create_raw_tables(con)
+    ledger.create_ledger(con)
+    load_instruments(con)
+    create_stage(con, contract)
+    reports = _stage_files(con, contract, delivery, files, landing_dir)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {VIOLATIONS} AS
+        SELECT _source_file, _file_hash, _line_number, raw_record, failures[1].rule AS rule,
+               array_to_string(list_transform(failures, lambda f: f.reason), '; ') AS reason
+        FROM ({failures_query(contract, STAGE_VIEW)}) WHERE len(failures) > 0
+        """
+    )
+    loaded_at = con.execute("SELECT current_localtimestamp()").fetchone()[0]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _replace_delivery(con, contract, delivery, loaded_at)
+        _fill_counts(con, contract, delivery, reports)
+        ledger.forget_delivery(con, table, delivery)
+        ledger.record(con, table, delivery, [
+            {"file": r.file, "hash": r.file_hash, "read": r.read, "loaded": r.loaded,
+             "quarantined": r.quarantined, "status": r.status, "detail": r.detail} for r in reports
+        ])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {STAGE_VIEW}")
+        for temp in (STAGE_TABLE, REJECT_QUARANTINE, VIOLATIONS):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return DeliveryReport(table, delivery, reports)
+
+
+__all__ = ["DeliveryReport", "FileContractError", "FileReport", "ReconciliationError", "load_delivery"]

@@ -1,0 +1,162 @@
+"""File-level checks and reading one landing file into the VARCHAR stage table with DuckDB's own readers.
+
+Every value is read as text first, so that a bad value becomes a quarantine row rather than a failed cast.
+A file that cannot be read as the contract describes (missing required column, wrong delimiter, header not
+UTF-8) raises FileContractError naming the file, the problem and the contract document.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from orchestration.contract import CONTRACT_DOC, TableContract
+from orchestration.ingest.rules import MALFORMED_RULE, REJECT_RULES, q
+
+STAGE_TABLE = "_ingest_stage"
+STAGE_VIEW = "_ingest_stage_lined"
+REJECT_QUARANTINE = "_ingest_rejects"
+_REJECTS = "_ingest_csv_reject_errors"
+_REJECT_SCANS = "_ingest_csv_reject_scans"
+_OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+_HEADER_PROBE_BYTES = 1024 * 1024
+
+
+class FileContractError(Exception):
+    """A delivered file does not follow the raw-data contract; the run must fail."""
+
+
+@dataclass
+class FileShape:
+    """How a delivered file's columns map onto the contract."""
+    column_map: dict[str, str]          # contract column -> delivered column
+    extra_columns: list[str] = field(default_factory=list)
+
+
+def _fail(path: Path, message: str) -> FileContractError:
+    return FileContractError(f"{path}: {message} (see {CONTRACT_DOC})")
+
+
+def map_columns(path: Path, contract: TableContract, delivered: list[str]) -> FileShape:
+    """Map delivered names (case-insensitive, aliases accepted) to contract columns; a missing required one fails."""
+    by_lower = {name.strip().lower(): name for name in delivered}
+    mapping: dict[str, str] = {}
+    for col in contract.columns:
+        for candidate in (col.name, *col.aliases):
+            if candidate.lower() in by_lower:
+                mapping[col.name] = by_lower[candidate.lower()]
+                break
+    missing = [c for c in contract.required if c not in mapping]
+    if missing:
+        raise _fail(path, f"required column(s) {', '.join(missing)} missing from the header of {contract.name}")
+    used = set(mapping.values())
+    return FileShape(mapping, [name for name in delivered if name not in used])
+
+
+def read_csv_header(path: Path, contract: TableContract) -> list[str]:
+    with open(path, "rb") as handle:
+        probe = handle.read(_HEADER_PROBE_BYTES)
+    first_line = probe.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        text = first_line.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _fail(path, f"the header is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    header = next(csv.reader(io.StringIO(text)), [])
+    if len(header) <= 1:
+        for delim, label in _OTHER_DELIMITERS.items():
+            if delim in text and len(text.split(delim)) > 1:
+                raise _fail(path, f"the header looks {label}-delimited; the contract requires comma-separated CSV")
+    return [h.strip() for h in header]
+
+
+def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    return [row[0] for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
+
+
+def _stage_select(contract: TableContract, shape: FileShape, source_alias: str) -> str:
+    cols = []
+    for col in contract.names:
+        delivered = shape.column_map.get(col)
+        cols.append(f"CAST({source_alias}.{q(delivered)} AS VARCHAR) AS {q(col)}" if delivered
+                    else f"CAST(NULL AS VARCHAR) AS {q(col)}")
+    return ", ".join(cols)
+
+
+def _raw_record(contract: TableContract, shape: FileShape) -> str:
+    """The delivered values under their delivered names, as JSON (quarantine keeps what was sent)."""
+    pairs = ", ".join(f"{q(delivered)} := CAST(_src.{q(delivered)} AS VARCHAR)" for delivered in shape.column_map.values())
+    return f"CAST(to_json(struct_pack({pairs})) AS VARCHAR)"
+
+
+def create_stage(con: duckdb.DuckDBPyConnection, contract: TableContract) -> None:
+    cols = ", ".join(f"{q(n)} VARCHAR" for n in contract.names)
+    # _line_base: record ordinal + header line; the rejected records before a row are added in STAGE_VIEW.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} ({cols}, _source_file VARCHAR, _file_hash VARCHAR, "
+                "_line_base BIGINT, raw_record VARCHAR)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {REJECT_QUARANTINE} (_source_file VARCHAR, _file_hash VARCHAR, "
+                "_line_number BIGINT, raw_record VARCHAR, rule VARCHAR, reason VARCHAR)")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP VIEW {STAGE_VIEW} AS
+        SELECT _s.* EXCLUDE (_line_base), _s._line_base + coalesce(_shift.n, 0) AS _line_number
+        FROM {STAGE_TABLE} AS _s
+        ASOF LEFT JOIN (
+            SELECT _source_file, before, max(n) AS n FROM (
+                SELECT _source_file, _line_number - 1 - row_number() OVER w AS before, row_number() OVER w AS n
+                FROM {REJECT_QUARANTINE}
+                WINDOW w AS (PARTITION BY _source_file ORDER BY _line_number)
+            ) GROUP BY ALL
+        ) AS _shift ON _s._source_file = _shift._source_file AND _s._line_base - 1 > _shift.before
+        """
+    )
+
+
+def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str, header: list[str]) -> FileShape:
+    """Append one CSV's rows to the stage; records DuckDB's reader rejects go to the reject quarantine."""
+    shape = map_columns(path, contract, header)
+    columns = "{" + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header) + "}"
+    con.execute(f"DROP TABLE IF EXISTS {_REJECTS}")
+    con.execute(f"DROP TABLE IF EXISTS {_REJECT_SCANS}")
+    con.execute(
+        f"""
+        INSERT INTO {STAGE_TABLE}
+        SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.ordinality + 1,
+               {_raw_record(contract, shape)}
+        FROM read_csv(
+            $path, header = true, auto_detect = false, columns = {columns}, delim = ',', quote = '"',
+            escape = '"', encoding = 'utf-8', store_rejects = true,
+            rejects_table = '{_REJECTS}', rejects_scan = '{_REJECT_SCANS}', strict_mode = true
+        ) WITH ORDINALITY AS _src
+        """,
+        {"path": str(path), "rel": rel, "hash": file_hash},
+    )
+    reject_rules = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REJECT_RULES.items())
+    con.execute(
+        f"""
+        INSERT INTO {REJECT_QUARANTINE}
+        SELECT $rel, $hash, line, any_value(csv_line),
+               CASE any_value(error_type)::VARCHAR {reject_rules} ELSE '{MALFORMED_RULE}' END,
+               'CSV reader: ' || any_value(error_message)
+        FROM {_REJECTS} GROUP BY line
+        """,
+        {"rel": rel, "hash": file_hash},
+    )
+    return shape
+
+
+def stage_parquet(con, contract: TableContract, path: Path, rel: str, file_hash: str) -> FileShape:
+    shape = map_columns(path, contract, parquet_columns(con, path))
+    con.execute(
+        f"""
+        INSERT INTO {STAGE_TABLE}
+        SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.file_row_number + 1,
+               {_raw_record(contract, shape)}
+        FROM read_parquet($path, file_row_number = true) AS _src
+        """,
+        {"rel": rel, "hash": file_hash, "path": str(path)},
+    )
+    return shape
