@@ -1,1 +1,82 @@
-CHECKS = []
+"""Great Expectations suites (expectations/*.json) as Dagster asset checks on the tables they guard.
+
+Correctness checks are blocking: an error-severity failure stops `published_tables` in that run, so the
+previous publication stays. Input checks (stg_*) only carry warnings and never block.
+"""
+
+import dagster as dg
+
+from orchestration.quality.check_result import to_check_result
+from orchestration.quality.data_docs import write_data_docs
+from orchestration.quality.frames import suite_frame
+from orchestration.quality.history import append_history
+from orchestration.quality.parameters import allowed_case_outcomes, place_of_service_codes
+from orchestration.quality.published import validate_published_database
+from orchestration.quality.suites import default_parameters, load_suite
+from orchestration.quality.validate import SuiteOutcome, run_suite
+from orchestration.resources import WarehouseResource
+
+# suite name (= expectations/<name>.json and the guarded asset's key), blocking
+WAREHOUSE_SUITES = {
+    "score_pairs": True,
+    "measure_cases": True,
+    "rehab_episodes": True,
+    "stg_medical_claim": False,
+    "stg_claim_diagnosis": False,
+}
+
+
+def _parameters(suite: dict) -> dict:
+    params = default_parameters(suite)
+    if suite["name"] == "measure_cases":
+        params["allowed_case_outcomes"] = allowed_case_outcomes(params["allowed_case_outcomes"])
+    if suite["name"] == "stg_medical_claim":
+        params["place_of_service_codes"] = place_of_service_codes()
+    return params
+
+
+def _record(context, warehouse: WarehouseResource, check: str, outcome: SuiteOutcome, scope: str):
+    settings = warehouse.settings
+    docs = write_data_docs(outcome, settings.data_docs_dir, context.run.run_id)
+    append_history(settings.data_dir, context.run.run_id, check, outcome.suite, outcome)
+    return to_check_result(outcome, scope, docs)
+
+
+def warehouse_suite_check(name: str, blocking: bool) -> dg.AssetChecksDefinition:
+    check = f"gx_{name}"
+
+    @dg.asset_check(
+        asset=dg.AssetKey(name),
+        name=check,
+        blocking=blocking,
+        description=f"Great Expectations suite expectations/{name}.json",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        suite = load_suite(name)
+        with warehouse.connect(read_only=True) as con:
+            frame = suite_frame(con, name)
+        outcome = run_suite(frame.df, suite, _parameters(suite))
+        return _record(context, warehouse, check, outcome, frame.note)
+
+    return _check
+
+
+@dg.asset_check(
+    asset=dg.AssetKey("published_tables"),
+    name="gx_published_tables",
+    blocking=True,
+    description="Great Expectations suite expectations/published_tables.json on every table of published.duckdb",
+)
+def gx_published_tables(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    path = warehouse.settings.published_db_path
+    if not path.exists():
+        return dg.AssetCheckResult(
+            passed=False, metadata={"missing": dg.MetadataValue.path(str(path))},
+            description="published.duckdb does not exist",
+        )
+    outcome = validate_published_database(path)
+    return _record(context, warehouse, "gx_published_tables", outcome, f"every table of {path.name}")
+
+
+CHECKS = [warehouse_suite_check(name, blocking) for name, blocking in WAREHOUSE_SUITES.items()]
+CHECKS.append(gx_published_tables)
