@@ -1,1 +1,99 @@
-ASSETS = []
+"""One asset per raw table, partitioned by delivery: load the delivery's landing files into raw.<table>.
+
+A run may carry several deliveries (single-run backfill): each is loaded and committed on its own, in
+partition-key order. Metadata carries counts, rule names, file names and column names only: never a value.
+"""
+
+import json
+
+import dagster as dg
+
+from orchestration.contract import CONTRACTS, TABLES
+from orchestration.ingest.discovery import discover_deliveries
+from orchestration.ingest.loader import DeliveryReport, FileContractError, ReconciliationError, load_delivery
+from orchestration.jobs import RAW_GROUP
+from orchestration.partitions import delivery_partitions
+from orchestration.raw_schema import create_raw_tables
+from orchestration.resources import WarehouseResource
+
+
+def _files_table(reports: list[DeliveryReport]) -> str:
+    lines = ["| delivery | file | status | read | loaded | quarantined | by rule | extra columns |",
+             "|---|---|---|---|---|---|---|---|"]
+    for report in reports:
+        for f in report.files:
+            rules = ", ".join(f"{k}: {v}" for k, v in f.by_rule.items()) or "-"
+            lines.append(f"| {report.delivery} | {f.file} | {f.status} | {f.read} | {f.loaded} | {f.quarantined} "
+                         f"| {rules} | {', '.join(f.extra_columns) or '-'} |")
+    return "\n".join(lines)
+
+
+def _metadata(reports: list[DeliveryReport]) -> dict[str, dg.MetadataValue]:
+    by_rule: dict[str, int] = {}
+    for report in reports:
+        for rule, n in report.by_rule.items():
+            by_rule[rule] = by_rule.get(rule, 0) + n
+    files = [f for r in reports for f in r.files]
+    return {
+        "deliveries": dg.MetadataValue.json([r.delivery for r in reports]),
+        "rows_read": dg.MetadataValue.int(sum(r.read for r in reports)),
+        "rows_loaded": dg.MetadataValue.int(sum(r.loaded for r in reports)),
+        "rows_quarantined": dg.MetadataValue.int(sum(r.quarantined for r in reports)),
+        "quarantined_by_rule": dg.MetadataValue.json(by_rule),
+        "files": dg.MetadataValue.md(_files_table(reports)),
+        "extra_columns": dg.MetadataValue.json(sorted({c for f in files for c in f.extra_columns})),
+        "skipped_files": dg.MetadataValue.json(
+            [{"file": f.file, "status": f.status, "reason": f.detail} for f in files if f.status != "loaded"]
+        ),
+    }
+
+
+def _log_report(log, report: DeliveryReport) -> None:
+    for f in report.files:
+        if f.status != "loaded":
+            log.warning(f"{report.table} {report.delivery}: skipped {f.file} ({f.status}): {f.detail}")
+            continue
+        log.info(f"{report.table} {report.delivery}: {f.file}: read {f.read}, loaded {f.loaded}, "
+                 f"quarantined {f.quarantined} {json.dumps(f.by_rule)}")
+        if f.extra_columns:
+            log.warning(f"{report.table} {report.delivery}: {f.file}: extra columns not loaded: "
+                        f"{', '.join(f.extra_columns)}")
+        if f.detail:
+            log.warning(f"{report.table} {report.delivery}: {f.file}: {f.detail}")
+
+
+def build_raw_asset(table: str) -> dg.AssetsDefinition:
+    contract = CONTRACTS[table]
+
+    @dg.asset(
+        key=dg.AssetKey([RAW_GROUP, table]),
+        group_name=RAW_GROUP,
+        partitions_def=delivery_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=f"raw.{table}: {contract.grain}. Delivered rows, typed per the contract "
+                    f"(docs/data_contract.md); rows breaking a rule go to raw.{table}__quarantine.",
+        kinds={"duckdb"},
+        pool="warehouse",
+    )
+    def _raw_table(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        deliveries = discover_deliveries(warehouse.settings.landing_dir)
+        reports: list[DeliveryReport] = []
+        with warehouse.connect() as con:
+            create_raw_tables(con)
+            for key in sorted(context.partition_keys):
+                files = deliveries.get(key, {}).get(table, [])
+                if not files:
+                    context.log.info(f"{table} {key}: no files in this delivery; raw.{table} left as is")
+                    continue
+                try:
+                    report = load_delivery(con, table, key, files, warehouse.settings.landing_dir)
+                except (FileContractError, ReconciliationError) as exc:
+                    raise dg.Failure(description=f"{table} delivery {key}: {exc}") from exc
+                _log_report(context.log, report)
+                reports.append(report)
+        return dg.MaterializeResult(metadata=_metadata(reports))
+
+    return _raw_table
+
+
+ASSETS = [build_raw_asset(table) for table in TABLES]
