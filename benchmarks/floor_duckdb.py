@@ -1,0 +1,336 @@
+"""The floor: measure 459 and the code-by-payer counts in one plain DuckDB script (no dbt, no Dagster).
+
+It reads the same landing files as the pipeline, skips the rows the raw-data contract would quarantine, and
+computes the cases with its own SQL from the shared seeds. The pipeline is benchmarked against its time; its
+results cross-check the dbt models. Usage: python benchmarks/floor_duckdb.py LANDING_DIR AS_OF_DATE
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_common import (  # noqa: E402
+    HCPCS_SHAPE,
+    ICD10_SHAPE,
+    ISO_DATE,
+    Measure459Rules,
+    aliases,
+    delivery_key,
+    landing_files,
+    load_rules,
+    summarize,
+)
+from orchestration.contract import CONTRACTS, MAX_DIAGNOSES  # noqa: E402
+from orchestration.settings import SEEDS_DIR  # noqa: E402
+
+DIAGNOSIS_COLUMNS = [f"diagnosis_code_{i}" for i in range(1, MAX_DIAGNOSES + 1)]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _typed(expr: str, type_: str) -> str:
+    if type_ == "DATE":
+        # ISO dates; a time part is tolerated and dropped
+        return f"case when regexp_full_match(trim({expr}), '{ISO_DATE}') then try_cast(left(trim({expr}), 10) as date) end"
+    if type_ == "VARCHAR":
+        return expr
+    return f"try_cast(trim({expr}) as {type_})"
+
+
+def _load_table(con: duckdb.DuckDBPyConnection, table: str, landing_dir: Path, with_instruments: bool) -> None:
+    """`<table>` = the contract's columns, typed, of the rows the contract accepts, plus delivery order."""
+    contract = CONTRACTS[table]
+    files = landing_files(landing_dir, table)
+    delivered = pd.DataFrame(
+        {"filename": [str(f) for f in files], "delivery": [delivery_key(f) for f in files],
+         "file_order": list(range(len(files)))},
+        columns=["filename", "delivery", "file_order"],
+    ).astype({"filename": "object", "delivery": "object", "file_order": "int64"})
+    con.register("delivered_df", delivered)
+    con.execute("create or replace temp table delivered_files as select * from delivered_df")
+    if files:
+        con.execute(
+            "create or replace temp table src as select * from read_csv(?, all_varchar = true, "
+            "header = true, union_by_name = true, filename = true, ignore_errors = true, delim = ',', quote = '\"')",
+            [[str(f) for f in files]],
+        )
+    else:
+        con.execute("create or replace temp table src (filename varchar)")
+    present = {r[0] for r in con.execute("select column_name from (describe src)").fetchall()}
+    alias_map = aliases(table)
+    selects, checks, raw_of = [], [], {}
+    for col in contract.columns:
+        sources = [n for n in (col.name, *alias_map.get(col.name, ())) if n in present]
+        raw = f"coalesce({', '.join('src.' + _quote(s) for s in sources)})" if sources else "cast(null as varchar)"
+        raw_of[col.name] = raw
+        blank = f"coalesce(trim({raw}), '') = ''"
+        typed = _typed(raw, col.type)
+        selects.append(f"{typed} as {_quote(col.name)}")
+        if col.type != "VARCHAR":
+            checks.append(f"({blank} or {typed} is not null)")
+        if col.required:
+            checks.append(f"not ({blank})")
+    join = ""
+    if table == "medical_claim":
+        checks.append(f"regexp_full_match(trim({raw_of['hcpcs_code']}), '{HCPCS_SHAPE}')")
+        # ICD-9 rows of older Tuva deliveries are exempt from the ICD-10 shape
+        icd9 = f"coalesce(lower(trim({raw_of['diagnosis_code_type']})), '') like 'icd-9%'"
+        checks.extend(
+            f"({icd9} or coalesce(trim({raw_of[c]}), '') = '' or regexp_full_match(trim({raw_of[c]}), '{ICD10_SHAPE}'))"
+            for c in DIAGNOSIS_COLUMNS
+        )
+    if with_instruments:
+        code = f"upper(trim(coalesce(nullif(trim({raw_of['normalized_code']}), ''), {raw_of['source_code']})))"
+        join = f"left join instruments i on {code} = upper(i.code)"
+        checks.append(f"(i.code is null or try_cast(trim({raw_of['result']}) as decimal(9,3)) "
+                      "between i.min_score and i.max_score)")
+    con.execute(
+        f"""
+        create or replace temp table {table} as
+        select {', '.join(selects)}, f.delivery, f.file_order, src.rowid as row_order
+        from src join delivered_files f using (filename)
+        {join}
+        where {' and '.join(checks)}
+        """
+    )
+    con.execute("drop table src")
+
+
+def _load_parameters(con: duckdb.DuckDBPyConnection, rules: Measure459Rules) -> None:
+    con.register("instruments_df", rules.instruments)
+    con.execute("create or replace temp table instruments as select * from instruments_df")
+    strata = pd.DataFrame(
+        [
+            {
+                "stratum": r.stratum, "precedence": r.priority,
+                "pre_months": r.pre_window_months,
+                "ws_n": r.window_start.n, "ws_unit": r.window_start.unit,
+                "we_n": r.window_end.n, "we_unit": r.window_end.unit,
+                "nominal_n": r.nominal.n, "nominal_unit": r.nominal.unit,
+                "post_max": str(r.post_max_met), "improvement_min": str(r.improvement_min_met),
+                "met_code": r.met_code, "not_met_code": r.not_met_code,
+                "not_measured_code": r.not_measured_code, "excluded_code": r.excluded_code,
+                "min_age": r.min_age, "lookback_months": r.exclusion_lookback_months,
+            }
+            for r in rules.strata.values()
+        ]
+    )
+    codes = pd.DataFrame(
+        [{"code": c, "stratum": r.stratum} for r in rules.strata.values() for c in sorted(r.procedure_codes)]
+    )
+    exclusions = pd.DataFrame({"diagnosis_code": sorted(rules.exclusion_diagnoses)})
+    for name, frame in (("strata_df", strata), ("codes_df", codes), ("exclusions_df", exclusions)):
+        con.register(name, frame)
+    con.execute(
+        """
+        create or replace temp table strata as
+        select * replace (cast(post_max as decimal(9,3)) as post_max,
+                          cast(improvement_min as decimal(9,3)) as improvement_min)
+        from strata_df;
+        create or replace temp table procedure_codes as select * from codes_df;
+        create or replace temp table exclusion_diagnoses as select * from exclusions_df;
+        create or replace temp macro add_offset(d, n, unit) as
+            case when unit = 'month' then cast(d + to_months(n) as date) else cast(d + to_days(n) as date) end;
+        """
+    )
+    instrument_codes = pd.DataFrame({"code": rules.instrument_codes})
+    con.register("pain_codes_df", instrument_codes)
+    con.execute("create or replace temp table pain_codes as select * from pain_codes_df")
+
+
+CASES_SQL = """
+create or replace temp table claims as
+select * exclude (version_rank)
+from (
+    select *, coalesce(claim_line_start_date, claim_start_date) as service_date,
+           row_number() over (partition by claim_id, claim_line_number
+                              order by file_order desc, row_order desc) as version_rank
+    from medical_claim
+)
+where version_rank = 1 and service_date <= $as_of;
+
+create or replace temp table persons as
+select person_id, birth_date
+from (
+    select person_id, birth_date, enrollment_start_date, enrollment_end_date
+    from eligibility
+    where enrollment_start_date is null or enrollment_start_date <= $as_of
+    qualify row_number() over (partition by person_id, enrollment_start_date, payer, plan
+                               order by file_order desc, row_order desc) = 1
+)
+qualify row_number() over (partition by person_id
+                           order by enrollment_start_date desc nulls last, enrollment_end_date desc nulls last,
+                                    birth_date desc nulls last) = 1;
+
+create or replace temp table pain_scores as
+select person_id, observation_date, try_cast(trim(result) as decimal(9,3)) as score
+from observation
+where observation_date <= $as_of
+  and upper(trim(coalesce(nullif(trim(normalized_code), ''), source_code))) in (select code from pain_codes)
+qualify observation_id is null
+     or row_number() over (partition by observation_id order by file_order desc, row_order desc) = 1;
+
+create or replace temp table cases as
+with procedure_days as (
+    select c.person_id, c.service_date as index_date, arg_min(s.stratum, s.precedence) as stratum
+    from claims c
+    join procedure_codes p on upper(trim(c.hcpcs_code)) = p.code
+    join strata s on s.stratum = p.stratum
+    group by all
+)
+select d.person_id, d.stratum, d.index_date, s.*,
+       add_offset(d.index_date, s.ws_n, s.ws_unit) as window_start,
+       add_offset(d.index_date, s.we_n, s.we_unit) as window_end,
+       add_offset(d.index_date, s.nominal_n, s.nominal_unit) as nominal_date,
+       add_offset(d.index_date, -s.pre_months, 'month') as pre_window_start,
+       add_offset(d.index_date, -s.lookback_months, 'month') as lookback_start
+from procedure_days d
+join strata s using (stratum)
+join persons p using (person_id)
+where p.birth_date is not null
+  and year(d.index_date) - year(p.birth_date)
+      - case when strftime(d.index_date, '%m%d') < strftime(p.birth_date, '%m%d') then 1 else 0 end >= s.min_age;
+
+create or replace temp table case_diagnoses as
+select person_id, service_date, upper(replace(trim(diagnosis_code), '.', '')) as diagnosis_code
+from (
+    unpivot (select person_id, service_date, {diagnosis_columns} from claims
+             where person_id in (select person_id from cases))
+    on {diagnosis_columns} into name position value diagnosis_code
+);
+
+create or replace temp table excluded as
+select distinct k.person_id, k.stratum, k.index_date
+from cases k
+join case_diagnoses d
+  on d.person_id = k.person_id and d.service_date between k.lookback_start and k.index_date
+join exclusion_diagnoses x on x.diagnosis_code = d.diagnosis_code
+union
+select distinct k.person_id, k.stratum, k.index_date
+from cases k
+join claims c
+  on c.person_id = k.person_id and upper(trim(c.hcpcs_code)) = k.excluded_code
+ and c.service_date between k.index_date and k.window_end;
+
+create or replace temp table pre_scores as
+select k.person_id, k.stratum, k.index_date, p.score as pre_score, p.observation_date as pre_score_date
+from cases k
+join pain_scores p on p.person_id = k.person_id and p.observation_date between k.pre_window_start and k.index_date
+qualify row_number() over (partition by k.person_id, k.stratum, k.index_date
+                           order by p.observation_date desc, p.score asc) = 1;
+
+create or replace temp table post_scores as
+select k.person_id, k.stratum, k.index_date, p.score as post_score, p.observation_date as post_score_date
+from cases k
+join pain_scores p on p.person_id = k.person_id and p.observation_date between k.window_start and k.window_end
+qualify row_number() over (partition by k.person_id, k.stratum, k.index_date
+                           order by abs(date_diff('day', k.nominal_date, p.observation_date)),
+                                    p.observation_date desc, p.score desc) = 1;
+
+create or replace temp table case_outcomes as
+with joined as (
+    select k.*, pre.pre_score, pre.pre_score_date, post.post_score, post.post_score_date,
+           pre.pre_score - post.post_score as improvement,
+           x.person_id is not null as is_excluded
+    from cases k
+    left join pre_scores pre using (person_id, stratum, index_date)
+    left join post_scores post using (person_id, stratum, index_date)
+    left join excluded x using (person_id, stratum, index_date)
+),
+classified as (
+    select *,
+        case
+            when is_excluded then 'excluded'
+            when post_score is null and $as_of < window_end then 'pending'
+            when post_score is null then 'not_measured'
+            when post_score <= post_max then 'met'
+            when improvement >= improvement_min then 'met'
+            else 'not_met'
+        end as status
+    from joined
+)
+select '459' as measure_id, person_id, stratum, index_date, window_start, window_end,
+       pre_score, pre_score_date, post_score, post_score_date, improvement, status,
+       case status when 'excluded' then excluded_code when 'met' then met_code when 'not_met' then not_met_code
+                   when 'not_measured' then not_measured_code end as qdc_code,
+       year(window_end) as performance_year
+from classified;
+"""
+
+BY_PAYER_SQL = """
+select upper(trim(c.hcpcs_code)) as hcpcs_code,
+       coalesce(n.payer, nullif(trim(c.payer), '')) as payer,
+       year(c.service_date) as year,
+       count(*) as claim_lines
+from claims c
+left join payer_normalization n on lower(trim(c.payer)) = n.payer_key
+group by all
+"""
+
+
+def compute(landing_dir: Path | str, as_of_date: date | str, seeds_dir: Path = SEEDS_DIR,
+            memory_limit: str | None = None) -> dict:
+    """Summary counts, the case table and the code-by-payer table, with the seconds of each phase."""
+    landing_dir = Path(landing_dir)
+    as_of = date.fromisoformat(str(as_of_date))
+    rules = load_rules(seeds_dir)
+    con = duckdb.connect()
+    if memory_limit:
+        con.execute(f"set memory_limit = '{memory_limit}'")
+    timings = {}
+    started = time.perf_counter()
+    _load_parameters(con, rules)
+    for table in ("medical_claim", "eligibility", "observation"):
+        _load_table(con, table, landing_dir, with_instruments=(table == "observation"))
+    payers = seeds_dir / "payer_normalization.csv"
+    if payers.exists():
+        con.execute("create temp table payer_normalization as select * from read_csv(?, all_varchar = true)",
+                    [str(payers)])
+    else:
+        con.execute("create temp table payer_normalization (payer_key varchar, payer varchar)")
+    timings["load"] = time.perf_counter() - started
+    started = time.perf_counter()
+    sql = CASES_SQL.replace("{diagnosis_columns}", ", ".join(DIAGNOSIS_COLUMNS))
+    for statement in filter(str.strip, sql.split(";")):
+        con.execute(statement.replace("$as_of", f"date '{as_of.isoformat()}'"))
+    cases = con.execute("select * from case_outcomes order by stratum, index_date, person_id").df()
+    timings["measure_459"] = time.perf_counter() - started
+    started = time.perf_counter()
+    by_payer = con.execute(BY_PAYER_SQL).df()
+    timings["code_by_payer"] = time.perf_counter() - started
+    claim_lines = con.execute("select count(*) from claims").fetchone()[0]
+    con.close()
+    return {
+        "summary": summarize(cases),
+        "cases": cases,
+        "by_payer": by_payer,
+        "claim_lines": claim_lines,
+        "seconds": timings,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    if len(args) != 2:
+        print(__doc__.splitlines()[-1], file=sys.stderr)
+        return 2
+    result = compute(Path(args[0]), args[1])
+    for key, n in sorted(result["summary"].items()):
+        print(" ".join(key), n)
+    print({k: round(v, 2) for k, v in result["seconds"].items()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""The two benchmark baselines (plain DuckDB and pandas) on crafted landing files covering the measure-459
+boundaries: they must agree with each other and with codes derived by hand from shared/spec/measures.md.
+
+As-of date 2025-06-30. A discectomy on 2024-01-10 has its follow-up window 2024-02-21 (day 42) .. 2024-05-29
+(day 140), nominal point 2024-04-10 (day 91) and pre-op window 2023-10-10 .. 2024-01-10.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import floor_duckdb, pandas_baseline  # noqa: E402
+from benchmarks.bench_common import DISCECTOMY as D  # noqa: E402
+from benchmarks.bench_common import FUSION as F  # noqa: E402
+from benchmarks.bench_common import diff_counts  # noqa: E402
+
+AS_OF = "2025-06-30"
+ADULT = "1960-01-01"
+SURGERY = "2024-01-10"
+
+# person -> birth date (every other person is ADULT)
+BIRTHS = {"p15": "2006-01-11", "p16": "2006-01-10"}
+
+# (delivery, claim_id, line, person, date, hcpcs, dx1, payer)
+CLAIMS = [
+    ("2024-01", "c01", 1, "p01", SURGERY, "63030", "M5126", "Medicare"),
+    ("2024-01", "c02", 1, "p02", SURGERY, "63030", "M5126", "BCBS"),
+    ("2024-01", "c03", 1, "p03", SURGERY, "63047", "M5126", "Aetna"),
+    ("2024-01", "c04", 1, "p04", SURGERY, "63030", "M5126", "Medicare"),
+    # fusion and decompression on the same day: one fusion case
+    ("2023-03", "c05", 1, "p05", "2023-03-15", "22612", "M4316", "Medicare"),
+    ("2023-03", "c05", 2, "p05", "2023-03-15", "63047", "M4316", "Medicare"),
+    ("2023-03", "c06", 1, "p06", "2023-03-15", "22630", "M4316", "Medicare"),
+    # staged surgery on consecutive days: two cases
+    ("2024-01", "c07", 1, "p07", SURGERY, "63030", "M5126", "Medicare"),
+    ("2024-01", "c07b", 1, "p07", "2024-01-11", "22630", "M5126", "Medicare"),
+    # exclusion diagnosis exactly 12 months before
+    ("2023-01", "c08a", 1, "p08", "2023-01-10", "99213", "C412", "Medicare"),
+    ("2024-01", "c08", 1, "p08", SURGERY, "63030", "M5126", "Medicare"),
+    # exclusion diagnosis one day before the look-back and one day after the surgery: not excluded
+    ("2023-01", "c09a", 1, "p09", "2023-01-09", "99213", "C412", "Medicare"),
+    ("2024-01", "c09", 1, "p09", SURGERY, "63030", "M5126", "Medicare"),
+    ("2024-01", "c09b", 1, "p09", "2024-01-11", "99213", "C41.2", "Medicare"),
+    # pending: window open at the as-of date, no post-op score
+    ("2025-05", "c10", 1, "p10", "2025-05-01", "63030", "M5126", "Medicare"),
+    # open window but G9945 reported: excluded outranks pending
+    ("2025-05", "c11", 1, "p11", "2025-05-01", "63030", "M5126", "Medicare"),
+    ("2025-05", "c11", 2, "p11", "2025-05-20", "G9945", "M5126", "Medicare"),
+    # open window with a post-op score already: scored now
+    ("2025-03", "c12", 1, "p12", "2025-03-01", "63030", "M5126", "Medicare"),
+    ("2024-01", "c13", 1, "p13", SURGERY, "63030", "M5126", "Medicare"),
+    ("2024-01", "c14", 1, "p14", SURGERY, "63030", "M5126", "Medicare"),
+    ("2024-01", "c15", 1, "p15", SURGERY, "63030", "M5126", "Medicare"),
+    ("2024-01", "c16", 1, "p16", SURGERY, "63030", "M5126", "Medicare"),
+    ("2024-01", "c17", 1, "p17", SURGERY, "63030", "M5126", "Medicare"),
+    # month-end clamping: fusion on 2024-05-31, pre-op window from 2024-02-29, follow-up from 2025-02-28
+    ("2024-05", "c18", 1, "p18", "2024-05-31", "22612", "M4316", "Medicare"),
+    # after the as-of date: ignored
+    ("2025-07", "c19", 1, "p19", "2025-07-05", "63030", "M5126", "Medicare"),
+    # a later delivery corrects the line to an office visit: no case
+    ("2024-01", "c20", 1, "p20", SURGERY, "63030", "M5126", "Medicare"),
+    ("2024-02", "c20", 1, "p20", SURGERY, "99213", "M5126", "Medicare"),
+    ("2024-01", "c21", 1, "p21", SURGERY, "63030", "M5126", "UHC"),
+    # a row the contract quarantines (bad date) carries a procedure code: no case
+    ("2024-01", "c22", 1, "p22", "2024-13-10", "63030", "M5126", "Medicare"),
+]
+
+# (person, date, code, result)
+SCORES = [
+    ("p01", "2023-12-01", "72514-3", "8.0"),
+    ("p01", "2024-02-20", "72514-3", "2.0"),   # day 41: outside
+    ("p01", "2024-02-21", "72514-3", "6.0"),   # day 42: the only post-op score
+    ("p02", "2023-10-10", "38214-3", "10.0"),  # exactly 3 months before: pre-op
+    ("p02", "2024-05-29", "72514-3", "5.0"),   # day 140: inside
+    ("p02", "2024-05-30", "72514-3", "1.0"),   # day 141: outside
+    ("p03", "2023-10-09", "72514-3", "9.0"),   # one day before the pre-op window
+    ("p03", "2024-04-10", "72514-3", "4.0"),
+    ("p04", "2024-02-20", "72514-3", "1.0"),
+    ("p04", "2024-05-30", "72514-3", "1.0"),
+    ("p05", "2023-03-15", "72514-3", "8.0"),   # surgery day counts as pre-op
+    ("p05", "2023-12-14", "72514-3", "2.0"),   # +9 months - 1 day: outside
+    ("p05", "2024-06-15", "72514-3", "7.0"),   # +15 months: inside
+    ("p06", "2023-12-15", "72514-3", "3.0"),   # +9 months, post exactly 3.0: met
+    ("p06", "2024-06-16", "72514-3", "9.0"),   # +15 months + 1 day: outside
+    ("p08", "2024-04-10", "72514-3", "1.0"),
+    ("p09", "2024-04-10", "72514-3", "2.5"),
+    ("p11", "2025-06-15", "72514-3", "1.0"),
+    ("p12", "2025-05-01", "72514-3", "2.0"),
+    ("p13", "2024-03-31", "72514-3", "9.0"),   # day 81
+    ("p13", "2024-04-20", "72514-3", "1.0"),   # day 101: same distance, later wins
+    ("p14", "2024-01-05", "72514-3", "9.0"),
+    ("p14", "2024-01-05", "72514-3", "8.0"),   # same-day pre-op: the lowest
+    ("p14", "2024-04-10", "72514-3", "2.0"),
+    ("p14", "2024-04-10", "72514-3", "4.0"),   # same-day post-op: the highest
+    ("p16", "2024-04-10", "72514-3", "1.0"),
+    ("p17", "2024-01-01", "72514-3", "8.2"),
+    ("p17", "2024-04-10", "72514-3", "3.2"),   # 8.2 - 3.2 = 5.0 exactly
+    ("p18", "2024-02-29", "72514-3", "9.0"),
+    ("p18", "2025-02-28", "72514-3", "4.0"),
+    ("p21", "2024-04-10", "72514-3", "12"),    # out of range: quarantined
+    ("p21", "2024-04-11", "72514-3", "n/a"),   # not numeric: quarantined
+]
+
+# person -> [(stratum, status, code)] derived by hand from the spec
+EXPECTED = {
+    "p01": [(D, "not_met", "G2137")],
+    "p02": [(D, "met", "G2136")],
+    "p03": [(D, "not_met", "G2137")],
+    "p04": [(D, "not_measured", "G9943")],
+    "p05": [(F, "not_met", "G2139")],
+    "p06": [(F, "met", "G2138")],
+    "p07": [(D, "not_measured", "G9943"), (F, "not_measured", "G9946")],
+    "p08": [(D, "excluded", "G9945")],
+    "p09": [(D, "met", "G2136")],
+    "p10": [(D, "pending", None)],
+    "p11": [(D, "excluded", "G9945")],
+    "p12": [(D, "met", "G2136")],
+    "p13": [(D, "met", "G2136")],
+    "p14": [(D, "not_met", "G2137")],
+    "p16": [(D, "met", "G2136")],
+    "p17": [(D, "met", "G2136")],
+    "p18": [(F, "met", "G2138")],
+    "p21": [(D, "not_measured", "G9943")],
+}
+
+
+def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("landing")
+    header = ["claim_id", "claim_line_number", "person_id", "payer", "claim_start_date", "claim_line_start_date",
+              "hcpcs_code", "diagnosis_code_1"]
+    by_delivery: dict[str, list[list[str]]] = {}
+    for delivery, claim, line, person, day, code, dx, payer in CLAIMS:
+        by_delivery.setdefault(delivery, []).append([claim, str(line), person, payer, day, day, code, dx])
+    for delivery, rows in by_delivery.items():
+        _write(root / "medical_claim" / f"{delivery}.csv", header, rows)
+    persons = sorted({c[3] for c in CLAIMS})
+    _write(root / "eligibility" / "2020-01.csv", ["person_id", "birth_date", "gender", "enrollment_start_date", "payer"],
+           [[p, BIRTHS.get(p, ADULT), "female", "2020-01-01", "Medicare"] for p in persons])
+    _write(root / "observation" / "2024-01.csv", ["observation_id", "person_id", "observation_date", "source_code",
+                                                   "result"],
+           [[f"o{i}", p, d, c, r] for i, (p, d, c, r) in enumerate(SCORES)])
+    return root
+
+
+@pytest.fixture(scope="module")
+def results(landing):
+    return {
+        "floor": floor_duckdb.compute(landing, AS_OF),
+        "pandas": pandas_baseline.compute(landing, AS_OF),
+    }
+
+
+def _by_person(cases) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {}
+    for person, stratum, status, code in zip(cases["person_id"], cases["stratum"], cases["status"],
+                                             cases["qdc_code"]):
+        out.setdefault(person, []).append((stratum, status, None if code is None or code != code else code))
+    return {p: sorted(v, key=str) for p, v in out.items()}
+
+
+@pytest.mark.parametrize("name", ["floor", "pandas"])
+def test_codes_match_the_spec_by_hand(results, name):
+    assert _by_person(results[name]["cases"]) == {p: sorted(v, key=str) for p, v in EXPECTED.items()}
+
+
+def test_baselines_agree_on_counts_and_scores(results):
+    floor, pandas = results["floor"], results["pandas"]
+    assert diff_counts(floor["summary"], pandas["summary"], "floor", "pandas") == []
+    columns = ["person_id", "stratum", "pre_score", "post_score", "improvement"]
+    left = floor["cases"][columns].astype(str).values.tolist()
+    right = pandas["cases"][columns].astype(str).values.tolist()
+    assert sorted(map(tuple, left)) == sorted(map(tuple, right))
+
+
+def test_improvement_is_exact(results):
+    for name in ("floor", "pandas"):
+        cases = results[name]["cases"]
+        improvement = cases.loc[cases["person_id"] == "p17", "improvement"].iloc[0]
+        assert str(improvement).rstrip("0") == "5."
+
+
+def test_code_by_payer_counts_normalized_lines(results):
+    for name in ("floor", "pandas"):
+        frame = results[name]["by_payer"]
+        totals = frame.groupby(["hcpcs_code", "payer"])["claim_lines"].sum().to_dict()
+        # c02 "BCBS" normalizes to the seed's display name; the corrected line c20 counts once, as 99213
+        assert totals[("63030", "Blue Cross Blue Shield")] == 1
+        assert totals[("63030", "UnitedHealthcare")] == 1
+        assert totals[("99213", "Medicare")] == 4
+        assert sum(totals.values()) == len(CLAIMS) - 3  # c20's old version, c19 after as-of, c22 quarantined
