@@ -1,0 +1,62 @@
+"""Shared test helpers: throwaway warehouses and dbt runs isolated from the shared dbt_project/target."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.raw_schema import create_raw_tables
+
+REPO = Path(__file__).resolve().parents[1]
+DBT_PROJECT = REPO / "dbt_project"
+
+
+class DbtWarehouse:
+    """A DuckDB warehouse in a temporary directory with raw tables, and dbt runs against it."""
+
+    def __init__(self, root: Path):
+        self.path = root / "warehouse.duckdb"
+        self.env = {
+            **os.environ,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DAGSTER_DISABLE_TELEMETRY": "true",
+            "WAREHOUSE_PATH": str(self.path),
+            "DBT_TARGET_PATH": str(root / "target"),
+            "DBT_LOG_PATH": str(root / "logs"),
+        }
+        with duckdb.connect(str(self.path)) as con:
+            create_raw_tables(con)
+            # dbt's risk_model source must resolve; the fit itself is not under test here.
+            con.execute("create schema if not exists risk_model")
+            con.execute(
+                "create table if not exists risk_model.coefficients (version integer not null, term varchar not null,"
+                " coefficient double not null, std_error double, reference_start date, reference_end date,"
+                " n integer not null, r_squared double, fitted_at timestamp not null)"
+            )
+
+    def execute(self, sql: str) -> None:
+        with duckdb.connect(str(self.path)) as con:
+            con.execute(sql)
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+    def dbt(self, *args: str) -> subprocess.CompletedProcess:
+        dbt = Path(sys.executable).with_name("dbt")
+        result = subprocess.run(
+            [str(dbt), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)],
+            env=self.env, capture_output=True, text=True,
+        )
+        assert result.returncode == 0, f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+        return result
+
+
+@pytest.fixture
+def dbt_warehouse(tmp_path: Path) -> DbtWarehouse:
+    return DbtWarehouse(tmp_path)
