@@ -1,1 +1,61 @@
-ASSETS = []
+"""The published tables: code-level reporting tables, QPP submission JSON and one page per quality-data code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.publish.publisher import publish
+from orchestration.resources import WarehouseResource
+
+CPT_DESCRIPTORS_ENV = "CPT_DESCRIPTORS_FILE"
+CPT_DESCRIPTORS_DEFAULT_NAME = "cpt_descriptors.csv"
+
+
+def cpt_descriptor_file(data_dir: Path) -> Path | None:
+    """CPT descriptors are AMA-licensed: used only when the user supplies a file (env var, or DATA_DIR default)."""
+    configured = os.environ.get(CPT_DESCRIPTORS_ENV, "").strip()
+    if configured:
+        return Path(configured)
+    default = data_dir / CPT_DESCRIPTORS_DEFAULT_NAME
+    return default if default.is_file() else None
+
+
+@dg.asset(
+    key=dg.AssetKey("published_tables"),
+    deps=[
+        dg.AssetKey("measure_cases"),
+        dg.AssetKey("stg_medical_claim"),
+        dg.AssetKey("stg_claim_diagnosis"),
+        dg.AssetKey("stg_claim_modifier"),
+        dg.AssetKey("stg_provider"),
+    ],
+    group_name="publish",
+    description=(
+        "Suppressed code-level and measure-level tables (published.duckdb + parquet), QPP submission JSON and "
+        "one page per quality-data code; built aside, validated, then swapped in atomically."
+    ),
+)
+def published_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    data_dir = warehouse.settings.data_dir
+    with warehouse.connect(read_only=True) as con:
+        result = publish(con, data_dir, cpt_descriptor_file(data_dir))
+    context.log.info(f"published version {result.version}: {len(result.row_counts)} tables")
+    return dg.MaterializeResult(
+        metadata={
+            "version": result.version,
+            "database": dg.MetadataValue.path(str(result.db_path)),
+            "directory": dg.MetadataValue.path(str(result.dir_path)),
+            "qpp_directory": dg.MetadataValue.path(str(result.qpp_dir)),
+            "row_counts": dg.MetadataValue.json(result.row_counts),
+            "tables": dg.MetadataValue.text(", ".join(sorted(result.row_counts))),
+            "qpp_files": result.qpp_files,
+            "pages": result.pages,
+            "cases_not_submitted_without_tin": result.cases_without_tin,
+        }
+    )
+
+
+ASSETS = [published_tables]

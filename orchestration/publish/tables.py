@@ -1,0 +1,543 @@
+"""The code-level and measure-level tables, computed in DuckDB from the warehouse into a scratch schema.
+
+Every table here holds exact (unsuppressed) counts; `SPECS` says how each one is suppressed before it is
+published. The warehouse is the connection's default catalog; `work` is a scratch catalog that is thrown away.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import simple_icd_10_cm as icd10
+
+from orchestration.publish.reference_data import Parameters
+from orchestration.publish.suppression import Group, TableSpec
+
+PERIODS = "(values ('quarter'), ('year')) as periods(period_type)"
+PERIOD_KEY = ("code", "period_type", "period")
+QUARTERS_OF_A_YEAR = "period_type = 'quarter'"
+
+
+def _by_period(*dims: str) -> tuple[Group, ...]:
+    """A dimension's cells of one code-period sum to the code's overview row; its quarters sum to its year row."""
+    return (
+        Group(PERIOD_KEY),
+        Group(("code", "year", *dims), QUARTERS_OF_A_YEAR),
+    )
+
+
+LINE_COUNTS = ("claim_lines", "claims", "persons")
+ENTITY_GROUPS = (
+    Group(("measure_id", "stratum", "performance_year"), "entity_level = 'tin'"),
+    Group(("measure_id", "stratum", "performance_year", "tin"), "entity_level = 'tin_npi'"),
+)
+
+SPECS: dict[str, TableSpec] = {
+    "code_catalog": TableSpec(
+        name="code_catalog",
+        counts=("claim_lines", "claims", "persons", "cases_assigned"),
+        derived={"first_service_date": ("claim_lines",), "last_service_date": ("claim_lines",)},
+    ),
+    "code_overview": TableSpec(
+        name="code_overview",
+        counts=("claim_lines", "claims", "persons", "rendering_npis", "units"),
+        groups=(Group(("code", "year"), QUARTERS_OF_A_YEAR), Group(("code",), "period_type = 'year'")),
+        derived={
+            "allowed_amount": ("claim_lines",),
+            "paid_amount": ("claim_lines",),
+            "first_service_date": ("claim_lines",),
+            "last_service_date": ("claim_lines",),
+        },
+    ),
+    "code_by_payer": TableSpec(
+        name="code_by_payer",
+        counts=LINE_COUNTS,
+        groups=_by_period("payer", "payer_type"),
+        derived={
+            "allowed_amount": ("claim_lines",),
+            "paid_amount": ("claim_lines",),
+            "share_of_claim_lines_pct": ("claim_lines",),
+        },
+    ),
+    "code_by_place_of_service": TableSpec(
+        name="code_by_place_of_service",
+        counts=LINE_COUNTS,
+        groups=_by_period("place_of_service_code"),
+        derived={"share_of_claim_lines_pct": ("claim_lines",)},
+    ),
+    "code_by_provider_taxonomy": TableSpec(
+        name="code_by_provider_taxonomy",
+        counts=(*LINE_COUNTS, "rendering_npis"),
+        groups=_by_period("taxonomy_code"),
+        derived={"share_of_claim_lines_pct": ("claim_lines",)},
+    ),
+    "code_modifiers": TableSpec(
+        name="code_modifiers",
+        counts=LINE_COUNTS,
+        # A line carries several modifiers, so modifier cells do not add up to the code's total; quarters do.
+        groups=(Group(("code", "year", "modifier"), QUARTERS_OF_A_YEAR),),
+        derived={"share_of_claim_lines_pct": ("claim_lines",)},
+    ),
+    "code_related_diagnoses": TableSpec(
+        name="code_related_diagnoses",
+        counts=("claims", "persons"),
+        groups=(Group(("code", "year", "diagnosis_code"), QUARTERS_OF_A_YEAR),),
+        derived={"share_of_claims_pct": ("claims",)},
+    ),
+    "code_related_procedures": TableSpec(
+        name="code_related_procedures",
+        counts=("claims", "persons"),
+        groups=(Group(("code", "year", "related_code"), QUARTERS_OF_A_YEAR),),
+        derived={"share_of_claims_pct": ("claims",)},
+    ),
+    "measure_performance": TableSpec(
+        name="measure_performance",
+        counts=("cases", "pending", "excluded", "eligible_population", "met", "not_met", "not_measured"),
+        groups=(
+            Group(("measure_id", "performance_year", "entity_level", "tin", "rendering_npi"), "stratum <> 'all'"),
+            *ENTITY_GROUPS,
+        ),
+        row_sets=(
+            ("eligible_population", "met", "not_met", "not_measured"),
+            ("cases", "pending", "excluded", "eligible_population"),
+        ),
+        derived={
+            "performance_rate_pct": ("met", "not_met", "not_measured", "eligible_population"),
+            "reporting_rate_pct": ("met", "not_met", "not_measured", "eligible_population"),
+        },
+    ),
+    "measure_benchmarks": TableSpec(name="measure_benchmarks", counts=("n_entities",)),
+    "reporting_accuracy": TableSpec(
+        name="reporting_accuracy",
+        counts=("supported_cases", "agree", "conflicting", "supported_not_billed", "billed_without_support"),
+        groups=(
+            Group(("code", "measure_id", "performance_year"), "entity_level = 'tin'"),
+            Group(("code", "measure_id", "performance_year", "tin"), "entity_level = 'tin_npi'"),
+        ),
+        row_sets=(("supported_cases", "agree", "conflicting", "supported_not_billed"),),
+        derived={"agreement_rate_pct": ("agree", "supported_cases")},
+    ),
+}
+
+
+def load_cpt_descriptors(con: duckdb.DuckDBPyConnection, work: str, path: Path | None) -> None:
+    """CPT descriptors are AMA-licensed: only a user-supplied file (columns code, descriptor) provides them."""
+    if path is None:
+        con.execute(f"create or replace table {work}.cpt_descriptors (code varchar, descriptor varchar)")
+        return
+    if not path.is_file():
+        raise FileNotFoundError(f"CPT descriptor file {path} does not exist")
+    con.execute(
+        f"create or replace table {work}.cpt_descriptors as "
+        "select * from read_csv(?, header = true, all_varchar = true)",
+        [str(path)],
+    )
+    columns = {r[0] for r in con.execute(f"describe {work}.cpt_descriptors").fetchall()}
+    if not {"code", "descriptor"} <= columns:
+        raise ValueError(f"CPT descriptor file {path} needs columns 'code' and 'descriptor', has {sorted(columns)}")
+    con.execute(
+        f"create or replace table {work}.cpt_descriptors as "
+        f"select upper(trim(code)) as code, any_value(descriptor) as descriptor "
+        f"from {work}.cpt_descriptors where code is not null group by 1"
+    )
+
+
+def _build_lines(con: duckdb.DuckDBPyConnection, work: str) -> None:
+    con.execute(
+        f"""
+        create or replace table {work}.code_lines as
+        select claim_id, claim_line_number, person_id, hcpcs_code as code,
+               coalesce(payer, '(unknown)') as payer, coalesce(payer_type, 'other') as payer_type,
+               place_of_service_code, rendering_npi, rendering_tin,
+               service_unit_quantity as units, allowed_amount, paid_amount, service_date,
+               year(service_date) as year, quarter(service_date) as quarter
+        from staging.stg_medical_claim
+        where hcpcs_code is not null and service_date is not null
+        """
+    )
+    con.execute(
+        f"""
+        create or replace table {work}.line_periods as
+        select lines.*, periods.period_type,
+               case periods.period_type when 'quarter' then lines.year || '-Q' || lines.quarter
+                    else lines.year::varchar end as period,
+               case periods.period_type when 'quarter' then lines.quarter end as period_quarter
+        from {work}.code_lines as lines
+        cross join {PERIODS}
+        """
+    )
+
+
+def _build_descriptors(con: duckdb.DuckDBPyConnection, work: str) -> None:
+    con.execute(
+        f"""
+        create or replace table {work}.code_descriptors as
+        with codes as (
+            select distinct code from {work}.code_lines
+            union
+            select upper(trim(hcpcs_code)) from reference.quality_data_codes
+        ),
+        typed as (
+            select codes.code,
+                   (select min_by(s.code_type, s.code_type) from {work}.code_systems as s
+                    where regexp_full_match(codes.code, s.pattern)) as code_type
+            from codes
+        )
+        select typed.code, coalesce(typed.code_type, 'other') as code_type,
+               qdc.hcpcs_code is not null as is_quality_data_code,
+               coalesce(qdc.long_descriptor, case when typed.code_type like 'cpt%' then cpt.descriptor end)
+                   as descriptor,
+               case when qdc.long_descriptor is not null then qdc.source
+                    when typed.code_type like 'cpt%' and cpt.descriptor is not null then 'user-supplied CPT file'
+               end as descriptor_source,
+               qdc.measure_note, qdc.role_note, qdc.status as qdc_status
+        from typed
+        left join reference.quality_data_codes as qdc on upper(trim(qdc.hcpcs_code)) = typed.code
+        left join {work}.cpt_descriptors as cpt on cpt.code = typed.code
+        """
+    )
+
+
+def _build_code_tables(con: duckdb.DuckDBPyConnection, work: str) -> None:
+    period_cols = "code, period_type, period, year, period_quarter as quarter"
+    share = "round(100.0 * claim_lines / sum(claim_lines) over (partition by code, period_type, period), 2)"
+    con.execute(
+        f"""
+        create or replace table {work}.code_overview as
+        select {period_cols}, count(*) as claim_lines, count(distinct claim_id) as claims,
+               count(distinct person_id) as persons, count(distinct rendering_npi) as rendering_npis,
+               sum(units) as units, sum(allowed_amount) as allowed_amount, sum(paid_amount) as paid_amount,
+               min(service_date) as first_service_date, max(service_date) as last_service_date
+        from {work}.line_periods group by all
+        """
+    )
+    con.execute(
+        f"""
+        create or replace table {work}.code_catalog as
+        with lines as (
+            select code, count(*) as claim_lines, count(distinct claim_id) as claims,
+                   count(distinct person_id) as persons,
+                   min(service_date) as first_service_date, max(service_date) as last_service_date
+            from {work}.code_lines group by code
+        ),
+        cases as (
+            select qdc_code as code, count(*) as cases_assigned
+            from marts.measure_cases where qdc_code is not null group by qdc_code
+        )
+        select d.code, d.code_type, d.is_quality_data_code, d.descriptor, d.descriptor_source,
+               d.measure_note, d.role_note, d.qdc_status,
+               coalesce(lines.claim_lines, 0) as claim_lines, coalesce(lines.claims, 0) as claims,
+               coalesce(lines.persons, 0) as persons, coalesce(cases.cases_assigned, 0) as cases_assigned,
+               lines.first_service_date, lines.last_service_date
+        from {work}.code_descriptors as d
+        left join lines using (code)
+        left join cases using (code)
+        """
+    )
+    con.execute(
+        f"""
+        create or replace table {work}.code_by_payer as
+        with counts as (
+            select {period_cols}, payer, payer_type, count(*) as claim_lines, count(distinct claim_id) as claims,
+                   count(distinct person_id) as persons, sum(allowed_amount) as allowed_amount,
+                   sum(paid_amount) as paid_amount
+            from {work}.line_periods group by all
+        )
+        select counts.*, {share} as share_of_claim_lines_pct from counts
+        """
+    )
+    con.execute(
+        f"""
+        create or replace table {work}.code_by_place_of_service as
+        with counts as (
+            select {period_cols}, coalesce(place_of_service_code, '(unknown)') as place_of_service_code,
+                   count(*) as claim_lines, count(distinct claim_id) as claims,
+                   count(distinct person_id) as persons
+            from {work}.line_periods group by all
+        )
+        select counts.*, pos.place_of_service_description, {share} as share_of_claim_lines_pct
+        from counts
+        left join reference.place_of_service as pos using (place_of_service_code)
+        """
+    )
+    con.execute(
+        f"""
+        create or replace table {work}.code_by_provider_taxonomy as
+        with providers as (
+            select npi, min(taxonomy_code) as taxonomy_code from staging.stg_provider group by npi
+        ),
+        counts as (
+            select {period_cols}, coalesce(providers.taxonomy_code, '(unknown)') as taxonomy_code,
+                   count(*) as claim_lines, count(distinct claim_id) as claims,
+                   count(distinct person_id) as persons, count(distinct rendering_npi) as rendering_npis
+            from {work}.line_periods as lines
+            left join providers on providers.npi = lines.rendering_npi
+            group by all
+        )
+        select counts.*, nucc.taxonomy_description, {share} as share_of_claim_lines_pct
+        from counts
+        left join reference.nucc_taxonomy as nucc using (taxonomy_code)
+        """
+    )
+    con.execute(
+        f"""
+        create or replace table {work}.code_modifiers as
+        with counts as (
+            select {period_cols}, m.modifier,
+                   count(distinct (lines.claim_id, lines.claim_line_number)) as claim_lines,
+                   count(distinct lines.claim_id) as claims, count(distinct lines.person_id) as persons
+            from {work}.line_periods as lines
+            join staging.stg_claim_modifier as m
+              on m.claim_id = lines.claim_id and m.claim_line_number = lines.claim_line_number
+            group by all
+        ),
+        totals as (select code, period_type, period, claim_lines as code_claim_lines from {work}.code_overview)
+        select counts.*,
+               round(100.0 * counts.claim_lines / totals.code_claim_lines, 2) as share_of_claim_lines_pct,
+               coalesce(rules.modifier is not null
+                        and not list_contains(string_split(rules.allowed_code_types, ';'), d.code_type), false)
+                   as is_invalid,
+               case when rules.modifier is not null
+                         and not list_contains(string_split(rules.allowed_code_types, ';'), d.code_type)
+                    then rules.reason end as invalid_reason
+        from counts
+        join totals using (code, period_type, period)
+        join {work}.code_descriptors as d using (code)
+        left join {work}.modifier_rules as rules on rules.modifier = counts.modifier
+        """
+    )
+
+
+def _register_icd10_descriptions(con: duckdb.DuckDBPyConnection, work: str) -> None:
+    codes = [r[0] for r in con.execute("select distinct diagnosis_code from staging.stg_claim_diagnosis").fetchall()]
+    valid = [icd10.is_valid_item(c) for c in codes]
+    table = pa.table(
+        {
+            "diagnosis_code": pa.array(codes, pa.string()),
+            "is_valid_icd10": pa.array(valid, pa.bool_()),
+            "diagnosis_description": pa.array(
+                [icd10.get_description(c) if ok else None for c, ok in zip(codes, valid)], pa.string()
+            ),
+        }
+    )
+    con.register("icd10_lookup_arrow", table)
+    con.execute(f"create or replace table {work}.icd10_lookup as select * from icd10_lookup_arrow")
+    con.unregister("icd10_lookup_arrow")
+
+
+def _build_related_tables(con: duckdb.DuckDBPyConnection, work: str, top_n: int) -> None:
+    _register_icd10_descriptions(con, work)
+    con.execute(
+        f"""
+        create or replace table {work}.code_claims as
+        select distinct code, claim_id, person_id, period_type, period, year, period_quarter as quarter
+        from {work}.line_periods
+        """
+    )
+    totals = f"(select code, period_type, period, claims as code_claims from {work}.code_overview)"
+    # The top N per code and year (ranked on the year row), with all quarter rows of the kept ones.
+    keep_top = f"""
+        ranked as (
+            select *, max(case when period_type = 'year' then claims end)
+                          over (partition by code, year, {{dim}}) as year_claims
+            from pairs
+        ),
+        kept as (
+            select * exclude (year_claims) from ranked
+            qualify dense_rank() over (partition by code, year order by year_claims desc, {{dim}}) <= {int(top_n)}
+        )
+    """
+    con.execute(
+        f"""
+        create or replace table {work}.code_related_diagnoses as
+        with pairs as (
+            select cc.code, cc.period_type, cc.period, cc.year, cc.quarter, dx.diagnosis_code,
+                   count(distinct cc.claim_id) as claims, count(distinct cc.person_id) as persons
+            from {work}.code_claims as cc
+            join (select distinct claim_id, diagnosis_code from staging.stg_claim_diagnosis) as dx using (claim_id)
+            group by all
+        ),
+        {keep_top.format(dim='diagnosis_code')}
+        select pairs.*, lookup.diagnosis_description, coalesce(lookup.is_valid_icd10, false) as is_valid_icd10,
+               round(100.0 * pairs.claims / totals.code_claims, 2) as share_of_claims_pct
+        from kept as pairs
+        join {totals} as totals using (code, period_type, period)
+        left join {work}.icd10_lookup as lookup using (diagnosis_code)
+        """
+    )
+    con.execute(
+        f"""
+        create or replace table {work}.code_related_procedures as
+        with pairs as (
+            select cc.code, cc.period_type, cc.period, cc.year, cc.quarter, other.code as related_code,
+                   count(distinct cc.claim_id) as claims, count(distinct cc.person_id) as persons
+            from {work}.code_claims as cc
+            join (select distinct claim_id, code from {work}.code_lines) as other
+              on other.claim_id = cc.claim_id and other.code <> cc.code
+            group by all
+        ),
+        {keep_top.format(dim='related_code')}
+        select pairs.*, d.descriptor as related_descriptor,
+               round(100.0 * pairs.claims / totals.code_claims, 2) as share_of_claims_pct
+        from kept as pairs
+        join {totals} as totals using (code, period_type, period)
+        left join {work}.code_descriptors as d on d.code = pairs.related_code
+        """
+    )
+
+
+def _build_measure_performance(con: duckdb.DuckDBPyConnection, work: str) -> None:
+    con.execute(
+        f"""
+        create or replace table {work}.measure_performance as
+        with expanded as (
+            select cases.measure_id,
+                   case when by_stratum then cases.stratum else 'all' end as stratum,
+                   cases.performance_year, levels.entity_level,
+                   case when levels.entity_level <> 'all' then cases.tin end as tin,
+                   case when levels.entity_level = 'tin_npi' then cases.rendering_npi end as rendering_npi,
+                   cases.status
+            from marts.measure_cases as cases
+            cross join (values ('all'), ('tin'), ('tin_npi')) as levels(entity_level)
+            cross join (values (true), (false)) as strata(by_stratum)
+        ),
+        counts as (
+            select measure_id, stratum, performance_year, entity_level, tin, rendering_npi,
+                   count(*) as cases, count_if(status = 'pending') as pending,
+                   count_if(status = 'excluded') as excluded,
+                   count_if(status in ('met', 'not_met', 'not_measured')) as eligible_population,
+                   count_if(status = 'met') as met, count_if(status = 'not_met') as not_met,
+                   count_if(status = 'not_measured') as not_measured
+            from expanded group by all
+        )
+        select *,
+               -- spec: not measured stays in the denominator as not met
+               round(100.0 * met / nullif(eligible_population, 0), 2)::decimal(5, 2) as performance_rate_pct,
+               round(100.0 * (met + not_met) / nullif(eligible_population, 0), 2)::decimal(5, 2)
+                   as reporting_rate_pct
+        from counts
+        """
+    )
+
+
+def build_benchmarks(con: duckdb.DuckDBPyConnection, work: str, published_performance: str, params: Parameters) -> None:
+    """Percentiles over entities with enough cases; a percentile equal to a hidden entity rate is hidden too."""
+    fractions = "[" + ", ".join(f"{p / 100:.2f}" for p in params.benchmark_percentiles) + "]"
+    percentiles = "[" + ", ".join(str(p) for p in params.benchmark_percentiles) + "]"
+    con.execute(
+        f"""
+        create or replace table {work}.measure_benchmarks as
+        with entities as (
+            select * from {work}.measure_performance
+            where entity_level <> 'all' and eligible_population >= {int(params.benchmark_min_cases)}
+        ),
+        quantiles as (
+            select measure_id, stratum, performance_year, entity_level, count(*) as n_entities,
+                   {percentiles} as percentiles,
+                   quantile_cont(performance_rate_pct::double, {fractions}) as rates
+            from entities group by all
+        ),
+        long as (
+            select measure_id, stratum, performance_year, entity_level, n_entities,
+                   unnest(percentiles) as percentile, round(unnest(rates), 2)::decimal(5, 2) as rate
+            from quantiles
+        ),
+        hidden_rates as (
+            select distinct e.measure_id, e.stratum, e.performance_year, e.entity_level, e.performance_rate_pct
+            from entities as e
+            join {published_performance} as p
+              on p.measure_id = e.measure_id and p.stratum = e.stratum
+             and p.performance_year = e.performance_year and p.entity_level = e.entity_level
+             and p.tin is not distinct from e.tin and p.rendering_npi is not distinct from e.rendering_npi
+            where p.performance_rate_pct_suppressed
+        )
+        select long.measure_id, long.stratum, long.performance_year, long.entity_level, long.n_entities,
+               long.percentile,
+               case when hidden_rates.performance_rate_pct is null then long.rate end as performance_rate_pct,
+               hidden_rates.performance_rate_pct is not null as performance_rate_pct_suppressed
+        from long
+        left join hidden_rates
+          on hidden_rates.measure_id = long.measure_id and hidden_rates.stratum = long.stratum
+         and hidden_rates.performance_year = long.performance_year
+         and hidden_rates.entity_level = long.entity_level and hidden_rates.performance_rate_pct = long.rate
+        """
+    )
+
+
+def _build_reporting_accuracy(con: duckdb.DuckDBPyConnection, work: str) -> None:
+    con.execute(
+        f"""
+        create or replace table {work}.reporting_accuracy as
+        with code_sets as (select distinct measure_id, code from {work}.measure_codes),
+        cases as (
+            select case_id, person_id, measure_id, performance_year, tin, rendering_npi, qdc_code,
+                   index_date, coalesce(window_end, episode_end_date) as window_end
+            from marts.measure_cases
+            where status <> 'pending' and qdc_code is not null
+        ),
+        billed as (
+            select distinct l.person_id, l.code, l.service_date, l.rendering_tin, l.rendering_npi
+            from {work}.code_lines as l
+            where l.code in (select code from code_sets)
+        ),
+        case_billed as (
+            select c.case_id, list(distinct b.code) as codes
+            from cases as c
+            join code_sets as s on s.measure_id = c.measure_id
+            join billed as b
+              on b.person_id = c.person_id and b.code = s.code
+             and b.service_date between c.index_date and c.window_end
+            group by c.case_id
+        ),
+        case_events as (
+            select c.qdc_code as code, c.measure_id, c.performance_year, c.tin, c.rendering_npi,
+                   case when cb.codes is null then 'supported_not_billed'
+                        when len(cb.codes) = 1 and cb.codes[1] = c.qdc_code then 'agree'
+                        else 'conflicting' end as category
+            from cases as c
+            left join case_billed as cb using (case_id)
+        ),
+        unsupported_events as (
+            select b.code, (select min(s.measure_id) from code_sets as s where s.code = b.code) as measure_id,
+                   year(b.service_date) as performance_year, b.rendering_tin as tin, b.rendering_npi,
+                   'billed_without_support' as category
+            from billed as b
+            where not exists (
+                select 1 from cases as c join code_sets as s on s.measure_id = c.measure_id and s.code = b.code
+                where c.person_id = b.person_id and b.service_date between c.index_date and c.window_end
+            )
+        ),
+        events as (select * from case_events union all select * from unsupported_events),
+        expanded as (
+            select e.code, e.measure_id, e.performance_year, levels.entity_level,
+                   case when levels.entity_level <> 'all' then e.tin end as tin,
+                   case when levels.entity_level = 'tin_npi' then e.rendering_npi end as rendering_npi,
+                   e.category
+            from events as e cross join (values ('all'), ('tin'), ('tin_npi')) as levels(entity_level)
+        )
+        select code, measure_id, performance_year, entity_level, tin, rendering_npi,
+               count_if(category <> 'billed_without_support') as supported_cases,
+               count_if(category = 'agree') as agree, count_if(category = 'conflicting') as conflicting,
+               count_if(category = 'supported_not_billed') as supported_not_billed,
+               count_if(category = 'billed_without_support') as billed_without_support,
+               round(100.0 * count_if(category = 'agree')
+                     / nullif(count_if(category <> 'billed_without_support'), 0), 2)::decimal(5, 2)
+                   as agreement_rate_pct
+        from expanded group by all
+        """
+    )
+
+
+def build_exact_tables(
+    con: duckdb.DuckDBPyConnection, work: str, params: Parameters, cpt_descriptors: Path | None
+) -> None:
+    """Everything except the benchmarks, which need the suppressed performance table."""
+    load_cpt_descriptors(con, work, cpt_descriptors)
+    _build_lines(con, work)
+    _build_descriptors(con, work)
+    _build_code_tables(con, work)
+    _build_related_tables(con, work, params.related_codes_per_code_year)
+    _build_measure_performance(con, work)
+    _build_reporting_accuracy(con, work)

@@ -1,0 +1,135 @@
+"""A hand-made warehouse with the agreed staging / mart / seed columns, for the publication tests.
+
+Deterministic synthetic data (DuckDB `range` + `hash`), shaped so that some cells are small (1..10) and some
+large, with an invalid Category II modifier on a G-code and cases of measures 459 and 220 across three TINs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from orchestration.settings import SEEDS_DIR
+
+SEEDS = ("quality_data_codes", "place_of_service", "nucc_taxonomy")
+CODES = "['G2137', 'G8659', '63030', '97161', 'G2136', '22612', 'G9943', 'G8660', '99213', 'G2137']"
+
+
+def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: int = 0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        for schema in ("staging", "marts", "reference"):
+            con.execute(f"create schema if not exists {schema}")
+        for seed_name in SEEDS:
+            con.execute(
+                f"create or replace table reference.{seed_name} as "
+                "select * from read_csv(?, header = true, all_varchar = true)",
+                [str(SEEDS_DIR / f"{seed_name}.csv")],
+            )
+        con.execute(
+            f"""
+            create or replace table staging.stg_medical_claim as
+            with base as (
+                select i, abs(hash(i + {seed})) as h from range({n_claims}) as t(i)
+            ),
+            lines as (
+                select i, h, 1 as claim_line_number, {CODES}[1 + (h % 10)::int] as code from base
+                union all
+                select i, h, 2, '97110' from base where i % 3 = 0
+            )
+            select 'C' || i as claim_id, claim_line_number, 'P' || (h % 500) as person_id,
+                   'professional' as claim_type,
+                   case when i % 50 = 0 then 'Tiny Payer'
+                        else ['Medicare', 'Aetna', 'Blue Cross'][1 + (h // 10 % 3)::int] end as payer,
+                   'commercial' as payer_type, null as plan,
+                   date '2023-01-01' + (h // 100 % 730)::int as service_date,
+                   ['11', '22', '24', '11'][1 + (h // 7 % 4)::int] as place_of_service_code,
+                   code as hcpcs_code, (1 + i % 2)::decimal(10, 2) as service_unit_quantity,
+                   '10000000' || (h // 13 % 9)::varchar || '0' as rendering_npi,
+                   '12345678' || (h // 13 % 9 % 3)::varchar as rendering_tin,
+                   null as billing_npi, null as billing_tin,
+                   (50 + h % 100)::decimal(12, 2) as allowed_amount, (40 + h % 80)::decimal(12, 2) as paid_amount,
+                   (90 + h % 100)::decimal(12, 2) as charge_amount, 'fixture' as data_source
+            from lines
+            """
+        )
+        con.execute(
+            """
+            create or replace table staging.stg_claim_diagnosis as
+            select claim_id, claim_line_number, person_id, service_date, 1 as diagnosis_position,
+                   ['M5416', 'M5450', 'M5126', 'G20A1', 'XYZ99'][1 + (abs(hash(claim_id)) % 5)::int] as diagnosis_code
+            from staging.stg_medical_claim where claim_line_number = 1
+            union all
+            select claim_id, claim_line_number, person_id, service_date, 2, 'M4806'
+            from staging.stg_medical_claim where claim_line_number = 1 and abs(hash(claim_id)) % 3 = 0
+            """
+        )
+        con.execute(
+            """
+            create or replace table staging.stg_claim_modifier as
+            select claim_id, claim_line_number, 1 as modifier_position,
+                   case when hcpcs_code like 'G%' and abs(hash(claim_id)) % 40 = 0 then '8P'
+                        when hcpcs_code like '97%' then 'GP' else 'KX' end as modifier
+            from staging.stg_medical_claim where abs(hash(claim_id)) % 4 = 0 or hcpcs_code like '97%'
+            """
+        )
+        con.execute(
+            """
+            create or replace table staging.stg_provider as
+            select distinct rendering_npi as npi,
+                   ['207XS0117X', '225100000X', '208100000X'][1 + (abs(hash(rendering_npi)) % 3)::int]
+                       as taxonomy_code
+            from staging.stg_medical_claim
+            """
+        )
+        con.execute(
+            f"""
+            create or replace table marts.measure_cases as
+            with base as (
+                select i, abs(hash(i * 7 + {seed})) as h from range({n_cases}) as t(i)
+            ),
+            shaped as (
+                select i, h,
+                       case when i % 4 = 0 then '220' else '459' end as measure_id,
+                       case when i % 4 = 0 then 'overall' when i % 3 = 0 then 'lumbarFusion'
+                            else 'lumbarDiscectomy' end as stratum,
+                       ['met', 'met', 'not_met', 'not_measured', 'excluded', 'met', 'pending', 'not_met']
+                           [1 + (h % 8)::int] as status,
+                       -- TIN 0 is large, TIN 1 medium, TIN 2 small: small cells on purpose
+                       case when i % 10 < 7 then '123456780' when i % 10 < 9 then '123456781'
+                            else '123456782' end as tin,
+                       date '2023-01-01' + (h // 8 % 600)::int as index_date
+                from base
+            )
+            select md5('P' || (h % 500) || '|' || measure_id || '|' || stratum || '|' || index_date) as case_id,
+                   'P' || (h % 500) as person_id, measure_id, stratum, index_date,
+                   case when measure_id = '220' then index_date + 40 end as episode_end_date,
+                   case when measure_id = '220' then index_date else index_date + 42 end as window_start,
+                   case when measure_id = '220' then index_date + 40 else index_date + 140 end as window_end,
+                   6.0::decimal(9, 3) as pre_score, index_date as pre_score_date,
+                   2.0::decimal(9, 3) as post_score, index_date + 90 as post_score_date,
+                   4.0::decimal(9, 3) as improvement, null::decimal(9, 3) as actual_change,
+                   null::decimal(9, 3) as predicted_change, null as predictor, null as predictor_version,
+                   null::decimal(9, 3) as residual, status,
+                   case when status = 'pending' then null
+                        when measure_id = '220' then
+                            case status when 'met' then 'G8659' when 'not_met' then 'G8660'
+                                        when 'not_measured' then 'G8662' else 'M1122' end
+                        when stratum = 'lumbarFusion' then
+                            case status when 'met' then 'G2138' when 'not_met' then 'G2139'
+                                        when 'not_measured' then 'G9946' else 'G9945' end
+                        else case status when 'met' then 'G2136' when 'not_met' then 'G2137'
+                                         when 'not_measured' then 'G9943' else 'G9945' end
+                   end as qdc_code,
+                   'fixture' as reason,
+                   year(case when measure_id = '220' then index_date + 40 else index_date + 140 end)::int
+                       as performance_year,
+                   tin, '10000000' || (h % 9)::varchar || '0' as rendering_npi
+            from shaped
+            """
+        )
+    finally:
+        con.close()
+    return path
