@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from orchestration.settings import EXPECTATIONS_DIR
@@ -11,7 +12,9 @@ SEVERITIES = ("error", "warn")
 
 
 def suite_path(name: str, expectations_dir: Path | None = None) -> Path:
-    return Path(expectations_dir or EXPECTATIONS_DIR) / f"{name}.json"
+    """QUALITY_EXPECTATIONS_DIR points the checks at a reviewed copy of the suites (e.g. a draft branch's)."""
+    base = expectations_dir or os.environ.get("QUALITY_EXPECTATIONS_DIR") or EXPECTATIONS_DIR
+    return Path(base) / f"{name}.json"
 
 
 def load_suite(name: str, expectations_dir: Path | None = None) -> dict:

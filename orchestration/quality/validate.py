@@ -68,7 +68,7 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()[:10] if getattr(value, "hour", 0) == 0 else value.isoformat()
     if hasattr(value, "item"):
-        return value.item()
+        return _plain(value.item())
     if isinstance(value, float) and value != value:
         return None
     return value
