@@ -1,7 +1,8 @@
 {#- The predicted FS change of each episode: the vendor's prediction dated with the intake FS when delivered,
     otherwise the open risk model applied in SQL. The model version is the latest in risk_model.coefficients
     unless var risk_model_version pins one. The term list is the risk_model_terms seed's (intercept aside);
-    the fit refuses a feature model whose columns differ from it. -#}
+    the fit refuses a feature model that lacks one. A term absent from a pinned older version counts 0 (that
+    version did not use it); without any version the open-model prediction is null. -#}
 {%- set terms = [
     'intake_fs', 'age_band_45_64', 'age_band_65_74', 'age_band_75_plus', 'sex_male', 'acuity_22_90',
     'acuity_over_90', 'prior_lumbar_surgery', 'comorbidity_count', 'payer_medicare',
@@ -68,7 +69,7 @@ open_model as (
         cast(round(
             model.b_intercept
             {%- for term in terms %}
-            + model.b_{{ term }} * features.{{ term }}
+            + coalesce(model.b_{{ term }}, 0) * features.{{ term }}
             {%- endfor %}
         , 3) as decimal(9, 3)) as predicted_change
     from features
