@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 SUPPRESSED = "suppressed (1-10)"
@@ -67,6 +68,9 @@ class PublishedData:
         )
 
 
+LABEL_COLUMNS = {"year", "performance_year", "percentile"}
+
+
 def _cell(row: pd.Series, column: str) -> str:
     hidden = row.get(f"{column}_suppressed")
     if hidden is not None and not pd.isna(hidden) and bool(hidden):
@@ -74,10 +78,14 @@ def _cell(row: pd.Series, column: str) -> str:
     value = row[column]
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return NO_VALUE
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if column in LABEL_COLUMNS:
+        return str(int(value))
+    if isinstance(value, (int, np.integer)) or (isinstance(value, float) and value.is_integer()):
         return f"{int(value):,}"
-    if isinstance(value, int):
-        return f"{value:,}"
     return str(value).replace("|", "/")
 
 

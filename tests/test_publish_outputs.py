@@ -1,0 +1,177 @@
+"""The publication built from a hand-made warehouse: counts, privacy, QPP files and pages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.publish import qpp
+from orchestration.publish.publisher import publish
+from orchestration.publish.tables import SPECS
+from test_publish_support import build_warehouse
+
+pytestmark = pytest.mark.xdist_group("publish_outputs")
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("publish")
+    warehouse = build_warehouse(data_dir / "warehouse.duckdb")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        result = publish(con, data_dir)
+    pub = duckdb.connect(str(result.db_path), read_only=True)
+    pub.execute(f"attach '{warehouse}' as wh (read_only true)")
+    yield data_dir, result, pub
+    pub.close()
+
+
+def test_code_counts_equal_an_independent_count_over_staged_claims(published):
+    _, _, pub = published
+    mismatches = pub.execute(
+        """
+        with expected as (
+            select hcpcs_code as code, year(service_date)::varchar as period, count(*) as claim_lines,
+                   count(distinct claim_id) as claims, count(distinct person_id) as persons
+            from wh.staging.stg_medical_claim group by all
+        )
+        select e.code, e.period, e.claim_lines, o.claim_lines, o.claim_lines_suppressed
+        from expected as e
+        left join code_overview as o on o.code = e.code and o.period = e.period and o.period_type = 'year'
+        where o.code is null
+           or (not o.claim_lines_suppressed and (o.claim_lines <> e.claim_lines or o.claims <> e.claims))
+           or (o.claim_lines_suppressed and e.claim_lines > 10 and o.claim_lines is not null)
+        """
+    ).fetchall()
+    assert mismatches == []
+    visible = pub.execute("select count(*) from code_overview where not claim_lines_suppressed").fetchone()[0]
+    assert visible > 0
+
+
+def test_every_qdc_of_the_seed_is_in_the_catalog(published):
+    _, _, pub = published
+    missing = pub.execute(
+        "select hcpcs_code from wh.reference.quality_data_codes except select code from code_catalog"
+    ).fetchall()
+    assert missing == []
+
+
+def test_no_identifier_no_small_count_and_rates_in_range(published):
+    _, result, pub = published
+    for table in result.row_counts:
+        columns = {r[0]: r[1] for r in pub.execute(f"describe {table}").fetchall()}
+        assert not {"person_id", "case_id", "birth_date", "claim_id"} & set(columns), table
+        for column in SPECS[table].counts:
+            small = pub.execute(f"select count(*) from {table} where {column} between 1 and 10").fetchone()[0]
+            assert small == 0, (table, column)
+        for column in (c for c in columns if c.endswith("_pct")):
+            bad = pub.execute(f"select count(*) from {table} where {column} not between 0 and 100").fetchone()[0]
+            assert bad == 0, (table, column)
+
+
+def test_suppression_leaves_no_recoverable_cell(published):
+    """No additive set has exactly one hidden cell beside visible non-zero ones (a lone hidden cell with only
+    zeros beside it equals its total, which is then hidden too); derived figures follow their sources."""
+    _, result, pub = published
+    for table, spec in SPECS.items():
+        for group in spec.groups:
+            partition = ", ".join(group.partition)
+            for column in spec.counts:
+                lone = pub.execute(
+                    f"select count(*) from (select count_if({column}_suppressed) as n, "
+                    f"count_if(not {column}_suppressed and {column} > 0) as open_cells from {table} "
+                    f"where {group.where} group by {partition}) where n = 1 and open_cells > 0"
+                ).fetchone()[0]
+                assert lone == 0, (table, column, group)
+        for columns in spec.row_sets:
+            hidden = " + ".join(f"{c}_suppressed::int" for c in columns)
+            open_cells = " + ".join(f"(not {c}_suppressed and {c} > 0)::int" for c in columns)
+            lone = pub.execute(f"select count(*) from {table} where {hidden} = 1 and {open_cells} > 0").fetchone()[0]
+            assert lone == 0, (table, columns)
+        for derived, sources in spec.derived.items():
+            leak = " or ".join(f"{s}_suppressed" for s in sources)
+            n = pub.execute(f"select count(*) from {table} where ({leak}) and {derived} is not null").fetchone()[0]
+            assert n == 0, (table, derived)
+    assert pub.execute("select count(*) from code_by_payer where claim_lines_suppressed").fetchone()[0] > 0
+
+
+def test_category_ii_modifier_on_a_g_code_is_flagged(published):
+    _, _, pub = published
+    flagged = pub.execute(
+        "select distinct code from code_modifiers where modifier = '8P' and is_invalid"
+    ).fetchall()
+    assert flagged and all(code.startswith("G") for (code,) in flagged)
+    assert pub.execute("select count(*) from code_modifiers where modifier = 'KX' and is_invalid").fetchone()[0] == 0
+
+
+def test_measure_performance_all_row_equals_the_case_table(published):
+    _, _, pub = published
+    rows = pub.execute(
+        """
+        with expected as (
+            select measure_id, performance_year, count_if(status = 'met') as met,
+                   count_if(status in ('met', 'not_met', 'not_measured')) as eligible
+            from wh.marts.measure_cases group by all
+        )
+        select e.*, p.met, p.eligible_population, p.met_suppressed
+        from expected as e join measure_performance as p
+          on p.measure_id = e.measure_id and p.performance_year = e.performance_year
+         and p.stratum = 'all' and p.entity_level = 'all'
+        """
+    ).fetchall()
+    assert rows
+    for _, _, met, eligible, p_met, p_eligible, met_hidden in rows:
+        assert p_eligible in (eligible, None)
+        assert p_met == met or (met_hidden and p_met is None)
+
+
+def test_every_qpp_file_validates_and_counts_equal_the_case_table(published):
+    data_dir, result, pub = published
+    files = sorted((data_dir / "qpp_submissions").glob("*.json"))
+    assert len(files) == result.qpp_files > 0
+    validator = qpp.load_validator()
+    seen = {}
+    for path in files:
+        submission = json.loads(path.read_text())
+        assert qpp.check_submission(submission, validator) == []
+        for m in submission["measurementSets"][0]["measurements"]:
+            for rates in m["value"].get("strata", [m["value"]]):
+                key = (submission["taxpayerIdentificationNumber"], submission["performanceYear"], m["measureId"],
+                       rates.get("stratum", "overall"))
+                seen[key] = (rates["performanceMet"], rates["performanceNotMet"], rates["eligiblePopulation"])
+    expected = pub.execute(
+        """
+        select tin, performance_year, measure_id, stratum, count_if(status = 'met'),
+               count_if(status in ('not_met', 'not_measured')), count_if(status in ('met', 'not_met', 'not_measured'))
+        from wh.marts.measure_cases where status <> 'pending' group by all
+        """
+    ).fetchall()
+    for tin, year, measure, stratum, met, not_met, eligible in expected:
+        assert seen[(tin, year, measure, stratum)] == (met, not_met, eligible)
+
+
+def test_schema_rejects_a_wrong_submission():
+    validator = qpp.load_validator()
+    bad = {"entityType": "group", "taxpayerIdentificationNumber": "123456789", "performanceYear": 2024,
+           "measurementSets": [{"category": "quality", "submissionMethod": "claims", "performanceStart": "2024-01-01",
+                                "performanceEnd": "2024-12-31", "measurements": []}]}
+    assert qpp.check_submission(bad, validator) != []
+
+
+@pytest.mark.parametrize("code", ["G2137", "G8659"])
+def test_pages_render_with_their_figures(published, code):
+    data_dir, _, _ = published
+    pages = data_dir / "published" / "pages"
+    html = (pages / f"{code}.html").read_text()
+    markdown_text = (pages / f"{code}.md").read_text()
+    for heading in ("Summary and overview", "Billing code overview", "Clinical and coding specifications",
+                    "Payers", "Performance and benchmarks"):
+        assert heading in markdown_text
+    figures = sorted((pages / "figures").glob(f"{code}_*.png"))
+    assert figures
+    for figure in figures:
+        assert figure.stat().st_size > 1000
+        assert f'src="figures/{figure.name}"' in html
+    assert "person" not in html.lower().replace("persons", "")
