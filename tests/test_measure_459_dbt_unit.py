@@ -1,0 +1,18 @@
+"""The dbt unit tests of the staging layer and the measure 459/461/471 engine (YAML `unit_tests:` beside the
+models), run on a throwaway warehouse so that `make test` covers every boundary case."""
+
+from __future__ import annotations
+
+import pytest
+
+UNIT_TESTS = "test_type:unit,+int_pairs__cases test_type:unit,+score_pairs"
+
+
+@pytest.mark.xdist_group("dbt_measure_459")
+def test_measure_459_dbt_unit_tests_pass(dbt_warehouse):
+    dbt_warehouse.dbt("seed")
+    dbt_warehouse.dbt("run", "--empty", "--select", "+int_pairs__cases +score_pairs")
+    result = dbt_warehouse.dbt("test", "--select", UNIT_TESTS)
+    # a selection that silently matched nothing would also exit 0
+    assert "pairs_outcome_thresholds_pending_and_order" in result.stdout
+    assert "stg_claims_latest_delivery_wins_and_as_of_cut" in result.stdout
