@@ -1,0 +1,475 @@
+"""`make bench`: the whole pipeline against a plain-DuckDB floor and a pandas baseline.
+
+For each size: generate (once, cached under .bench/) a sample of N persons, hold its last delivery month back,
+materialize everything in one process (ingest -> dbt core -> risk model -> dbt scored -> checks -> publish) and
+print per stage the wall seconds, input rows per second and peak memory (RSS of the process and its children,
+sampled in a thread); run the floor and the pandas baseline on the same files and as-of date; check that all
+three agree on measure 459 and that the floor agrees with the published code-by-payer counts; then deliver the
+held-back month, re-run only what changed (that partition's ingestion + the refresh) and report its share of
+the full run. Figures are written to .bench/results_<size>.json as well.
+
+    python benchmarks/pipeline_benchmark.py [--sizes 100k,1m] [--skip-pandas] [--seed 20260101]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_common import by_payer_dict, delivery_key, diff_counts  # noqa: E402
+from orchestration.contract import TABLES  # noqa: E402
+from orchestration.settings import PROJECT_ROOT  # noqa: E402
+
+BENCH_DIR = PROJECT_ROOT / ".bench"
+DEFAULT_SEED = 20260101
+MONTHLY_TABLES = ("medical_claim", "eligibility", "observation")
+STAGE_ORDER = ("ingest", "dbt core", "risk model", "dbt scored", "checks", "publish", "dagster overhead")
+TARGETS = {"ratio_to_floor": 2.0, "full_run_seconds": 300, "peak_memory_gb": 8.0, "incremental_share": 0.20}
+GIB = 1024 ** 3
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().lower()
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1], 1)
+    return int(float(text[:-1] if scale > 1 else text) * scale)
+
+
+class MemorySampler:
+    """Peak RSS of a process and all its children (dbt runs as a subprocess), sampled every `interval` s."""
+
+    def __init__(self, pid: int | None = None, interval: float = 0.2):
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def rss(self) -> int:
+        total = 0
+        try:
+            procs = [self.process, *self.process.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0
+        for proc in procs:
+            try:
+                total += proc.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.time(), self.rss()))
+            self._stop.wait(self.interval)
+
+    def start(self) -> "MemorySampler":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, start: float = 0.0, end: float = float("inf")) -> int:
+        return max((rss for t, rss in self.samples if start <= t <= end), default=0)
+
+
+def count_rows(paths: list[Path]) -> int:
+    """Data rows (lines minus the header) of CSV files, counted in binary chunks."""
+    total = 0
+    for path in paths:
+        with open(path, "rb") as fh:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
+        total += max(lines - 1, 0)
+    return total
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def ensure_dataset(persons: int, seed: int) -> Path:
+    root = BENCH_DIR / f"sample_{persons}_{seed}"
+    landing = root / "landing"
+    marker = root / "complete.json"
+    if marker.exists():
+        return landing
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    print(f"Generating {persons:,} persons (seed {seed}) into {landing} ...", flush=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "orchestration.sample_data.cli", "--persons", str(persons), "--seed",
+                    str(seed), "--out", str(landing)], check=True, cwd=PROJECT_ROOT)
+    marker.write_text(json.dumps({"seconds": time.perf_counter() - started}))
+    return landing
+
+
+def landing_tree(source: Path, target: Path) -> tuple[list[Path], list[Path]]:
+    """Symlink every file of `source` into `target` except the last delivery month of the monthly tables.
+
+    Returns (linked, held_back) source paths; `deliver` links the held-back files later.
+    """
+    files = [p for t in TABLES if (source / t).is_dir() for p in sorted((source / t).iterdir()) if p.is_file()]
+    monthly = [p for p in files if p.parent.name in MONTHLY_TABLES]
+    last_month = max(delivery_key(p) for p in monthly)
+    held_back = [p for p in monthly if delivery_key(p) == last_month]
+    linked = [p for p in files if p not in held_back]
+    shutil.rmtree(target, ignore_errors=True)
+    deliver(source, target, linked)
+    return linked, held_back
+
+
+def deliver(source: Path, target: Path, files: list[Path]) -> None:
+    for path in files:
+        link = target / path.relative_to(source)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(path)
+
+
+# ---------------------------------------------------------------- the pipeline (child process)
+
+
+def _stage_of(job: str, step_key: str) -> str:
+    if job == "ingest_job":
+        return "ingest"
+    for marker, stage in (("dbt_core", "dbt core"), ("dbt_scored", "dbt scored"), ("risk", "risk model"),
+                          ("publish", "publish")):
+        if marker in step_key:
+            return stage
+    return "checks"
+
+
+def _step_spans(instance, run_id: str, job: str) -> list[tuple[str, float, float]]:
+    import dagster as dg
+
+    starts: dict[str, float] = {}
+    spans = []
+    for entry in instance.all_logs(run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS,
+                                                    dg.DagsterEventType.STEP_FAILURE}):
+        key = entry.dagster_event.step_key
+        if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+            starts[key] = entry.timestamp
+        else:
+            spans.append((_stage_of(job, key), starts[key], entry.timestamp))
+    return spans
+
+
+def _profile(spans: list[tuple[str, float, float]], jobs: list[tuple[float, float]],
+             sampler: MemorySampler) -> dict[str, dict]:
+    stages: dict[str, dict] = {}
+    for stage, start, end in spans:
+        entry = stages.setdefault(stage, {"seconds": 0.0, "peak_rss": 0})
+        entry["seconds"] += end - start
+        entry["peak_rss"] = max(entry["peak_rss"], sampler.peak(start, end))
+    in_steps = sum(s["seconds"] for s in stages.values())
+    wall = sum(end - start for start, end in jobs)
+    stages["dagster overhead"] = {"seconds": wall - in_steps,
+                                  "peak_rss": max(sampler.peak(s, e) for s, e in jobs)}
+    return stages
+
+
+def _warehouse_state(settings) -> dict:
+    import duckdb
+
+    from orchestration.resources import resolve_as_of_date
+
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        as_of = resolve_as_of_date(con, settings)
+        summary = con.execute(
+            "select measure_id, stratum, status, coalesce(qdc_code, '') as qdc_code, count(*) "
+            "from marts.measure_cases where measure_id = '459' group by all"
+        ).fetchall()
+    with duckdb.connect(str(settings.published_db_path), read_only=True) as con:
+        by_payer = con.execute(
+            "select code, payer, year, sum(claim_lines), bool_or(claim_lines_suppressed) "
+            "from code_by_payer where period_type = 'year' group by all"
+        ).fetchall()
+    return {
+        "as_of": as_of,
+        "summary": [[m, s, st, c, n] for m, s, st, c, n in summary],
+        "by_payer": [[c, p, int(y), None if n is None else int(n), bool(sup)] for c, p, y, n, sup in by_payer],
+    }
+
+
+def child_pipeline(landing: Path, data_dir: Path, source: Path, held_back: list[Path], out: Path) -> int:
+    os.environ.update(LANDING_DIR=str(landing), DATA_DIR=str(data_dir), DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+                      DAGSTER_DISABLE_TELEMETRY="true")
+    os.environ.pop("AS_OF_DATE", None)
+    sampler = MemorySampler().start()
+    started = time.time()
+    from orchestration.run import prepare_dagster_home
+    from orchestration.settings import load_settings
+
+    settings = load_settings()
+    prepare_dagster_home(settings)
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.ingest.discovery import register_deliveries
+
+    instance = dg.DagsterInstance.get()
+    report: dict = {"startup_seconds": time.time() - started}
+
+    def run(keys: list[str]) -> tuple[dict, float]:
+        spans, jobs = [], []
+        tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+        for job, job_tags in (("ingest_job", tags), ("refresh_job", {})):
+            begin = time.time()
+            result = defs.get_job_def(job).execute_in_process(instance=instance, tags=job_tags, raise_on_error=False)
+            jobs.append((begin, time.time()))
+            spans += _step_spans(instance, result.run_id, job)
+            if not result.success:
+                failed = [e.step_key for e in result.all_events if e.is_step_failure]
+                raise SystemExit(f"{job} failed (steps {failed}); see the log above")
+        return _profile(spans, jobs, sampler), sum(e - b for b, e in jobs)
+
+    keys = register_deliveries(instance, landing)
+    report["full"], report["full_seconds"] = run(keys)
+    report["full_peak_rss"] = sampler.peak()
+    report["full_state"] = _warehouse_state(settings)
+    deliver(source, landing, held_back)
+    new_keys = register_deliveries(instance, landing)
+    report["incremental_partitions"] = new_keys
+    report["incremental"], report["incremental_seconds"] = run(new_keys)
+    report["incremental_state"] = _warehouse_state(settings)
+    sampler.stop()
+    report["peak_rss"] = sampler.peak()
+    out.write_text(json.dumps(report, indent=1, default=str))
+    return 0
+
+
+# ---------------------------------------------------------------- baselines (child processes)
+
+
+def child_baseline(name: str, landing: Path, as_of: str, out: Path) -> int:
+    if name == "floor":
+        from benchmarks.floor_duckdb import compute
+    else:
+        from benchmarks.pandas_baseline import compute
+    started = time.perf_counter()
+    result = compute(landing, as_of)
+    result["wall_seconds"] = time.perf_counter() - started
+    with open(out, "wb") as fh:
+        pickle.dump(result, fh)
+    return 0
+
+
+@contextmanager
+def _child(args: list[str], log: Path):
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], stdout=fh,
+                                stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def run_guarded(args: list[str], log: Path, timeout: float, memory_limit: float) -> tuple[int | None, float, int, str]:
+    """(exit code, wall seconds, peak RSS, why it was stopped or '')."""
+    started = time.perf_counter()
+    with _child(args, log) as proc:
+        sampler = MemorySampler(proc.pid).start()
+        reason = ""
+        while proc.poll() is None:
+            elapsed = time.perf_counter() - started
+            if elapsed > timeout:
+                reason = f"stopped after {timeout:.0f} s (time guard)"
+            elif sampler.samples and sampler.samples[-1][1] > memory_limit:
+                reason = f"stopped above {memory_limit / GIB:.0f} GiB RSS (memory guard)"
+            if reason:
+                proc.kill()
+                break
+            time.sleep(0.5)
+        code = proc.wait()
+        sampler.stop()
+    return code, time.perf_counter() - started, sampler.peak(), reason
+
+
+def run_baseline(name: str, landing: Path, as_of: str, work: Path, timeout: float, memory_limit: float) -> dict:
+    out = work / f"{name}_{as_of}.pkl"
+    code, wall, peak, reason = run_guarded(["--child-baseline", name, str(landing), as_of, str(out)],
+                                           work / f"{name}_{as_of}.log", timeout, memory_limit)
+    if reason or code != 0:
+        return {"failed": reason or f"exit code {code}; see {work / f'{name}_{as_of}.log'}", "seconds": wall,
+                "peak_rss": peak}
+    with open(out, "rb") as fh:
+        result = pickle.load(fh)
+    result["phases"] = result.pop("seconds")
+    result.update(seconds=wall, peak_rss=peak)
+    return result
+
+
+# ---------------------------------------------------------------- comparison and report
+
+
+def pipeline_summary(state: dict) -> dict:
+    return {tuple(row[:4]): row[4] for row in state["summary"]}
+
+
+def published_by_payer(state: dict) -> tuple[dict, int]:
+    """(code, payer, year) -> published claim lines, leaving out suppressed cells; and how many were left out."""
+    comparable = {(c, p, y): n for c, p, y, n, suppressed in state["by_payer"] if not suppressed}
+    return comparable, len(state["by_payer"]) - len(comparable)
+
+
+def floor_by_payer(frame, keys: set) -> dict:
+    frame = frame.assign(payer=frame["payer"].fillna("(unknown)"))
+    totals = frame.groupby(["hcpcs_code", "payer", "year"])["claim_lines"].sum()
+    return {(c, p, int(y)): int(n) for (c, p, y), n in totals.items() if (c, p, int(y)) in keys}
+
+
+def agreement(name: str, left: dict, right: dict, left_name: str, right_name: str) -> bool:
+    diffs = diff_counts(left, right, left_name, right_name)
+    print(f"  {name}: {'AGREE' if not diffs else f'{len(diffs)} DISAGREEMENTS'}")
+    for line in diffs[:25]:
+        print(f"    {line}")
+    return not diffs
+
+
+def fmt_gb(rss: int) -> str:
+    return f"{rss / GIB:.2f}"
+
+
+def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | None, floor_after: dict) -> dict:
+    full = pipeline["full_seconds"]
+    print(f"\n=== {size}: {rows:,} input rows (claim lines + eligibility + observations), as of "
+          f"{pipeline['full_state']['as_of']}")
+    print(f"{'stage':<18}{'seconds':>10}{'rows/s':>14}{'peak GB':>10}")
+    for stage in STAGE_ORDER:
+        if stage in pipeline["full"]:
+            s = pipeline["full"][stage]
+            rate = rows / s["seconds"] if s["seconds"] > 0 else float("nan")
+            print(f"{stage:<18}{s['seconds']:>10.1f}{rate:>14,.0f}{fmt_gb(s['peak_rss']):>10}")
+    print(f"{'full run':<18}{full:>10.1f}{rows / full:>14,.0f}{fmt_gb(pipeline['full_peak_rss']):>10}"
+          f"   (+ {pipeline['startup_seconds']:.1f} s definitions load)")
+    print(f"{'floor (DuckDB)':<18}{floor['seconds']:>10.1f}{rows / floor['seconds']:>14,.0f}"
+          f"{fmt_gb(floor['peak_rss']):>10}")
+    if pandas is not None:
+        if "failed" in pandas:
+            print(f"{'pandas':<18}{'>' + format(pandas['seconds'], '.0f'):>10}{'':>14}{fmt_gb(pandas['peak_rss']):>10}"
+                  f"   {pandas['failed']}")
+        else:
+            print(f"{'pandas':<18}{pandas['seconds']:>10.1f}{rows / pandas['seconds']:>14,.0f}"
+                  f"{fmt_gb(pandas['peak_rss']):>10}")
+    stage_459 = sum(pipeline["full"].get(s, {}).get("seconds", 0.0) for s in ("ingest", "dbt core", "dbt scored"))
+    ratios = {
+        "pipeline_over_floor_whole": full / floor["seconds"],
+        "pipeline_over_floor_459": stage_459 / floor["seconds"],
+        "incremental_share": pipeline["incremental_seconds"] / full,
+    }
+    if pandas is not None and "failed" not in pandas:
+        ratios["pandas_over_pipeline"] = pandas["seconds"] / full
+    print(f"ratios: whole pipeline / floor {ratios['pipeline_over_floor_whole']:.2f}x; "
+          f"ingest+dbt / floor {ratios['pipeline_over_floor_459']:.2f}x"
+          + (f"; pandas / pipeline {ratios['pandas_over_pipeline']:.2f}x" if "pandas_over_pipeline" in ratios else ""))
+    inc = pipeline["incremental"]
+    print(f"incremental month {pipeline['incremental_partitions']}: {pipeline['incremental_seconds']:.1f} s = "
+          f"{100 * ratios['incremental_share']:.0f}% of the full run ("
+          + ", ".join(f"{s} {inc[s]['seconds']:.1f}" for s in STAGE_ORDER if s in inc) + ")")
+    print("agreement (measure 459 cases by stratum, status and code; code-by-payer claim lines):")
+    ours = pipeline_summary(pipeline["full_state"])
+    agree = {"floor_459": agreement("pipeline vs floor, 459", ours, floor["summary"], "pipeline", "floor")}
+    if pandas is not None and "failed" not in pandas:
+        agree["pandas_459"] = agreement("pipeline vs pandas, 459", ours, pandas["summary"], "pipeline", "pandas")
+    published, suppressed = published_by_payer(pipeline["full_state"])
+    agree["floor_by_payer"] = agreement(
+        f"published code_by_payer vs floor ({len(published):,} cells; {suppressed:,} suppressed cells skipped)",
+        published, floor_by_payer(floor["by_payer"], set(published)), "published", "floor")
+    agree["floor_459_after_incremental"] = agreement(
+        "pipeline vs floor after the incremental month, 459",
+        pipeline_summary(pipeline["incremental_state"]), floor_after["summary"], "pipeline", "floor")
+    targets = {
+        "full run <= 2x floor": ratios["pipeline_over_floor_whole"] <= TARGETS["ratio_to_floor"],
+        "full run < 5 min": full < TARGETS["full_run_seconds"],
+        "peak memory < 8 GB": pipeline["peak_rss"] < TARGETS["peak_memory_gb"] * GIB,
+        "incremental month <= 20% of full": ratios["incremental_share"] <= TARGETS["incremental_share"],
+    }
+    print("targets: " + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in targets.items()))
+    return {"size": size, "input_rows": rows, "pipeline": pipeline, "ratios": ratios, "agreement": agree,
+            "targets": targets,
+            "floor": {"seconds": floor["seconds"], "peak_rss": floor["peak_rss"], "phases": floor["phases"]},
+            "pandas": None if pandas is None else {k: pandas[k] for k in ("seconds", "peak_rss", "failed") if k in pandas}}
+
+
+def machine() -> str:
+    mem = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown cpu")
+    return f"{os.cpu_count()} cores ({cpu}), {int(mem.split()[1]) / 1024 ** 2:.1f} GiB RAM"
+
+
+def bench_size(label: str, seed: int, skip_pandas: bool, pandas_timeout: float, pandas_memory: float) -> dict:
+    persons = parse_size(label)
+    source = ensure_dataset(persons, seed)
+    work = BENCH_DIR / f"run_{persons}_{seed}_{time.strftime('%Y%m%dT%H%M%S')}"
+    landing = work / "landing"
+    linked, held_back = landing_tree(source, landing)
+    rows = count_rows([p for p in linked if p.parent.name in MONTHLY_TABLES])
+    out = work / "pipeline.json"
+    print(f"[{label}] pipeline run (log: {work / 'pipeline.log'}) ...", flush=True)
+    code, _, _, _ = run_guarded(
+        ["--child-pipeline", str(landing), str(work / "data"), str(source), json.dumps([str(p) for p in held_back]),
+         str(out)], work / "pipeline.log", timeout=float("inf"), memory_limit=float("inf"))
+    if code != 0:
+        raise SystemExit(f"the pipeline run failed (exit {code}); see {work / 'pipeline.log'}")
+    pipeline = json.loads(out.read_text())
+    as_of = pipeline["full_state"]["as_of"]
+    held_landing = work / "landing_held_back"
+    deliver(source, held_landing, linked)
+    print(f"[{label}] floor ...", flush=True)
+    floor = run_baseline("floor", held_landing, as_of, work, float("inf"), float("inf"))
+    pandas = None
+    if not skip_pandas:
+        print(f"[{label}] pandas (guard: {pandas_timeout:.0f} s, {pandas_memory / GIB:.0f} GiB) ...", flush=True)
+        pandas = run_baseline("pandas", held_landing, as_of, work, pandas_timeout, pandas_memory)
+    print(f"[{label}] floor after the incremental month ...", flush=True)
+    floor_after = run_baseline("floor", landing, pipeline["incremental_state"]["as_of"], work, float("inf"),
+                               float("inf"))
+    for name, result in (("floor", floor), ("floor after incremental", floor_after)):
+        if "failed" in result:
+            raise SystemExit(f"the {name} run failed: {result['failed']}")
+    result = report(label, rows, pipeline, floor, pandas, floor_after)
+    result["machine"] = machine()
+    (BENCH_DIR / f"results_{label}.json").write_text(json.dumps(result, indent=1, default=str))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child-pipeline":
+        landing, data_dir, source, held, out = argv[1:]
+        return child_pipeline(Path(landing), Path(data_dir), Path(source), [Path(p) for p in json.loads(held)],
+                              Path(out))
+    if argv and argv[0] == "--child-baseline":
+        return child_baseline(argv[1], Path(argv[2]), argv[3], Path(argv[4]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100k,1m", help="comma-separated person counts, e.g. 10k,100k,1m")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--skip-pandas", action="store_true", help="do not run the pandas baseline")
+    parser.add_argument("--pandas-timeout", type=float, default=1800.0, help="seconds before pandas is stopped")
+    parser.add_argument("--pandas-memory-gb", type=float, default=12.0, help="RSS at which pandas is stopped")
+    args = parser.parse_args(argv)
+    print(f"Machine: {machine()}")
+    for label in args.sizes.split(","):
+        bench_size(label.strip(), args.seed, args.skip_pandas, args.pandas_timeout, args.pandas_memory_gb * GIB)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
