@@ -85,7 +85,7 @@ def _reference_episodes(
 
 
 def _has_intake_scores(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute(f"select count(*) from {FEATURES_TABLE} where intake_fs is not null").fetchone()[0] > 0
+    return con.execute(f"select count(*) from {FEATURES_TABLE} where intake_fs is not null").fetchall()[0][0] > 0
 
 
 def fit_risk_model(
@@ -110,7 +110,7 @@ def fit_risk_model(
         episodes[[t for t in terms if t != INTERCEPT]].astype(float), has_constant="add"
     ).rename(columns={"const": INTERCEPT})
     fit = sm.OLS(episodes["actual_change"].astype(float), predictors).fit()
-    version = con.execute(f"select coalesce(max(version), 0) + 1 from {COEFFICIENTS_TABLE}").fetchone()[0]
+    version = con.execute(f"select coalesce(max(version), 0) + 1 from {COEFFICIENTS_TABLE}").fetchall()[0][0]
     start = reference_start or episodes["end_date"].min()
     end = reference_end or episodes["end_date"].max()
     coefficients = pd.DataFrame(
