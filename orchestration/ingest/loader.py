@@ -19,14 +19,13 @@ from orchestration.ingest.discovery import file_sha256
 from orchestration.ingest.reader import (
     REJECT_QUARANTINE,
     STAGE_TABLE,
-    STAGE_VIEW,
     FileContractError,
     create_stage,
     read_csv_header,
     stage_csv,
     stage_parquet,
 )
-from orchestration.ingest.rules import failures_query, load_instruments, q, typed_expr
+from orchestration.ingest.rules import load_instruments, q, typed_expr, violations_query
 from orchestration.raw_schema import create_raw_tables, quarantine_table, raw_table
 
 VIOLATIONS = "_ingest_violations"
@@ -144,7 +143,7 @@ def _replace_delivery(con, contract: TableContract, delivery: str, loaded_at) ->
         f"""
         INSERT INTO {raw_table(contract.name)} ({names}, _delivery, _source_file, _file_hash, _line_number, _loaded_at)
         SELECT {typed}, $delivery, _source_file, _file_hash, _line_number, $loaded_at
-        FROM {STAGE_VIEW} AS _s
+        FROM {STAGE_TABLE} AS _s
         WHERE NOT EXISTS (SELECT 1 FROM {VIOLATIONS} AS _v
                           WHERE _v._source_file = _s._source_file AND _v._line_number = _s._line_number)
         """,
@@ -170,14 +169,7 @@ def load_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str, fil
     load_instruments(con)
     create_stage(con, contract)
     reports = _stage_files(con, contract, delivery, files, landing_dir)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {VIOLATIONS} AS
-        SELECT _source_file, _file_hash, _line_number, raw_record, failures[1].rule AS rule,
-               array_to_string(list_transform(failures, lambda f: f.reason), '; ') AS reason
-        FROM ({failures_query(contract, STAGE_VIEW)}) WHERE len(failures) > 0
-        """
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {VIOLATIONS} AS {violations_query(contract, STAGE_TABLE)}")
     loaded_at = con.execute("SELECT current_localtimestamp()").fetchone()[0]
     con.execute("BEGIN TRANSACTION")
     try:
@@ -193,7 +185,6 @@ def load_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str, fil
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute(f"DROP VIEW IF EXISTS {STAGE_VIEW}")
         for temp in (STAGE_TABLE, REJECT_QUARANTINE, VIOLATIONS):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     return DeliveryReport(table, delivery, reports)

@@ -18,7 +18,6 @@ from orchestration.contract import CONTRACT_DOC, TableContract
 from orchestration.ingest.rules import MALFORMED_RULE, REJECT_RULES, q
 
 STAGE_TABLE = "_ingest_stage"
-STAGE_VIEW = "_ingest_stage_lined"
 REJECT_QUARANTINE = "_ingest_rejects"
 _REJECTS = "_ingest_csv_reject_errors"
 _REJECT_SCANS = "_ingest_csv_reject_scans"
@@ -86,32 +85,31 @@ def _stage_select(contract: TableContract, shape: FileShape, source_alias: str) 
     return ", ".join(cols)
 
 
-def _raw_record(contract: TableContract, shape: FileShape) -> str:
-    """The delivered values under their delivered names, as JSON (quarantine keeps what was sent)."""
-    pairs = ", ".join(f"{q(delivered)} := CAST(_src.{q(delivered)} AS VARCHAR)" for delivered in shape.column_map.values())
-    return f"CAST(to_json(struct_pack({pairs})) AS VARCHAR)"
-
-
 def create_stage(con: duckdb.DuckDBPyConnection, contract: TableContract) -> None:
     cols = ", ".join(f"{q(n)} VARCHAR" for n in contract.names)
-    # _line_base: record ordinal + header line; the rejected records before a row are added in STAGE_VIEW.
     con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} ({cols}, _source_file VARCHAR, _file_hash VARCHAR, "
-                "_line_base BIGINT, raw_record VARCHAR)")
+                "_line_number BIGINT)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {REJECT_QUARANTINE} (_source_file VARCHAR, _file_hash VARCHAR, "
                 "_line_number BIGINT, raw_record VARCHAR, rule VARCHAR, reason VARCHAR)")
+
+
+def _shift_past_rejects(con, rel: str) -> None:
+    """Record k of a CSV sits on line k + 1 (header) plus the rejected records before it.
+
+    Accepted records before reject j (on line r_j) number r_j - 1 - j, so record k follows reject j exactly
+    when k > r_j - 1 - j. Only files with rejects pay for this update.
+    """
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP VIEW {STAGE_VIEW} AS
-        SELECT _s.* EXCLUDE (_line_base), _s._line_base + coalesce(_shift.n, 0) AS _line_number
-        FROM {STAGE_TABLE} AS _s
-        ASOF LEFT JOIN (
-            SELECT _source_file, before, max(n) AS n FROM (
-                SELECT _source_file, _line_number - 1 - row_number() OVER w AS before, row_number() OVER w AS n
-                FROM {REJECT_QUARANTINE}
-                WINDOW w AS (PARTITION BY _source_file ORDER BY _line_number)
-            ) GROUP BY ALL
-        ) AS _shift ON _s._source_file = _shift._source_file AND _s._line_base - 1 > _shift.before
-        """
+        UPDATE {STAGE_TABLE} AS _s SET _line_number = _s._line_number + (
+            SELECT count(*) FROM (
+                SELECT _line_number - 1 - row_number() OVER (ORDER BY _line_number) AS accepted_before
+                FROM {REJECT_QUARANTINE} WHERE _source_file = $rel
+            ) AS _r WHERE _s._line_number - 1 > _r.accepted_before
+        )
+        WHERE _s._source_file = $rel
+        """,
+        {"rel": rel},
     )
 
 
@@ -124,8 +122,7 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
     con.execute(
         f"""
         INSERT INTO {STAGE_TABLE}
-        SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.ordinality + 1,
-               {_raw_record(contract, shape)}
+        SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.ordinality + 1
         FROM read_csv(
             $path, header = true, auto_detect = false, columns = {columns}, delim = ',', quote = '"',
             escape = '"', encoding = 'utf-8', store_rejects = true,
@@ -135,7 +132,7 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
         {"path": str(path), "rel": rel, "hash": file_hash},
     )
     reject_rules = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REJECT_RULES.items())
-    con.execute(
+    rejected = con.execute(
         f"""
         INSERT INTO {REJECT_QUARANTINE}
         SELECT $rel, $hash, line, any_value(csv_line),
@@ -144,7 +141,9 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
         FROM {_REJECTS} GROUP BY line
         """,
         {"rel": rel, "hash": file_hash},
-    )
+    ).fetchone()[0]
+    if rejected:
+        _shift_past_rejects(con, rel)
     return shape
 
 
@@ -153,8 +152,7 @@ def stage_parquet(con, contract: TableContract, path: Path, rel: str, file_hash:
     con.execute(
         f"""
         INSERT INTO {STAGE_TABLE}
-        SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.file_row_number + 1,
-               {_raw_record(contract, shape)}
+        SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.file_row_number + 1
         FROM read_parquet($path, file_row_number = true) AS _src
         """,
         {"rel": rel, "hash": file_hash, "path": str(path)},

@@ -1,6 +1,6 @@
 """Row rules: the SQL that decides, for every delivered row, whether it loads typed or is quarantined.
 
-Each rule yields a (rule, reason) struct when a row breaks it; a row with any failure goes to quarantine under
+Each rule is a condition and a readable reason; a row with any failure goes to quarantine under
 its first rule (the order below), with every reason listed. Rules run in DuckDB over the VARCHAR stage table.
 """
 
@@ -46,7 +46,24 @@ def q(name: str) -> str:
 
 
 def _present(col: str) -> str:
-    return f"nullif(trim({q(col)}), '') IS NOT NULL"
+    return f"({q(col)} IS NOT NULL AND trim({q(col)}) <> '')"
+
+
+# Each "breaks" condition tests the untrimmed value first: almost every value passes that cheap test, so the
+# trim() and regular expressions of the slow path are only paid by the few that do not.
+def _breaks_pattern(col: str, pattern: str) -> str:
+    return (f"NOT coalesce(regexp_full_match({q(col)}, '{pattern}'), false) AND {_present(col)} "
+            f"AND NOT regexp_full_match(trim({q(col)}), '{pattern}')")
+
+
+def _breaks_date(col: str) -> str:
+    plain = f"coalesce({q(col)} LIKE '____-__-__' AND try_cast({q(col)} AS DATE) IS NOT NULL, false)"
+    iso = f"regexp_full_match(trim({q(col)}), '{ISO_DATE}') AND {typed_expr(col, 'DATE')} IS NOT NULL"
+    return f"NOT {plain} AND {_present(col)} AND NOT ({iso})"
+
+
+def _breaks_number(col: str, duck_type: str) -> str:
+    return f"try_cast({q(col)} AS {duck_type}) IS NULL AND {_present(col)} AND {typed_expr(col, duck_type)} IS NULL"
 
 
 def typed_expr(col: str, duck_type: str) -> str:
@@ -59,55 +76,42 @@ def typed_expr(col: str, duck_type: str) -> str:
     return f"try_cast({value} AS {duck_type})"
 
 
-def _failure(rule: str, condition: str, reason_sql: str) -> str:
-    return f"CASE WHEN {condition} THEN {{'rule': '{rule}', 'reason': {reason_sql}}} END"
-
-
 def _value_reason(col: str, message: str) -> str:
     return f"'{col} ' || chr(39) || {q(col)} || chr(39) || ' {message}'"
 
 
-def _column_failures(contract: TableContract) -> list[str]:
-    out: list[str] = []
-    for col in contract.required:
-        out.append(_failure("missing_key", f"NOT ({_present(col)})", f"'required column {col} is empty'"))
+def _column_checks(contract: TableContract) -> list[tuple[str, str, str]]:
+    """(rule, condition that breaks it, reason) for the contract's columns."""
+    out = [("missing_key", f"NOT {_present(col)}", f"'required column {col} is empty'") for col in contract.required]
     for c in contract.columns:
         if c.type == "DATE":
-            bad = f"{_present(c.name)} AND NOT (regexp_full_match(trim({q(c.name)}), '{ISO_DATE}') " \
-                  f"AND {typed_expr(c.name, 'DATE')} IS NOT NULL)"
-            out.append(_failure("bad_date", bad, _value_reason(c.name, "is not an ISO date (YYYY-MM-DD)")))
+            out.append(("bad_date", _breaks_date(c.name),
+                        _value_reason(c.name, "is not an ISO date (YYYY-MM-DD)")))
         elif c.type != "VARCHAR":
-            bad = f"{_present(c.name)} AND {typed_expr(c.name, c.type)} IS NULL"
-            out.append(_failure("bad_number", bad, _value_reason(c.name, f"is not a number fitting {c.type}")))
-    out += _code_failures(contract)
-    return out
-
-
-def _code_failures(contract: TableContract) -> list[str]:
-    out: list[str] = []
-    names = set(contract.names)
-    if "hcpcs_code" in names:
-        bad = f"{_present('hcpcs_code')} AND NOT regexp_full_match(trim(hcpcs_code), '{HCPCS_SHAPE}')"
-        out.append(_failure("unknown_code_format", bad, _value_reason("hcpcs_code", "is not 5 alphanumerics")))
-    dx_cols = [n for n in contract.names if n.startswith("diagnosis_code_") and n != "diagnosis_code_type"]
+            out.append(("bad_number", _breaks_number(c.name, c.type),
+                        _value_reason(c.name, f"is not a number fitting {c.type}")))
+    if "hcpcs_code" in contract.names:
+        out.append(("unknown_code_format", _breaks_pattern("hcpcs_code", HCPCS_SHAPE),
+                    _value_reason("hcpcs_code", "is not 5 alphanumerics")))
     # ICD-9 rows (older Tuva deliveries) are kept: the ICD-10 shape does not apply to them.
     icd10_row = "coalesce(lower(trim(diagnosis_code_type)), 'icd-10-cm') NOT LIKE 'icd-9%'"
-    for col in dx_cols:
-        bad = f"{icd10_row} AND {_present(col)} AND NOT regexp_full_match(trim({q(col)}), '{ICD10_SHAPE}')"
-        out.append(_failure("unknown_code_format", bad, _value_reason(col, "does not have the ICD-10-CM shape")))
+    for col in contract.names:
+        if col.startswith("diagnosis_code_") and col != "diagnosis_code_type":
+            out.append(("unknown_code_format",
+                        f"{_breaks_pattern(col, ICD10_SHAPE)} AND {icd10_row}",
+                        _value_reason(col, "does not have the ICD-10-CM shape")))
     return out
 
 
-def _score_failures() -> list[str]:
+def _score_checks() -> list[tuple[str, str, str]]:
     score = f"try_cast(trim(result) AS {SCORE_TYPE})"
     instrument_row = "_instr.instrument IS NOT NULL AND nullif(trim(result), '') IS NOT NULL"
     return [
-        _failure("non_numeric_score", f"{instrument_row} AND {score} IS NULL",
-                 "'result ' || chr(39) || result || chr(39) || ' is not a numeric ' || _instr.instrument || ' score'"),
-        _failure("score_out_of_range",
-                 f"{instrument_row} AND ({score} < _instr.min_score OR {score} > _instr.max_score)",
-                 "'result ' || trim(result) || ' is outside ' || _instr.instrument || ' range ' "
-                 "|| _instr.min_score || '..' || _instr.max_score"),
+        ("non_numeric_score", f"{instrument_row} AND {score} IS NULL",
+         "'result ' || chr(39) || result || chr(39) || ' is not a numeric ' || _instr.instrument || ' score'"),
+        ("score_out_of_range", f"{instrument_row} AND ({score} < _instr.min_score OR {score} > _instr.max_score)",
+         "'result ' || trim(result) || ' is outside the ' || _instr.instrument || ' range ' "
+         "|| _instr.min_score || '..' || _instr.max_score"),
     ]
 
 
@@ -121,25 +125,43 @@ def load_instruments(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def failures_query(contract: TableContract, stage: str) -> str:
-    """SELECT lineage, raw_record and the list of failures of every stage row."""
+def violations_query(contract: TableContract, stage: str) -> str:
+    """One row per stage row that breaks a rule: lineage, the delivered values, its first rule, every reason.
+
+    Rows are first filtered on the cheap conditions, so reasons are only built for the few that fail; exact
+    duplicates are found among rows sharing a 64-bit hash of all columns, then compared column by column.
+    """
     cols = ", ".join(q(n) for n in contract.names)
-    failures = [
-        _failure("duplicate_line", "_dup_rank > 1", "'exact duplicate of an earlier line of this delivery'"),
-        *_column_failures(contract),
-    ]
+    checks = [("duplicate_line", "_dup._line_number IS NOT NULL",
+               "'exact duplicate of an earlier line of this delivery'"), *_column_checks(contract)]
     join = ""
     if contract.name == "observation":
-        failures += _score_failures()
+        checks += _score_checks()
         join = (f"LEFT JOIN {INSTRUMENTS_TABLE} AS _instr ON _instr.code = "
                 "upper(trim(coalesce(nullif(trim(normalized_code), ''), source_code)))")
-    ordered = [f for rule in RULES for f in failures if f"'rule': '{rule}'" in f]
+    checks.sort(key=lambda check: RULES.index(check[0]))
+    failures = ", ".join(f"CASE WHEN {cond} THEN {{'rule': '{rule}', 'reason': {reason}}} END"
+                         for rule, cond, reason in checks)
+    record = ", ".join(f"{q(n)} := {q(n)}" for n in contract.names)
     return f"""
-        SELECT _s._source_file, _s._file_hash, _s._line_number, _s.raw_record,
-               list_filter([{', '.join(ordered)}], lambda f: f IS NOT NULL) AS failures
-        FROM (
-            SELECT *, row_number() OVER (PARTITION BY {cols} ORDER BY _source_file, _line_number) AS _dup_rank
-            FROM {stage}
-        ) AS _s
-        {join}
+        WITH _dup_hash AS (
+            SELECT _h FROM (SELECT hash({cols}) AS _h FROM {stage}) GROUP BY _h HAVING count(*) > 1
+        ), _dup AS (
+            SELECT _source_file, _line_number FROM (
+                SELECT _source_file, _line_number,
+                       row_number() OVER (PARTITION BY {cols} ORDER BY _source_file, _line_number) AS _rank
+                FROM {stage} WHERE hash({cols}) IN (SELECT _h FROM _dup_hash)
+            ) WHERE _rank > 1
+        ), _failing AS (
+            SELECT _s._source_file, _s._file_hash, _s._line_number,
+                   CAST(to_json(struct_pack({record})) AS VARCHAR) AS raw_record,
+                   list_filter([{failures}], lambda f: f IS NOT NULL) AS failures
+            FROM {stage} AS _s
+            LEFT JOIN _dup ON _dup._source_file = _s._source_file AND _dup._line_number = _s._line_number
+            {join}
+            WHERE {' OR '.join(f'({cond})' for _, cond, _ in checks)}
+        )
+        SELECT _source_file, _file_hash, _line_number, raw_record, failures[1].rule AS rule,
+               array_to_string(list_transform(failures, lambda f: f.reason), '; ') AS reason
+        FROM _failing
     """
