@@ -1,0 +1,3 @@
+from orchestration.sample_data.cli import main
+
+raise SystemExit(main())
