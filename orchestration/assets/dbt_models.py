@@ -6,8 +6,8 @@ then builds every model downstream of the `risk_model` source (measure 220 scori
 dbt tests become asset checks (dagster-dbt does this).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: @dbt_assets checks the `context` annotation as a real type and
+# rejects the string "dg.AssetExecutionContext" that postponed annotations would give it.
 import fcntl
 import json
 import os
