@@ -207,6 +207,8 @@ def _warehouse_state(settings) -> dict:
 def child_pipeline(landing: Path, data_dir: Path, source: Path, held_back: list[Path], out: Path) -> int:
     os.environ.update(LANDING_DIR=str(landing), DATA_DIR=str(data_dir), DBT_SEND_ANONYMOUS_USAGE_STATS="false",
                       DAGSTER_DISABLE_TELEMETRY="true")
+    # dagster-dbt finds `dbt` on PATH: the venv's, also when the venv is not activated
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     os.environ.pop("AS_OF_DATE", None)
     sampler = MemorySampler().start()
     started = time.time()
