@@ -28,10 +28,19 @@ LOCAL_ALIASES = {codes.BACK_PAIN_NRS: "PAIN-NRS-BACK", codes.ODI: "ODI-TOTAL"}
 
 
 def _text(values) -> pa.Array:
+    if isinstance(values, np.ndarray) and values.dtype.kind == "U":
+        # few distinct codes: converting each distinct string once is far cheaper than every row
+        uniq, inverse = np.unique(values, return_inverse=True)
+        return pa.array(uniq).take(pa.array(inverse.astype(np.int32)))
     arr = pa.array(values)
     if pa.types.is_date(arr.type) or pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
         arr = pc.cast(arr, pa.string())
     return arr
+
+
+def _money(amount: np.ndarray) -> pa.Array:
+    cents = np.round(amount * 100).astype(np.int64)
+    return pc.binary_join_element_wise(_text(cents // 100), pc.utf8_lpad(_text(cents % 100), 2, "0"), ".")
 
 
 def _blank_to_null(arr: pa.Array) -> pa.Array:
@@ -92,9 +101,10 @@ def medical_claims(rng, lines: dict, persons: Persons, roster: Roster, chunk: in
 
     dotted = np.repeat(rng.random(starts.size) < DOTTED_SHARE, sizes)
     dx = {f"diagnosis_code_{i}": _blank_to_null(_icd_text(L[f"dx{i}"], dotted)) for i in range(1, 5)}
-    npi = roster.npi[L["prov"]]
-    tin = roster.tins[roster.tin_of[L["prov"]]]
-    billing_npi = roster.npi[roster.main_start[roster.tin_of[L["prov"]]]]
+    prov = pa.array(L["prov"].astype(np.int64))
+    npi = pa.array(roster.npi).take(prov)
+    tin = pa.array(roster.tins[roster.tin_of]).take(prov)
+    billing_npi = pa.array(roster.npi[roster.main_start[roster.tin_of]]).take(prov)
     date_text = _text(L["date"])
     no_line_date = rng.random(n) < LINE_DATE_MISSING_SHARE
     columns = {
@@ -114,13 +124,13 @@ def medical_claims(rng, lines: dict, persons: Persons, roster: Roster, chunk: in
         "hcpcs_code": _text(hcpcs),
         "hcpcs_modifier_1": _blank_to_null(_text(L["mod1"])),
         "hcpcs_modifier_2": _blank_to_null(_text(L["mod2"])),
-        "rendering_npi": _text(npi),
-        "rendering_tin": _text(tin),
-        "billing_npi": _text(billing_npi),
-        "billing_tin": _text(tin),
-        "paid_amount": _text(np.char.mod("%.2f", paid)),
-        "allowed_amount": _text(np.char.mod("%.2f", allowed)),
-        "charge_amount": _text(np.char.mod("%.2f", charge)),
+        "rendering_npi": npi,
+        "rendering_tin": tin,
+        "billing_npi": billing_npi,
+        "billing_tin": tin,
+        "paid_amount": _money(paid),
+        "allowed_amount": _money(allowed),
+        "charge_amount": _money(charge),
         "diagnosis_code_type": pa.array(np.full(n, "icd-10-cm")),
         **dx,
         "data_source": pa.array(np.full(n, DATA_SOURCE)),
