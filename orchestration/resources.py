@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import dagster as dg
@@ -60,7 +62,12 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
             memory_limit=settings.duckdb_memory_limit,
             threads=settings.duckdb_threads,
         ),
-        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR)),
+        # The venv's own dbt, so the pipeline works without activating the venv.
+        "dbt": DbtCliResource(
+            project_dir=dbt_project,
+            profiles_dir=str(DBT_PROJECT_DIR),
+            dbt_executable=str(Path(sys.executable).with_name("dbt")),
+        ),
     }
 
 
