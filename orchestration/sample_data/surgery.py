@@ -237,23 +237,21 @@ def _intended_codes(person, proc_date, fusion, ws, we, nominal, birth, obs, excl
     con.register("cases_in", cases)
     con.register("pain", pain_t)
     con.register("excl", excl_t)
-    r = con.execute(INTENDED_SQL).fetchnumpy()
+    r = con.execute(INTENDED_SQL).to_arrow_table()
     con.close()
-    pre = np.asarray(r["pre"].filled(-1) if hasattr(r["pre"], "filled") else r["pre"], dtype=np.float64)
-    post_raw = r["post"]
-    has_post = ~np.ma.getmaskarray(post_raw)
-    post = np.ma.filled(post_raw.astype(np.float64), np.nan) if np.ma.isMaskedArray(post_raw) else post_raw
-    pre = np.ma.filled(r["pre"].astype(np.float64), np.nan) if np.ma.isMaskedArray(r["pre"]) else pre
+    pre = r["pre"].to_numpy(zero_copy_only=False).astype(np.float64)  # nulls become NaN
+    post = r["post"].to_numpy(zero_copy_only=False).astype(np.float64)
+    has_post = ~np.isnan(post)
+    post_date = np.asarray(r["post_date"].fill_null(pa.scalar(0, pa.date32())).to_numpy(zero_copy_only=False),
+                           dtype="datetime64[D]")
     met_code = np.where(fusion, CODES[True][0], CODES[False][0])
     not_met_code = np.where(fusion, CODES[True][1], CODES[False][1])
     unmeasured_code = np.where(fusion, CODES[True][2], CODES[False][2])
     met = has_post & ((post <= 30) | (~np.isnan(pre) & (pre - post >= 50)))
-    excluded = np.asarray(r["excluded"], dtype=bool)
+    excluded = r["excluded"].to_numpy(zero_copy_only=False).astype(bool)
     adult = age_years(birth, proc_date) >= 18
     pending = ~has_post & (we > end)
     intended = np.select(
         [~adult, excluded, pending, ~has_post, met], ["", EXCLUDED, "", unmeasured_code, met_code], not_met_code)
-    post_date = np.asarray(np.ma.filled(r["post_date"], np.datetime64("1970-01-01")), dtype="datetime64[D]") \
-        if np.ma.isMaskedArray(r["post_date"]) else np.asarray(r["post_date"], dtype="datetime64[D]")
     report_date = np.select([excluded, has_post], [proc_date, post_date], np.minimum(we, end))
     return intended.astype("U5"), report_date
