@@ -1,7 +1,5 @@
 """The published tables: code-level reporting tables, QPP submission JSON and one page per quality-data code."""
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 
