@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.resources import WarehouseResource, dbt_project, resolve_as_of_date
 
@@ -54,18 +54,34 @@ def ensure_manifest() -> Path:
 MANIFEST = ensure_manifest()
 
 
+class ModelNameTranslator(DagsterDbtTranslator):
+    """Key models and seeds by name alone (not schema/name), so checks and Python assets can say
+    `AssetKey("measure_cases")`; sources keep [source, table], e.g. ["raw", "medical_claim"]."""
+
+    def get_asset_key(self, dbt_resource_props):
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        meta_key = dbt_resource_props.get("config", {}).get("meta", {}).get("dagster", {}).get("asset_key")
+        return dg.AssetKey(meta_key) if meta_key else dg.AssetKey(dbt_resource_props["name"])
+
+
+TRANSLATOR = ModelNameTranslator()
+
+
 def _dbt_vars(warehouse: WarehouseResource) -> str:
     with warehouse.connect(read_only=True) as con:
         as_of = resolve_as_of_date(con, warehouse.settings)
     return json.dumps({"as_of_date": as_of})
 
 
-@dbt_assets(manifest=MANIFEST, project=dbt_project, exclude=SCORED_SELECTION, name="dbt_core_models")
+@dbt_assets(manifest=MANIFEST, project=dbt_project, exclude=SCORED_SELECTION,
+             dagster_dbt_translator=TRANSLATOR, name="dbt_core_models")
 def dbt_core_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     yield from dbt.cli(["build", "--vars", _dbt_vars(warehouse)], context=context).stream()
 
 
-@dbt_assets(manifest=MANIFEST, project=dbt_project, select=SCORED_SELECTION, name="dbt_scored_models")
+@dbt_assets(manifest=MANIFEST, project=dbt_project, select=SCORED_SELECTION,
+             dagster_dbt_translator=TRANSLATOR, name="dbt_scored_models")
 def dbt_scored_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     yield from dbt.cli(["build", "--vars", _dbt_vars(warehouse)], context=context).stream()
 
