@@ -42,7 +42,7 @@ def suite_frame(con: duckdb.DuckDBPyConnection, suite: str) -> Frame:
         con.register("valid_icd10_cm_codes", billable_icd10_cm_codes())
     df = con.sql(sql).df()
     if suite in SAMPLED_RELATIONS:
-        total = con.sql(f"select count(*) from {SAMPLED_RELATIONS[suite]}").fetchone()[0]
+        total = con.execute(f"select count(*) from {SAMPLED_RELATIONS[suite]}").fetchone()[0]
         note = (
             f"reservoir sample of {len(df)} of {total} rows (seed {SAMPLE_SEED})"
             if total > len(df)
