@@ -1,0 +1,61 @@
+"""SQL checks on raw tables, and dbt tests surfacing as Dagster asset checks."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.checks.sql_checks import CHECKS
+from orchestration.ingest.ledger import create_ledger
+from orchestration.raw_schema import create_raw_tables
+from orchestration.resources import WarehouseResource
+
+
+def _check(table: str, name: str) -> dg.AssetChecksDefinition:
+    return next(c for c in CHECKS if dg.AssetCheckKey(dg.AssetKey(["raw", table]), name) in c.check_keys)
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        create_raw_tables(con)
+        create_ledger(con)
+        con.execute(
+            "insert into raw.medical_claim (claim_id, claim_line_number, _delivery) values "
+            "('a', 1, '2025-01'), ('a', 1, '2025-01'), ('b', 1, '2025-01'), ('a', 1, '2025-02')"
+        )
+        con.execute("insert into raw.medical_claim__quarantine (_delivery, rule) values ('2025-02', 'bad_date')")
+        con.execute(
+            "insert into raw._deliveries (table_name, delivery, rows_read, rows_loaded, rows_quarantined, status) "
+            "values ('medical_claim', '2025-01', 3, 3, 0, 'loaded'), ('medical_claim', '2025-02', 3, 1, 1, 'loaded')"
+        )
+    return WarehouseResource(data_dir=str(tmp_path))
+
+
+def test_duplicate_keys_within_a_delivery_warn(warehouse):
+    result = _check("medical_claim", "key_unique_per_delivery")(warehouse=warehouse)
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["deliveries_with_duplicates"].value == 1  # 'a' twice in 2025-01; its re-delivery in 2025-02 is no duplicate
+
+
+def test_quarantine_share_over_threshold_warns(warehouse):
+    result = _check("medical_claim", "quarantine_share")(warehouse=warehouse)
+    assert not result.passed and result.metadata["deliveries_over"].value == 1
+    assert result.metadata["max_share"].value == 0.5
+
+
+def test_ledger_that_does_not_add_up_is_an_error(warehouse):
+    result = _check("medical_claim", "ledger_reconciles")(warehouse=warehouse)
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+    assert "2025-02" in result.metadata["mismatches"].value
+    assert "2025-01" not in result.metadata["mismatches"].value
+    assert _check("eligibility", "ledger_reconciles")(warehouse=warehouse).passed
+
+
+def test_dbt_tests_are_asset_checks():
+    from orchestration.assets.dbt_models import dbt_core_models, dbt_scored_models
+
+    checked = {k.asset_key for d in (dbt_core_models, dbt_scored_models) for k in d.check_keys}
+    assert dg.AssetKey("stg_medical_claim") in checked
+    assert dg.AssetKey("measure_cases") in checked
