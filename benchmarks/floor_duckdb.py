@@ -151,14 +151,13 @@ def _load_parameters(con: duckdb.DuckDBPyConnection, rules: Measure459Rules) -> 
 
 CASES_SQL = """
 create or replace temp table claims as
-select * exclude (version_rank)
-from (
-    select *, coalesce(claim_line_start_date, claim_start_date) as service_date,
-           row_number() over (partition by claim_id, claim_line_number
-                              order by file_order desc, row_order desc) as version_rank
-    from medical_claim
-)
-where version_rank = 1 and service_date <= $as_of;
+-- row_order grows with delivery order (files are read oldest first), so the latest version has the highest:
+-- deciding on the keys alone avoids sorting the wide rows
+select c.*, coalesce(c.claim_line_start_date, c.claim_start_date) as service_date
+from medical_claim c
+semi join (select max(row_order) as row_order from medical_claim group by claim_id, claim_line_number) latest
+    using (row_order)
+where coalesce(c.claim_line_start_date, c.claim_start_date) <= $as_of;
 
 create or replace temp table persons as
 select person_id, birth_date
