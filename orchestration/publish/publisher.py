@@ -22,6 +22,7 @@ from orchestration.publish.reference_data import load_parameters, load_reference
 from orchestration.publish.suppression import suppress
 from orchestration.publish.tables import SPECS, build_benchmarks, build_exact_tables
 from orchestration.publish.validate import MANIFEST, published_tables, validate_publication
+from orchestration.quality.published import validate_published
 
 WORK = "publish_work"
 PUB = "publish_build"
@@ -91,6 +92,10 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
         build_exact_tables(con, WORK, params, cpt_descriptors)
         _suppress_all(con, params)
         problems = validate_publication(con, PUB, params)
+        frames = {t: con.execute(f"select * from {PUB}.{t}").df() for t in published_tables(con, PUB)}
+        suite = validate_published(frames)
+        problems += [f"data-quality suite rule {e.rule} failed at {suite.locations.get(e.rule)}"
+                     for e in suite.failed("error")]
         if problems:
             raise PublicationInvalid("published tables failed validation: " + "; ".join(problems))
         row_counts = _export(con, version, version_dir)
