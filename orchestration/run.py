@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from orchestration.settings import (
@@ -75,7 +76,9 @@ def run_pipeline(settings: Settings) -> int:
     if not deliveries:
         print(f"No delivery files under {settings.landing_dir} (see docs/data_contract.md).", file=sys.stderr)
         return 1
-    keys = register_deliveries(instance, settings.landing_dir)
+    register_deliveries(instance, settings.landing_dir)
+    # A range follows the instance's partition order (order of registration), not the sort order.
+    keys = [k for k in instance.get_dynamic_partitions("delivery") if k in deliveries]
     started = time.perf_counter()
     ingest = defs.get_job_def("ingest_job").execute_in_process(
         instance=instance,
@@ -119,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spine-pipeline", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["demo", "run", "ui"])
     args = parser.parse_args(argv)
+    # Dagster's beta/preview notices are for library authors, not for whoever runs the pipeline.
+    warnings.filterwarnings("ignore", module="dagster")
+    warnings.filterwarnings("ignore", category=UserWarning, message=".*resolve_job_def.*")
     settings = load_settings()
     prepare_dagster_home(settings)
     if args.command == "ui":

@@ -160,7 +160,8 @@ select
     predicted_change,
     predictor,
     predictor_version,
-    residual,
+    -- a residual is reported only where it decides the code (G8659 / G8660); excluded and open episodes carry none
+    case when status in ('met', 'not_met') then residual end as residual,
     status,
     qdc_code,
     reason,
