@@ -20,7 +20,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from orchestration.resources import WarehouseResource, dbt_project, resolve_as_of_date
 
-SCORED_SELECTION = "source:spine_outcomes.risk_model+"
+SCORED_SELECTION = "source:risk_model+"
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
