@@ -103,18 +103,30 @@ def run_pipeline(settings: Settings) -> int:
     return 0
 
 
+SUMMARY_SQL = """
+    select measure_id, performance_year, cases, pending, excluded, eligible_population, met, not_met,
+           not_measured, performance_rate_pct
+    from measure_performance
+    where entity_level = 'all' and stratum = 'all'
+    order by measure_id, performance_year
+"""
+
+
 def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
     import duckdb
 
     print(f"\nMaterialized {deliveries} deliveries from {settings.landing_dir} in {seconds:,.0f} s.")
     if settings.published_db_path.exists():
         with duckdb.connect(str(settings.published_db_path), read_only=True) as con:
-            tables = [r[0] for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()]
+            tables = [r[0] for r in con.execute(
+                "select table_name from information_schema.tables where table_name not like '\\_%' escape '\\' "
+                "order by 1").fetchall()]
             print(f"Published {len(tables)} tables: {', '.join(tables)}")
-            if "measure_code_summary" in tables:
-                print(con.execute("select * from measure_code_summary order by all").df().to_string(index=False))
-    print(f"\nAnalysts: {settings.published_db_path} (read-only) and {settings.published_dir}/")
-    print(f"Warehouse (pipeline only): {settings.warehouse_path}")
+            print("\nMeasure performance, all entities (blank = suppressed small cell):")
+            print(con.execute(SUMMARY_SQL).df().convert_dtypes().to_string(index=False, na_rep=""))
+    print(f"\nAnalysts: {settings.published_db_path} (read-only) and {settings.published_dir}/ (parquet, pages/)")
+    print(f"QPP submissions: {settings.data_dir / 'qpp_submissions'}/")
+    print(f"Warehouse (pipeline only; case-level table marts.measure_cases): {settings.warehouse_path}")
     print(f"Data docs: {settings.data_docs_dir}   UI: make ui")
 
 
