@@ -123,7 +123,7 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
                 "order by 1").fetchall()]
             print(f"Published {len(tables)} tables: {', '.join(tables)}")
             print("\nMeasure performance, all entities (blank = suppressed small cell):")
-            print(con.execute(SUMMARY_SQL).df().convert_dtypes().to_string(index=False, na_rep=""))
+            print(con.execute(SUMMARY_SQL).df().convert_dtypes().astype("string").fillna("").to_string(index=False))
     print(f"\nAnalysts: {settings.published_db_path} (read-only) and {settings.published_dir}/ (parquet, pages/)")
     print(f"QPP submissions: {settings.data_dir / 'qpp_submissions'}/")
     print(f"Warehouse (pipeline only; case-level table marts.measure_cases): {settings.warehouse_path}")
