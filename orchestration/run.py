@@ -2,6 +2,7 @@
 
     spine-pipeline demo   generate the bundled sample if missing, then `run` on it
     spine-pipeline run    ingest every delivery in LANDING_DIR, then refresh models, checks and publication
+                          (--refit: fit a new open risk-model version first; done anyway when none exists)
     spine-pipeline ui     dagster dev on the same DAGSTER_HOME, so the runs above show in the UI
 
 Runs are recorded in a persistent Dagster instance under $DATA_DIR/dagster_home.
@@ -62,7 +63,20 @@ def _failed_blocking_checks(result) -> list[str]:
     ]
 
 
-def run_pipeline(settings: Settings) -> int:
+def _has_risk_model_version(settings: Settings) -> bool:
+    import duckdb
+
+    if not settings.warehouse_path.exists():
+        return False
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'risk_model' and table_name = 'coefficients'"
+        ).fetchone()[0]
+        return bool(exists) and con.execute("select count(*) from risk_model.coefficients").fetchone()[0] > 0
+
+
+def run_pipeline(settings: Settings, refit: bool = False) -> int:
     import dagster as dg
 
     from orchestration.definitions import defs
@@ -88,7 +102,8 @@ def run_pipeline(settings: Settings) -> int:
     if not ingest.success:
         print("Ingestion failed; see the run's logs above (or `make ui`).", file=sys.stderr)
         return 1
-    refresh = defs.get_job_def("refresh_job").execute_in_process(instance=instance, raise_on_error=False)
+    job = "refit_job" if refit or not _has_risk_model_version(settings) else "refresh_job"
+    refresh = defs.get_job_def(job).execute_in_process(instance=instance, raise_on_error=False)
     failed_checks = _failed_blocking_checks(refresh)
     seconds = time.perf_counter() - started
     if failed_checks:
@@ -133,6 +148,8 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spine-pipeline", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["demo", "run", "ui"])
+    parser.add_argument("--refit", action="store_true",
+                        help="fit a new open risk-model version (default: only when none exists yet)")
     args = parser.parse_args(argv)
     # Dagster's beta/preview notices are for library authors, not for whoever runs the pipeline.
     warnings.filterwarnings("ignore", module="dagster")
@@ -145,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"])
     if args.command == "demo":
         ensure_sample(settings)
-    return run_pipeline(settings)
+    return run_pipeline(settings, refit=args.refit)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The daily refresh: rebuild everything downstream of the raw layer (dbt, risk model, checks, publish)."""
+"""The daily refresh: rebuild everything downstream of the raw layer (dbt, checks, publish); no refit."""
 
 import dagster as dg
 

@@ -13,7 +13,7 @@ def test_definitions_load_with_every_part():
     for expected in ("raw/medical_claim", "raw/eligibility", "raw/observation", "raw/provider",
                      "stg_medical_claim", "measure_cases", "risk_model/coefficients", "published_tables"):
         assert expected in keys, expected
-    assert {"ingest_job", "refresh_job"} <= {j.name for j in repo.get_all_jobs()}
+    assert {"ingest_job", "refresh_job", "refit_job"} <= {j.name for j in repo.get_all_jobs()}
     assert repo.sensor_defs and repo.schedule_defs
     checks = repo.asset_graph.asset_check_keys
     assert any(c.asset_key == dg.AssetKey("measure_cases") for c in checks)
