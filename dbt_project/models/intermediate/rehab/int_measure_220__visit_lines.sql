@@ -62,7 +62,8 @@ lines as (
         low_back_lines.claim_id is not null as has_low_back_diagnosis,
         claims.hcpcs_code = parameters.discharge_code as is_discharge,
         initial_evaluation_codes.hcpcs_code is not null as is_initial_evaluation_code,
-        {{ dbt.datediff('persons.birth_date', 'claims.service_date', 'year') }} as calendar_years
+        {#- the same completed-years rule as measure 459: born on 29 February -> a year older on 1 March -#}
+        {{ age_in_years('persons.birth_date', 'claims.service_date') }} as age_years
     from claims
     cross join parameters
     left join low_back_lines
@@ -75,16 +76,9 @@ lines as (
 
 ),
 
-aged as (
+visits as (
 
-    select
-        *,
-        -- completed years: the calendar-year difference, less one before the birthday
-        calendar_years
-        - case
-            when {{ dbt.dateadd('year', 'calendar_years', 'birth_date') }} > service_date then 1
-            else 0
-        end as age_years
+    select *
     from lines
     where has_low_back_diagnosis or is_discharge
 
@@ -104,4 +98,4 @@ select
     coalesce(
         is_initial_evaluation_code and has_low_back_diagnosis and age_years >= minimum_age_years, false
     ) as is_episode_start
-from aged
+from visits
