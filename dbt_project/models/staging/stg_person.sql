@@ -1,5 +1,6 @@
-{#- One row per person; birth date, sex and payer type come from the latest enrollment span (latest start,
-    then latest end), so a corrected birth date in a newer span wins. -#}
+{#- One row per person; sex and payer type come from the latest enrollment span (latest start, then latest
+    end); the birth date from the latest span that carries one, so a corrected birth date in a newer span
+    wins and a newer span delivered without a birth date does not erase it. -#}
 with eligibility as (
 
     select * from {{ ref('stg_eligibility') }}
@@ -17,12 +18,30 @@ ranked as (
         ) as recency_rank
     from eligibility
 
+),
+
+ranked_birth_dates as (
+
+    select
+        person_id,
+        birth_date,
+        row_number() over (
+            partition by person_id
+            order by enrollment_start_date desc nulls last, enrollment_end_date desc nulls last,
+                     birth_date desc
+        ) as recency_rank
+    from eligibility
+    where birth_date is not null
+
 )
 
 select
-    person_id,
-    birth_date,
-    sex,
-    payer_type
+    ranked.person_id,
+    ranked_birth_dates.birth_date,
+    ranked.sex,
+    ranked.payer_type
 from ranked
-where recency_rank = 1
+left join ranked_birth_dates
+    on ranked.person_id = ranked_birth_dates.person_id
+    and ranked_birth_dates.recency_rank = 1
+where ranked.recency_rank = 1
