@@ -150,7 +150,8 @@ chained as (
 
 start_lines as (
 
-    -- several qualifying lines on the start day: the lowest claim and line number names the TIN and NPI
+    -- several qualifying lines on the start day: as for measure 459, a line with a rendering TIN first (an
+    -- episode without a TIN belongs to no reporting entity), then the lowest claim and line number
     select
         person_id,
         service_date,
@@ -158,7 +159,9 @@ start_lines as (
         rendering_npi,
         row_number() over (
             partition by person_id, service_date
-            order by claim_id, claim_line_number
+            order by case when rendering_tin is null then 1 else 0 end,
+                     claim_id,
+                     claim_line_number
         ) as line_rank
     from visit_lines
     where is_episode_start
