@@ -21,10 +21,14 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
     return default if default.is_file() else None
 
 
+# score_pairs and rehab_episodes are not read here, but they are deps so that their blocking GX checks gate
+# publishing: they hold the evidence behind measure_cases, and a failed check there must keep the old publication.
 @dg.asset(
     key=dg.AssetKey("published_tables"),
     deps=[
         dg.AssetKey("measure_cases"),
+        dg.AssetKey("score_pairs"),
+        dg.AssetKey("rehab_episodes"),
         dg.AssetKey("stg_medical_claim"),
         dg.AssetKey("stg_claim_diagnosis"),
         dg.AssetKey("stg_claim_modifier"),
