@@ -63,6 +63,12 @@ def _failed_blocking_checks(result) -> list[str]:
     ]
 
 
+def _console_log_config() -> dict:
+    """Console shows warnings and errors (LOG_LEVEL to change); every event is in the run's log (make ui)."""
+    level = os.environ.get("LOG_LEVEL", "WARNING").upper()
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
 def _has_risk_model_version(settings: Settings) -> bool:
     import duckdb
 
@@ -94,8 +100,10 @@ def run_pipeline(settings: Settings, refit: bool = False) -> int:
     # A range follows the instance's partition order (order of registration), not the sort order.
     keys = [k for k in instance.get_dynamic_partitions("delivery") if k in deliveries]
     started = time.perf_counter()
+    print(f"Ingesting {len(keys)} deliveries from {settings.landing_dir} ...", flush=True)
     ingest = defs.get_job_def("ingest_job").execute_in_process(
         instance=instance,
+        run_config=_console_log_config(),
         tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
         raise_on_error=False,
     )
@@ -103,7 +111,10 @@ def run_pipeline(settings: Settings, refit: bool = False) -> int:
         print("Ingestion failed; see the run's logs above (or `make ui`).", file=sys.stderr)
         return 1
     job = "refit_job" if refit or not _has_risk_model_version(settings) else "refresh_job"
-    refresh = defs.get_job_def(job).execute_in_process(instance=instance, raise_on_error=False)
+    print(f"Running {job}: dbt models, data-quality checks, publication ...", flush=True)
+    refresh = defs.get_job_def(job).execute_in_process(
+        instance=instance, run_config=_console_log_config(), raise_on_error=False
+    )
     failed_checks = _failed_blocking_checks(refresh)
     seconds = time.perf_counter() - started
     if failed_checks:
