@@ -1,6 +1,5 @@
 {#- Tuva's input layer carries diagnosis_code_1..25 (orchestration/contract.py MAX_DIAGNOSES).
-    One row per filled diagnosis position. A union of narrow selects reads one column per position, which
-    a columnar engine does cheaply and every engine supports. -#}
+    One row per filled diagnosis position. -#}
 with claims as (
 
     select * from {{ ref('base_medical_claim') }}
@@ -9,18 +8,8 @@ with claims as (
 
 unpivoted as (
 
-    {% for position in range(1, 26) %}
-    select
-        claim_id,
-        claim_line_number,
-        person_id,
-        service_date,
-        {{ position }} as diagnosis_position,
-        diagnosis_code_{{ position }} as raw_code
-    from claims
-    where diagnosis_code_{{ position }} is not null
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ unpivot_positions('claims', ['claim_id', 'claim_line_number', 'person_id', 'service_date'],
+                         'diagnosis_code_', 25, 'diagnosis_position', 'raw_code') }}
 
 )
 

@@ -7,16 +7,8 @@ with claims as (
 
 unpivoted as (
 
-    {% for position in range(1, 6) %}
-    select
-        claim_id,
-        claim_line_number,
-        {{ position }} as modifier_position,
-        hcpcs_modifier_{{ position }} as raw_modifier
-    from claims
-    where hcpcs_modifier_{{ position }} is not null
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ unpivot_positions('claims', ['claim_id', 'claim_line_number'], 'hcpcs_modifier_', 5,
+                         'modifier_position', 'raw_modifier') }}
 
 )
 
