@@ -138,10 +138,25 @@ SUMMARY_SQL = """
 """
 
 
+LEDGER_SQL = """
+    with latest as (
+        select * from raw._deliveries
+        qualify row_number() over (partition by table_name, source_file order by loaded_at desc) = 1
+    )
+    select table_name as "table", count(*) as files, sum(rows_read)::bigint as rows_read,
+           sum(rows_loaded)::bigint as rows_loaded, sum(rows_quarantined)::bigint as rows_quarantined,
+           count_if(status <> 'loaded') as files_skipped
+    from latest group by table_name order by table_name
+"""
+
+
 def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
     import duckdb
 
     print(f"\nMaterialized {deliveries} deliveries from {settings.landing_dir} in {seconds:,.0f} s.")
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        print("Rows read = loaded + quarantined (reasons in raw.<table>__quarantine):")
+        print(con.execute(LEDGER_SQL).df().to_string(index=False))
     if settings.published_db_path.exists():
         with duckdb.connect(str(settings.published_db_path), read_only=True) as con:
             tables = [r[0] for r in con.execute(
