@@ -145,7 +145,7 @@ LEDGER_SQL = """
     )
     select table_name as "table", count(*) as files, sum(rows_read)::bigint as rows_read,
            sum(rows_loaded)::bigint as rows_loaded, sum(rows_quarantined)::bigint as rows_quarantined,
-           count_if(status <> 'loaded') as files_skipped
+           count_if(status <> 'loaded')::bigint as files_skipped
     from latest group by table_name order by table_name
 """
 
