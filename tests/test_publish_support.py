@@ -12,7 +12,7 @@ import duckdb
 
 from orchestration.settings import SEEDS_DIR
 
-SEEDS = ("quality_data_codes", "place_of_service", "nucc_taxonomy")
+SEEDS = ("quality_data_codes", "place_of_service", "nucc_taxonomy", "measure_parameters", "measure_220_parameters")
 CODES = "['G2137', 'G8659', '63030', '97161', 'G2136', '22612', 'G9943', 'G8660', '99213', 'G2137']"
 
 

@@ -1,4 +1,5 @@
-"""The publication's own value sets and thresholds, kept as CSV files (with their source) beside this module."""
+"""The publication's own value sets and thresholds, kept as CSV files (with their source) beside this module,
+and the measures' outcome codes, read from the dbt seeds that assign them (one source of truth)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,31 @@ from pathlib import Path
 import duckdb
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-REFERENCE_TABLES = ("parameters", "code_systems", "modifier_rules", "measure_codes")
+REFERENCE_TABLES = ("parameters", "code_systems", "modifier_rules")
+
+# measure, QPP stratum ('' when the code is not stratum-specific), outcome, code
+MEASURE_CODES_SQL = """
+    with pairs as (
+        select cast(measure_id as varchar) as measure_id, stratum, code_met, code_not_met, code_not_measured,
+               code_excluded
+        from reference.measure_parameters
+    ),
+    rehab as (
+        select cast(measure_id as varchar) as measure_id, code_met, code_not_met, code_not_measured,
+               degenerative_condition_code, unable_to_complete_code
+        from reference.measure_220_parameters
+    )
+    select measure_id, stratum as qpp_stratum, 'met' as outcome, code_met as code from pairs
+    union all select measure_id, stratum, 'not_met', code_not_met from pairs
+    union all select measure_id, stratum, 'not_measured', code_not_measured from pairs
+    union all select distinct measure_id, '', 'excluded', code_excluded from pairs
+    union all select measure_id, '', 'met', code_met from rehab
+    union all select measure_id, '', 'not_met', code_not_met from rehab
+    union all select measure_id, '', 'not_measured', code_not_measured from rehab
+    union all select measure_id, '', 'excluded', degenerative_condition_code from rehab
+    union all select measure_id, '', 'excluded', unable_to_complete_code from rehab
+    order by measure_id, qpp_stratum, outcome, code
+"""
 
 
 @dataclass(frozen=True)
@@ -27,6 +52,7 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, schema: str) -> None:
             "select * from read_csv(?, header = true, all_varchar = true)",
             [str(PACKAGE_DIR / f"{name}.csv")],
         )
+    con.execute(f"create or replace table {schema}.measure_codes as {MEASURE_CODES_SQL}")
 
 
 def load_parameters(con: duckdb.DuckDBPyConnection, schema: str) -> Parameters:
