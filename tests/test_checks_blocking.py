@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from test_checks_standin import definitions, good_tables, write_tables
+from checks_standin import definitions, good_tables, write_tables
 
 pytestmark = pytest.mark.xdist_group("gx_blocking")
 

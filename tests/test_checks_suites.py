@@ -17,7 +17,7 @@ from orchestration.quality.suites import default_parameters, load_suite
 from orchestration.quality.validate import run_suite
 from orchestration.raw_schema import create_raw_tables
 from orchestration.settings import EXPECTATIONS_DIR
-from test_checks_standin import good_measure_cases, good_rehab_episodes, good_score_pairs
+from checks_standin import good_measure_cases, good_rehab_episodes, good_score_pairs
 
 
 def _validate(name: str, df: pd.DataFrame, schema: str = "marts", params: dict | None = None):

@@ -7,7 +7,7 @@ import pytest
 
 from orchestration.assets.publish import published_tables
 from orchestration.resources import WarehouseResource
-from test_publish_support import build_warehouse
+from publish_support import build_warehouse
 
 pytestmark = pytest.mark.xdist_group("publish_asset")
 

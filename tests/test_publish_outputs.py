@@ -11,7 +11,7 @@ import pytest
 from orchestration.publish import qpp
 from orchestration.publish.publisher import publish
 from orchestration.publish.tables import SPECS
-from test_publish_support import build_warehouse
+from publish_support import build_warehouse
 
 pytestmark = pytest.mark.xdist_group("publish_outputs")
 

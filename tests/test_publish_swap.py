@@ -14,7 +14,7 @@ import pytest
 
 from orchestration.publish import publisher
 from orchestration.publish.publisher import PublicationInvalid, publish
-from test_publish_support import build_warehouse
+from publish_support import build_warehouse
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("publish_swap")]
 

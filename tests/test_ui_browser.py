@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from test_checks_standin import definitions, good_tables, write_tables
+from checks_standin import definitions, good_tables, write_tables
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -37,7 +37,7 @@ pytestmark = [
 CODE_LOCATION = """
 from pathlib import Path
 import os
-from test_checks_standin import definitions
+from checks_standin import definitions
 defs = definitions(Path(os.environ["DATA_DIR"]))
 """
 
