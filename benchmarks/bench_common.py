@@ -8,7 +8,6 @@ same seeds) but none of its logic: they exist to cross-check it and to give the 
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -16,15 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from orchestration.contract import CONTRACTS
+# The baselines skip exactly the rows ingestion quarantines and key deliveries as ingestion does: same rules.
+from orchestration.ingest.discovery import delivery_key  # noqa: F401  (re-exported to the baselines)
+from orchestration.ingest.rules import HCPCS_SHAPE, ICD10_SHAPE, ISO_DATE  # noqa: F401
 from orchestration.settings import SEEDS_DIR
 
 MEASURE_ID = "459"
 DISCECTOMY, FUSION = "lumbarDiscectomy", "lumbarFusion"
-DELIVERY_IN_NAME = re.compile(r"\d{4}-\d{2}")
-# The raw-data contract's code-shape rules (docs/data_contract.md): a row failing them is quarantined.
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
-HCPCS_SHAPE = r"^[A-Za-z0-9]{5}$"
-ICD10_SHAPE = r"^[A-Za-z][0-9][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$"
 SUMMARY_KEYS = ("measure_id", "stratum", "status", "qdc_code")
 
 
@@ -116,12 +113,6 @@ def load_rules(seeds_dir: Path = SEEDS_DIR) -> Measure459Rules:
     )
     instrument_table = pd.read_csv(seeds_dir / "instruments.csv", dtype={"code": str})
     return Measure459Rules(strata, instruments.pop(), exclusions, instrument_table)
-
-
-def delivery_key(path: Path) -> str:
-    """The ingestion's partition key: the YYYY-MM in the file name, else the file stem."""
-    found = DELIVERY_IN_NAME.search(path.name)
-    return found.group(0) if found else path.stem
 
 
 def landing_files(landing_dir: Path, table: str) -> list[Path]:
