@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.assets.risk_model import ensure_coefficients_table
 from orchestration.raw_schema import create_raw_tables
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,12 +33,7 @@ class DbtWarehouse:
         with duckdb.connect(str(self.path)) as con:
             create_raw_tables(con)
             # dbt's risk_model source must resolve; the fit itself is not under test here.
-            con.execute("create schema if not exists risk_model")
-            con.execute(
-                "create table if not exists risk_model.coefficients (version integer not null, term varchar not null,"
-                " coefficient double not null, std_error double, reference_start date, reference_end date,"
-                " n integer not null, r_squared double, fitted_at timestamp not null)"
-            )
+            ensure_coefficients_table(con)
 
     def execute(self, sql: str) -> None:
         with duckdb.connect(str(self.path)) as con:
