@@ -1,3 +1,5 @@
+{#- The columns the measures and the publication read; the rest of Tuva's claim line (claim type, plan,
+    billing provider, charges, data source) stays in raw.medical_claim, where it costs nothing to keep. -#}
 with claims as (
 
     select * from {{ ref('base_medical_claim') }}
@@ -41,22 +43,16 @@ select
     claims.claim_id,
     claims.claim_line_number,
     claims.person_id,
-    lower(trim(claims.claim_type)) as claim_type,
     coalesce(payers.payer, nullif(trim(claims.payer), '')) as payer,
     coalesce(enrolled_payer_types.payer_type, payers.payer_type, 'other') as payer_type,
-    nullif(trim(claims.plan), '') as plan,
     claims.service_date,
     nullif(trim(claims.place_of_service_code), '') as place_of_service_code,
     upper(trim(claims.hcpcs_code)) as hcpcs_code,
     claims.service_unit_quantity,
     nullif(trim(claims.rendering_npi), '') as rendering_npi,
     nullif(trim(claims.rendering_tin), '') as rendering_tin,
-    nullif(trim(claims.billing_npi), '') as billing_npi,
-    nullif(trim(claims.billing_tin), '') as billing_tin,
     claims.allowed_amount,
-    claims.paid_amount,
-    claims.charge_amount,
-    claims.data_source
+    claims.paid_amount
 from claims
 left join payers
     on {{ normalize_payer_key('claims.payer') }} = payers.payer_key
