@@ -45,6 +45,9 @@ class WarehouseResource(dg.ConfigurableResource):
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
             con.execute(f"SET threads = {int(self.threads)}")
             con.execute(f"SET temp_directory = '{settings.spill_dir}'")
+            # As in the dbt profile: every query that needs an order says ORDER BY, and loading a delivery
+            # is about a fifth faster when DuckDB may write rows in any order (docs/performance.md).
+            con.execute("SET preserve_insertion_order = false")
             yield con
         finally:
             con.close()
