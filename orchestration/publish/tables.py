@@ -157,7 +157,9 @@ LINE_KEYS = (
 )
 
 
-def _build_key_table(con: duckdb.DuckDBPyConnection, work: str, name: str, columns: tuple[str, ...], source: str) -> None:
+def _build_key_table(
+    con: duckdb.DuckDBPyConnection, work: str, name: str, columns: tuple[str, ...], source: str
+) -> None:
     cols = ", ".join(columns)
     not_null = " and ".join(f"{c} is not null" for c in columns)
     con.execute(
@@ -255,7 +257,9 @@ def _period_counts(source: str, dims: tuple[str, ...], aggregates: str) -> str:
 
 
 PERIOD_COLUMNS = "code, period_type, period, year, quarter"
-LINE_COUNT_COLUMNS = "count(*) as claim_lines, count(distinct claim_key) as claims, count(distinct person_key) as persons"
+LINE_COUNT_COLUMNS = (
+    "count(*) as claim_lines, count(distinct claim_key) as claims, count(distinct person_key) as persons"
+)
 SHARE_OF_LINES = "round(100.0 * claim_lines / sum(claim_lines) over (partition by code, period_type, period), 2)"
 
 
@@ -466,7 +470,8 @@ def _build_related_tables(con: duckdb.DuckDBPyConnection, work: str, top_n: int)
         f"""(select cc.*, dx.diagnosis_key as diagnosis_code_key from {work}.code_claims as cc
              join {work}.claim_diagnoses as dx on dx.claim_key = cc.claim_key)""",
         top_n,
-        _decode(work, "code") + f"\nleft join {work}.diagnosis_keys on diagnosis_keys.diagnosis_key = diagnosis_code_key",
+        _decode(work, "code")
+        + f"\nleft join {work}.diagnosis_keys on diagnosis_keys.diagnosis_key = diagnosis_code_key",
         f"""
         select pairs.*, lookup.diagnosis_description, coalesce(lookup.is_valid_icd10, false) as is_valid_icd10,
                {share}
