@@ -78,12 +78,13 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
     version_dir = data_dir / "published_versions" / version
     qpp_dir = data_dir / "qpp_submissions_versions" / version
     build_db = data_dir / f".published-{version}.duckdb"
-    scratch_db = data_dir / "tmp" / f"publish-{version}.duckdb"
-    scratch_db.parent.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
     attached: list[str] = []
     try:
-        # The exact counts live only in a scratch file that is deleted afterwards, never in published.duckdb.
-        con.execute(f"attach '{scratch_db}' as {WORK} (read_only false)")
+        # The exact counts live only in an in-memory scratch catalog, never in a file of their own nor in
+        # published.duckdb (DuckDB may spill it to its temp directory under memory pressure). In memory is also
+        # several times faster than a scratch file for these aggregations.
+        con.execute(f"attach ':memory:' as {WORK} (read_only false)")
         attached.append(WORK)
         con.execute(f"attach '{build_db}' as {PUB} (read_only false)")
         attached.append(PUB)
@@ -113,8 +114,6 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
             con.execute(f"detach {catalog}")
         swap.discard(build_db, version_dir, qpp_dir)
         raise
-    finally:
-        swap.discard(scratch_db)
     swap.prune_versions(version_dir.parent, live_dir)
     swap.prune_versions(qpp_dir.parent, live_qpp)
     return PublishResult(version, live_db, version_dir, qpp_dir, row_counts, qpp_files, len(pages), without_tin)

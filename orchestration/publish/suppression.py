@@ -91,7 +91,14 @@ def suppress(
     primary = ", ".join(
         f"coalesce({c} between {int(min_count)} and {int(max_count)}, false) as {flag(c)}" for c in spec.counts
     )
-    con.execute(f"create or replace table {work} as select *, {primary}, row_number() over () as _rid from {source}")
+    source_columns = [r[0] for r in con.execute(f"describe {source}").fetchall()]
+    # _rid breaks ties between equal candidate cells, so it must not depend on the order the source rows happen
+    # to be stored in (parallel aggregation makes that vary from run to run): a publication would then hide a
+    # different cell each run, and two published versions side by side would reveal both cells.
+    con.execute(
+        f"create or replace table {work} as select *, {primary}, "
+        f"row_number() over (order by {', '.join(source_columns)}) as _rid from {source}"
+    )
     for _ in range(MAX_PASSES):
         changed = 0
         for group in spec.groups:
@@ -104,7 +111,6 @@ def suppress(
     else:
         raise RuntimeError(f"complementary suppression of {spec.name} did not converge in {MAX_PASSES} passes")
 
-    source_columns = [r[0] for r in con.execute(f"describe {source}").fetchall()]
     derived_flags = {
         d: " or ".join(flag(s) for s in sources) for d, sources in spec.derived.items()
     }

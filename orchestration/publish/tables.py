@@ -15,7 +15,6 @@ import simple_icd_10_cm as icd10
 from orchestration.publish.reference_data import Parameters
 from orchestration.publish.suppression import Group, TableSpec
 
-PERIODS = "(values ('quarter'), ('year')) as periods(period_type)"
 PERIOD_KEY = ("code", "period_type", "period")
 QUARTERS_OF_A_YEAR = "period_type = 'quarter'"
 
@@ -144,30 +143,70 @@ def load_cpt_descriptors(con: duckdb.DuckDBPyConnection, work: str, path: Path |
     )
 
 
-def _build_lines(con: duckdb.DuckDBPyConnection, work: str) -> None:
+# Integer keys for the values the tables count or group by; (name, columns) of `{name}_keys`. Distinct counts
+# and groupings hash these integers instead of strings, several times faster. A NULL value gets no key (a NULL
+# key), so it stays uncounted by count(distinct) and stays its own group, as before.
+LINE_KEYS = (
+    ("claim", ("claim_id",)),
+    ("person", ("person_id",)),
+    ("npi", ("rendering_npi",)),
+    ("code", ("code",)),
+    ("payer", ("payer", "payer_type")),
+    ("place", ("place_of_service_code",)),
+    ("taxonomy", ("taxonomy_code",)),
+)
+
+
+def _build_key_table(
+    con: duckdb.DuckDBPyConnection, work: str, name: str, columns: tuple[str, ...], source: str
+) -> None:
+    cols = ", ".join(columns)
+    not_null = " and ".join(f"{c} is not null" for c in columns)
     con.execute(
         f"""
-        create or replace table {work}.code_lines as
+        create or replace table {work}.{name}_keys as
+        select {cols}, (row_number() over ())::integer as {name}_key
+        from (select distinct {cols} from {source} where {not_null})
+        """
+    )
+
+
+def _build_lines(con: duckdb.DuckDBPyConnection, work: str) -> None:
+    """The claim lines with a code and a service date, read from staging once (staging may be views), keyed."""
+    con.execute(
+        f"""
+        create or replace table {work}.staged_lines as
+        with providers as (
+            select npi, min(taxonomy_code) as taxonomy_code from staging.stg_provider group by npi
+        )
         select claim_id, claim_line_number, person_id, hcpcs_code as code,
                coalesce(payer, '(unknown)') as payer, coalesce(payer_type, 'other') as payer_type,
-               place_of_service_code, rendering_npi, rendering_tin,
+               coalesce(place_of_service_code, '(unknown)') as place_of_service_code,
+               rendering_npi, coalesce(providers.taxonomy_code, '(unknown)') as taxonomy_code, rendering_tin,
                service_unit_quantity as units, allowed_amount, paid_amount, service_date,
                year(service_date) as year, quarter(service_date) as quarter
-        from staging.stg_medical_claim
+        from staging.stg_medical_claim as lines
+        left join providers on providers.npi = lines.rendering_npi
         where hcpcs_code is not null and service_date is not null
         """
     )
+    for name, columns in LINE_KEYS:
+        _build_key_table(con, work, name, columns, f"{work}.staged_lines")
+    keys = ", ".join(f"{name}_keys.{name}_key" for name, _ in LINE_KEYS)
+    joins = "\n".join(
+        f"left join {work}.{name}_keys on "
+        + " and ".join(f"{name}_keys.{c} = lines.{c}" for c in columns)
+        for name, columns in LINE_KEYS
+    )
     con.execute(
         f"""
-        create or replace table {work}.line_periods as
-        select lines.*, periods.period_type,
-               case periods.period_type when 'quarter' then lines.year || '-Q' || lines.quarter
-                    else lines.year::varchar end as period,
-               case periods.period_type when 'quarter' then lines.quarter end as period_quarter
-        from {work}.code_lines as lines
-        cross join {PERIODS}
+        create or replace table {work}.code_lines as
+        select lines.* exclude (claim_id), {keys}
+        from {work}.staged_lines as lines
+        {joins}
         """
     )
+    con.execute(f"drop table {work}.staged_lines")
 
 
 def _build_descriptors(con: duckdb.DuckDBPyConnection, work: str) -> None:
@@ -200,27 +239,61 @@ def _build_descriptors(con: duckdb.DuckDBPyConnection, work: str) -> None:
     )
 
 
+def _period_counts(source: str, dims: tuple[str, ...], aggregates: str) -> str:
+    """SQL: `aggregates` of `source` by code key and `dims`, one row per quarter and one per year.
+
+    A claim or a person can span quarters, so a year's distinct counts are counted at year grain (a grouping set
+    of its own), never added up from its quarters.
+    """
+    keys = ", ".join(("code_key", "year", *dims))
+    return f"""
+        select {keys}, quarter,
+               if(grouping(quarter) = 0, 'quarter', 'year') as period_type,
+               if(grouping(quarter) = 0, year || '-Q' || quarter, year::varchar) as period,
+               {aggregates}
+        from {source}
+        group by grouping sets (({keys}, quarter), ({keys}))
+    """
+
+
+PERIOD_COLUMNS = "code, period_type, period, year, quarter"
+LINE_COUNT_COLUMNS = (
+    "count(*) as claim_lines, count(distinct claim_key) as claims, count(distinct person_key) as persons"
+)
+SHARE_OF_LINES = "round(100.0 * claim_lines / sum(claim_lines) over (partition by code, period_type, period), 2)"
+
+
+def _decode(work: str, *names: str) -> str:
+    """Joins that turn the named integer keys back into their values (a NULL key into NULL values)."""
+    return "\n".join(f"left join {work}.{name}_keys using ({name}_key)" for name in names)
+
+
 def _build_code_tables(con: duckdb.DuckDBPyConnection, work: str) -> None:
-    period_cols = "code, period_type, period, year, period_quarter as quarter"
-    share = "round(100.0 * claim_lines / sum(claim_lines) over (partition by code, period_type, period), 2)"
+    lines = f"{work}.code_lines"
+    overview = _period_counts(
+        lines, (),
+        f"""{LINE_COUNT_COLUMNS}, count(distinct npi_key) as rendering_npis, sum(units) as units,
+            sum(allowed_amount) as allowed_amount, sum(paid_amount) as paid_amount,
+            min(service_date) as first_service_date, max(service_date) as last_service_date""",
+    )
     con.execute(
         f"""
         create or replace table {work}.code_overview as
-        select {period_cols}, count(*) as claim_lines, count(distinct claim_id) as claims,
-               count(distinct person_id) as persons, count(distinct rendering_npi) as rendering_npis,
-               sum(units) as units, sum(allowed_amount) as allowed_amount, sum(paid_amount) as paid_amount,
-               min(service_date) as first_service_date, max(service_date) as last_service_date
-        from {work}.line_periods group by all
+        select {PERIOD_COLUMNS}, claim_lines, claims, persons, rendering_npis, units, allowed_amount, paid_amount,
+               first_service_date, last_service_date
+        from ({overview}) {_decode(work, "code")}
         """
     )
     con.execute(
         f"""
         create or replace table {work}.code_catalog as
         with lines as (
-            select code, count(*) as claim_lines, count(distinct claim_id) as claims,
-                   count(distinct person_id) as persons,
-                   min(service_date) as first_service_date, max(service_date) as last_service_date
-            from {work}.code_lines group by code
+            select code, claim_lines, claims, persons, first_service_date, last_service_date
+            from (
+                select code_key, {LINE_COUNT_COLUMNS},
+                       min(service_date) as first_service_date, max(service_date) as last_service_date
+                from {lines} group by code_key
+            ) {_decode(work, "code")}
         ),
         cases as (
             select qdc_code as code, count(*) as cases_assigned
@@ -236,62 +309,66 @@ def _build_code_tables(con: duckdb.DuckDBPyConnection, work: str) -> None:
         left join cases using (code)
         """
     )
+    payers = _period_counts(
+        lines, ("payer_key",),
+        f"{LINE_COUNT_COLUMNS}, sum(allowed_amount) as allowed_amount, sum(paid_amount) as paid_amount",
+    )
     con.execute(
         f"""
         create or replace table {work}.code_by_payer as
-        with counts as (
-            select {period_cols}, payer, payer_type, count(*) as claim_lines, count(distinct claim_id) as claims,
-                   count(distinct person_id) as persons, sum(allowed_amount) as allowed_amount,
-                   sum(paid_amount) as paid_amount
-            from {work}.line_periods group by all
-        )
-        select counts.*, {share} as share_of_claim_lines_pct from counts
+        select {PERIOD_COLUMNS}, payer, payer_type, claim_lines, claims, persons, allowed_amount, paid_amount,
+               {SHARE_OF_LINES} as share_of_claim_lines_pct
+        from ({payers}) {_decode(work, "code", "payer")}
         """
     )
     con.execute(
         f"""
         create or replace table {work}.code_by_place_of_service as
-        with counts as (
-            select {period_cols}, coalesce(place_of_service_code, '(unknown)') as place_of_service_code,
-                   count(*) as claim_lines, count(distinct claim_id) as claims,
-                   count(distinct person_id) as persons
-            from {work}.line_periods group by all
-        )
-        select counts.*, pos.place_of_service_description, {share} as share_of_claim_lines_pct
-        from counts
+        select {PERIOD_COLUMNS}, place_of_service_code, claim_lines, claims, persons,
+               pos.place_of_service_description, {SHARE_OF_LINES} as share_of_claim_lines_pct
+        from ({_period_counts(lines, ("place_key",), LINE_COUNT_COLUMNS)}) {_decode(work, "code", "place")}
         left join reference.place_of_service as pos using (place_of_service_code)
         """
+    )
+    taxonomies = _period_counts(
+        lines, ("taxonomy_key",), f"{LINE_COUNT_COLUMNS}, count(distinct npi_key) as rendering_npis"
     )
     con.execute(
         f"""
         create or replace table {work}.code_by_provider_taxonomy as
-        with providers as (
-            select npi, min(taxonomy_code) as taxonomy_code from staging.stg_provider group by npi
-        ),
-        counts as (
-            select {period_cols}, coalesce(providers.taxonomy_code, '(unknown)') as taxonomy_code,
-                   count(*) as claim_lines, count(distinct claim_id) as claims,
-                   count(distinct person_id) as persons, count(distinct rendering_npi) as rendering_npis
-            from {work}.line_periods as lines
-            left join providers on providers.npi = lines.rendering_npi
-            group by all
-        )
-        select counts.*, nucc.taxonomy_description, {share} as share_of_claim_lines_pct
-        from counts
+        select {PERIOD_COLUMNS}, taxonomy_code, claim_lines, claims, persons, rendering_npis,
+               nucc.taxonomy_description, {SHARE_OF_LINES} as share_of_claim_lines_pct
+        from ({taxonomies}) {_decode(work, "code", "taxonomy")}
         left join reference.nucc_taxonomy as nucc using (taxonomy_code)
         """
+    )
+    _build_modifiers(con, work)
+
+
+def _build_modifiers(con: duckdb.DuckDBPyConnection, work: str) -> None:
+    # A line is (claim, line number): one integer for the pair makes its distinct count cheap. A line can carry
+    # the same modifier twice (two positions); it still counts once.
+    modified_lines = f"""(
+        select l.code_key, l.year, l.quarter, l.claim_key, l.person_key, m.modifier,
+               l.claim_key::bigint * 4294967296 + (l.claim_line_number::bigint + 2147483648) as line_key
+        from {work}.code_lines as l
+        join (
+            select keys.claim_key, m.claim_line_number, m.modifier
+            from staging.stg_claim_modifier as m
+            join {work}.claim_keys as keys on keys.claim_id = m.claim_id
+        ) as m on m.claim_key = l.claim_key and m.claim_line_number = l.claim_line_number
+    )"""
+    counts = _period_counts(
+        modified_lines, ("modifier",),
+        "count(distinct line_key) as claim_lines, count(distinct claim_key) as claims, "
+        "count(distinct person_key) as persons",
     )
     con.execute(
         f"""
         create or replace table {work}.code_modifiers as
         with counts as (
-            select {period_cols}, m.modifier,
-                   count(distinct (lines.claim_id, lines.claim_line_number)) as claim_lines,
-                   count(distinct lines.claim_id) as claims, count(distinct lines.person_id) as persons
-            from {work}.line_periods as lines
-            join staging.stg_claim_modifier as m
-              on m.claim_id = lines.claim_id and m.claim_line_number = lines.claim_line_number
-            group by all
+            select {PERIOD_COLUMNS}, modifier, claim_lines, claims, persons
+            from ({counts}) {_decode(work, "code")}
         ),
         totals as (select code, period_type, period, claim_lines as code_claim_lines from {work}.code_overview)
         select counts.*,
@@ -311,7 +388,8 @@ def _build_code_tables(con: duckdb.DuckDBPyConnection, work: str) -> None:
 
 
 def _register_icd10_descriptions(con: duckdb.DuckDBPyConnection, work: str) -> None:
-    codes = [r[0] for r in con.execute("select distinct diagnosis_code from staging.stg_claim_diagnosis").fetchall()]
+    """Descriptions of the diagnosis codes found on the coded claims (the only ones the related table can show)."""
+    codes = [r[0] for r in con.execute(f"select diagnosis_code from {work}.diagnosis_keys").fetchall()]
     valid = [icd10.is_valid_item(c) for c in codes]
     table = pa.table(
         {
@@ -327,64 +405,96 @@ def _register_icd10_descriptions(con: duckdb.DuckDBPyConnection, work: str) -> N
     con.unregister("icd10_lookup_arrow")
 
 
-def _build_related_tables(con: duckdb.DuckDBPyConnection, work: str, top_n: int) -> None:
-    _register_icd10_descriptions(con, work)
+def _build_claim_codes(con: duckdb.DuckDBPyConnection, work: str) -> None:
+    """What the related tables join on claim keys: each claim's codes with their periods, each claim's diagnoses."""
     con.execute(
         f"""
         create or replace table {work}.code_claims as
-        select distinct code, claim_id, person_id, period_type, period, year, period_quarter as quarter
-        from {work}.line_periods
+        select distinct code_key, claim_key, person_key, year, quarter from {work}.code_lines
         """
     )
-    totals = f"(select code, period_type, period, claims as code_claims from {work}.code_overview)"
-    # The top N per code and year (ranked on the year row), with all quarter rows of the kept ones.
-    keep_top = f"""
+    con.execute(
+        f"""
+        create or replace table {work}.staged_diagnoses as
+        select distinct keys.claim_key, dx.diagnosis_code
+        from staging.stg_claim_diagnosis as dx
+        join {work}.claim_keys as keys on keys.claim_id = dx.claim_id
+        """
+    )
+    _build_key_table(con, work, "diagnosis", ("diagnosis_code",), f"{work}.staged_diagnoses")
+    con.execute(
+        f"""
+        create or replace table {work}.claim_diagnoses as
+        select dx.claim_key, keys.diagnosis_key
+        from {work}.staged_diagnoses as dx
+        left join {work}.diagnosis_keys as keys using (diagnosis_code)
+        """
+    )
+    con.execute(f"drop table {work}.staged_diagnoses")
+
+
+def _related_table(con: duckdb.DuckDBPyConnection, work: str, table: str, dim: str, pairs: str, top_n: int,
+                   decode: str, described: str) -> None:
+    """`pairs`: code_claims rows with one related value key each. Keeps the top N related values per code and
+    year (ranked on the year row, ties by value), with all quarter rows of the kept ones."""
+    counts = _period_counts(
+        pairs, (f"{dim}_key",), "count(distinct claim_key) as claims, count(distinct person_key) as persons"
+    )
+    con.execute(
+        f"""
+        create or replace table {work}.{table} as
+        with counts as (
+            select {PERIOD_COLUMNS}, {dim}, claims, persons from ({counts}) {decode}
+        ),
         ranked as (
             select *, max(case when period_type = 'year' then claims end)
-                          over (partition by code, year, {{dim}}) as year_claims
-            from pairs
+                          over (partition by code, year, {dim}) as year_claims
+            from counts
         ),
         kept as (
             select * exclude (year_claims) from ranked
-            qualify dense_rank() over (partition by code, year order by year_claims desc, {{dim}}) <= {int(top_n)}
-        )
-    """
-    con.execute(
-        f"""
-        create or replace table {work}.code_related_diagnoses as
-        with pairs as (
-            select cc.code, cc.period_type, cc.period, cc.year, cc.quarter, dx.diagnosis_code,
-                   count(distinct cc.claim_id) as claims, count(distinct cc.person_id) as persons
-            from {work}.code_claims as cc
-            join (select distinct claim_id, diagnosis_code from staging.stg_claim_diagnosis) as dx using (claim_id)
-            group by all
+            qualify dense_rank() over (partition by code, year order by year_claims desc, {dim}) <= {int(top_n)}
         ),
-        {keep_top.format(dim='diagnosis_code')}
-        select pairs.*, lookup.diagnosis_description, coalesce(lookup.is_valid_icd10, false) as is_valid_icd10,
-               round(100.0 * pairs.claims / totals.code_claims, 2) as share_of_claims_pct
-        from kept as pairs
-        join {totals} as totals using (code, period_type, period)
-        left join {work}.icd10_lookup as lookup using (diagnosis_code)
+        totals as (select code, period_type, period, claims as code_claims from {work}.code_overview)
+        {described}
         """
     )
-    con.execute(
+
+
+def _build_related_tables(con: duckdb.DuckDBPyConnection, work: str, top_n: int) -> None:
+    _build_claim_codes(con, work)
+    _register_icd10_descriptions(con, work)
+    share = "round(100.0 * pairs.claims / totals.code_claims, 2) as share_of_claims_pct"
+    _related_table(
+        con, work, "code_related_diagnoses", "diagnosis_code",
+        f"""(select cc.*, dx.diagnosis_key as diagnosis_code_key from {work}.code_claims as cc
+             join {work}.claim_diagnoses as dx on dx.claim_key = cc.claim_key)""",
+        top_n,
+        _decode(work, "code")
+        + f"\nleft join {work}.diagnosis_keys on diagnosis_keys.diagnosis_key = diagnosis_code_key",
         f"""
-        create or replace table {work}.code_related_procedures as
-        with pairs as (
-            select cc.code, cc.period_type, cc.period, cc.year, cc.quarter, other.code as related_code,
-                   count(distinct cc.claim_id) as claims, count(distinct cc.person_id) as persons
-            from {work}.code_claims as cc
-            join (select distinct claim_id, code from {work}.code_lines) as other
-              on other.claim_id = cc.claim_id and other.code <> cc.code
-            group by all
-        ),
-        {keep_top.format(dim='related_code')}
-        select pairs.*, d.descriptor as related_descriptor,
-               round(100.0 * pairs.claims / totals.code_claims, 2) as share_of_claims_pct
+        select pairs.*, lookup.diagnosis_description, coalesce(lookup.is_valid_icd10, false) as is_valid_icd10,
+               {share}
         from kept as pairs
-        join {totals} as totals using (code, period_type, period)
+        join totals using (code, period_type, period)
+        left join {work}.icd10_lookup as lookup using (diagnosis_code)
+        """,
+    )
+    _related_table(
+        con, work, "code_related_procedures", "related_code",
+        f"""(select cc.*, other.code_key as related_code_key from {work}.code_claims as cc
+             join (select distinct claim_key, code_key from {work}.code_lines) as other
+               on other.claim_key = cc.claim_key and other.code_key <> cc.code_key)""",
+        top_n,
+        _decode(work, "code")
+        + f"\nleft join (select code as related_code, code_key as related_code_key from {work}.code_keys)"
+        " using (related_code_key)",
+        f"""
+        select pairs.*, d.descriptor as related_descriptor, {share}
+        from kept as pairs
+        join totals using (code, period_type, period)
         left join {work}.code_descriptors as d on d.code = pairs.related_code
-        """
+        """,
     )
 
 
