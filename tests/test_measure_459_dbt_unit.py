@@ -15,4 +15,5 @@ def test_measure_459_dbt_unit_tests_pass(dbt_warehouse):
     result = dbt_warehouse.dbt("test", "--select", UNIT_TESTS)
     # a selection that silently matched nothing would also exit 0
     assert "pairs_outcome_thresholds_pending_and_order" in result.stdout
-    assert "stg_claims_latest_delivery_wins_and_as_of_cut" in result.stdout
+    assert "stg_claims_latest_delivery_wins" in result.stdout
+    assert "stg_claims_superseded_left_out_and_as_of_cut" in result.stdout
