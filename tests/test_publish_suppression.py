@@ -61,3 +61,15 @@ def test_complement_cascades_across_groups_until_stable():
                   {"r3q1", "r3q2"}):
         assert len(group & hidden) != 1, (group, hidden)
     assert "r1q1" in hidden
+
+
+def test_tied_complement_does_not_depend_on_row_order():
+    """Two equal candidates: the same one is hidden whichever order the source rows are stored in (otherwise two
+    publications of the same data would hide different cells and, side by side, reveal both)."""
+    spec = TableSpec("t", counts=("n",), groups=(Group(("g",)),))
+    rows = ["('a', 'x', 5)", "('b', 'x', 20)", "('c', 'x', 20)", "('d', 'x', 40)"]
+    hidden = set()
+    for ordered in (rows, rows[::-1], [rows[2], rows[0], rows[3], rows[1]]):
+        out = _run(", ".join(ordered), "k, g, n", spec)
+        hidden.add(frozenset(k for k, row in out.items() if row["n_suppressed"]))
+    assert hidden == {frozenset({"a", "b"})}
