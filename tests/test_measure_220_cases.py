@@ -105,18 +105,18 @@ def test_every_outcome_appears_and_counts_reconcile(dbt_warehouse):
         ("p_other", "2026-01-05", FS, "40"),
     ]
     _load(dbt_warehouse.path, claims, persons, scores)
-    dbt_warehouse.dbt("build", "--select", "+int_measure_220__cases", "+rehab_episodes",
+    dbt_warehouse.dbt("build", "--select", "+int_rehab__cases", "+rehab_episodes", "--indirect-selection", "cautious",
                       "--vars", f'{{"as_of_date": "{AS_OF}"}}')
 
     cases = dict(dbt_warehouse.query(
-        "select person_id, coalesce(qdc_code, status) from intermediate.int_measure_220__cases"
+        "select person_id, coalesce(qdc_code, status) from intermediate.int_rehab__cases"
     ))
     assert cases == {
         "p_met": "G8659", "p_not_met": "G8660", "p_no_discharge": "G8662", "p_parkinson": "M1122",
         "p_g9733": "G9733", "p_open": "pending",
     }
     residuals = dict(dbt_warehouse.query(
-        "select person_id, residual from intermediate.int_measure_220__cases where residual is not null"
+        "select person_id, residual from intermediate.int_rehab__cases where residual is not null"
     ))
     assert {p: str(r) for p, r in residuals.items()} == {"p_met": "0.000", "p_not_met": "-0.500"}
 
@@ -124,12 +124,12 @@ def test_every_outcome_appears_and_counts_reconcile(dbt_warehouse):
         """
         select
             (select count(*) from marts.rehab_episodes),
-            (select count(*) from intermediate.int_measure_220__cases),
+            (select count(*) from intermediate.int_rehab__cases),
             (select count(*) from marts.rehab_episodes where tin = '222222222')
         """
     )[0]
     assert episode_count == case_count + out_of_scope
     statuses = dict(dbt_warehouse.query(
-        "select status, count(*) from intermediate.int_measure_220__cases group by status"
+        "select status, count(*) from intermediate.int_rehab__cases group by status"
     ))
     assert statuses == {"met": 1, "not_met": 1, "not_measured": 1, "excluded": 2, "pending": 1}

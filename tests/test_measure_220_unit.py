@@ -1,11 +1,11 @@
-"""Runs the measure 220 dbt unit tests (models/intermediate/rehab/_measure_220_unit_tests.yml): the boundary
+"""Runs the measure 220 dbt unit tests (models/intermediate/rehab/_rehab*_unit_tests.yml): the boundary
 cases of the episode, window, exclusion, scope and residual rules."""
 
 from __future__ import annotations
 
 import pytest
 
-REHAB_MODELS = "+int_measure_220__cases +rehab_episodes"
+REHAB_MODELS = "+int_rehab__cases +rehab_episodes"
 
 
 @pytest.mark.xdist_group("measure_220_dbt")
@@ -16,4 +16,8 @@ def test_measure_220_dbt_unit_tests_pass(dbt_warehouse):
     result = dbt_warehouse.dbt("test", "--select", "test_type:unit,path:models/intermediate/rehab")
     summary = next(line for line in result.stdout.splitlines() if "Done. PASS=" in line)
     passed = int(summary.split("PASS=")[1].split()[0])
-    assert passed >= 7, summary
+    assert passed >= 16, summary
+    # the several-years tests (issue 13) ran
+    for name in ("rehab_parameters_one_row_per_year_and_nearest_outside", "rehab_episode_gap_of_each_visits_year",
+                 "rehab_case_uses_its_end_years_row_and_eligibility", "rehab_features_from_term_definitions"):
+        assert name in result.stdout, name
