@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import subprocess
 from pathlib import Path
@@ -40,8 +41,8 @@ TABLES = {
 }
 
 
-def registry_measures() -> set[str]:
-    with (SEEDS / "measures.csv").open(newline="") as handle:
+def registry_measures(seeds: Path = SEEDS) -> set[str]:
+    with (seeds / "measures.csv").open(newline="") as handle:
         return {row["measure_id"] for row in csv.DictReader(handle)}
 
 
@@ -55,9 +56,10 @@ def _text(value) -> str:
     return str(value)
 
 
-def extract_checkout(checkout: Path, commit: str | None) -> None:
+def extract_checkout(checkout: Path, commit: str | None, seeds: Path = SEEDS) -> None:
     """Rewrite measures.json, benchmarks.json and source.json from a qpp-measures-data checkout."""
-    wanted = registry_measures()
+    qpp = seeds / "qpp"
+    wanted = registry_measures(seeds)
     measures, benchmarks, reasons = {}, {}, {}
     for year_dir in sorted(p for p in (checkout / "measures").iterdir() if p.name.isdigit()):
         data = json.loads((year_dir / "measures-data.json").read_text())
@@ -74,10 +76,10 @@ def extract_checkout(checkout: Path, commit: str | None) -> None:
                 reasons[year] = sorted((r for r in json.loads(reasons_path.read_text()) if r.get("measureId") in wanted),
                                        key=lambda r: (r["measureId"], r["submissionMethod"]))
                 break
-    (QPP / "measures.json").write_text(json.dumps(measures, indent=1, sort_keys=True) + "\n")
-    (QPP / "benchmarks.json").write_text(
+    (qpp / "measures.json").write_text(json.dumps(measures, indent=1, sort_keys=True) + "\n")
+    (qpp / "benchmarks.json").write_text(
         json.dumps({"benchmarks": benchmarks, "exclusion_reasons": reasons}, indent=1, sort_keys=True) + "\n")
-    source = json.loads((QPP / "source.json").read_text())
+    source = json.loads((qpp / "source.json").read_text())
     package = checkout / "package.json"
     if package.exists():
         source["version"] = "v" + json.loads(package.read_text())["version"]
@@ -86,15 +88,15 @@ def extract_checkout(checkout: Path, commit: str | None) -> None:
         commit = found.stdout.strip() if found.returncode == 0 else "unknown"
     source["commit"] = commit
     source.pop("commit_date", None)
-    (QPP / "source.json").write_text(json.dumps(source, indent=2) + "\n")
+    (qpp / "source.json").write_text(json.dumps(source, indent=2) + "\n")
 
 
-def seed_rows() -> dict[str, list[tuple]]:
+def seed_rows(qpp: Path = QPP) -> dict[str, list[tuple]]:
     """The CSV seeds' rows, computed from the JSON files in seeds/qpp/."""
-    source = json.loads((QPP / "source.json").read_text())
+    source = json.loads((qpp / "source.json").read_text())
     release = f"CMS qpp-measures-data {source['version']} ({source['commit'][:7]}, {source['licence']})"
-    measures = json.loads((QPP / "measures.json").read_text())
-    bench = json.loads((QPP / "benchmarks.json").read_text())
+    measures = json.loads((qpp / "measures.json").read_text())
+    bench = json.loads((qpp / "benchmarks.json").read_text())
     rows: dict[str, list[tuple]] = {name: [] for name in TABLES}
     inverse = {}
     for year, entries in measures.items():
@@ -133,13 +135,19 @@ def seed_rows() -> dict[str, list[tuple]]:
             for name, values in rows.items()}
 
 
-def write_seeds() -> None:
-    for name, rows in seed_rows().items():
-        with (QPP / f"{name}.csv").open("w", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(TABLES[name])
-            writer.writerows(tuple(_text(v) for v in row) for row in rows)
-        print(f"{len(rows):4d} rows -> {QPP / (name + '.csv')}")
+def seed_csv(name: str, rows: list[tuple]) -> str:
+    """The CSV text of one seed, as written to seeds/qpp/<name>.csv."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TABLES[name])
+    writer.writerows(tuple(_text(v) for v in row) for row in rows)
+    return buffer.getvalue()
+
+
+def write_seeds(qpp: Path = QPP) -> None:
+    for name, rows in seed_rows(qpp).items():
+        (qpp / f"{name}.csv").write_text(seed_csv(name, rows))
+        print(f"{len(rows):4d} rows -> {qpp / (name + '.csv')}")
 
 
 def main(argv: list[str] | None = None) -> None:
