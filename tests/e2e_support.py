@@ -48,9 +48,10 @@ def definitions_for(settings: Settings, jobs: list | None = None) -> dg.Definiti
     )
 
 
-def run_real_pipeline(root: Path) -> PipelineRun:
+def run_real_pipeline(root: Path, persons: int = PERSONS, window: tuple[str, str] = WINDOW,
+                      defect_rate: float = DEFECT_RATE) -> PipelineRun:
     landing, data_dir = root / "landing", root / "data"
-    generated = generate(PERSONS, SEED, landing, defect_rate=DEFECT_RATE, start=WINDOW[0], end=WINDOW[1])
+    generated = generate(persons, SEED, landing, defect_rate=defect_rate, start=window[0], end=window[1])
     with pytest.MonkeyPatch.context() as mp:
         for name, value in {
             "DATA_DIR": str(data_dir), "LANDING_DIR": str(landing), "AS_OF_DATE": "",

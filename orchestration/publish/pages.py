@@ -264,11 +264,10 @@ def _position_section(data: PublishedData, measure_id: str) -> list[str]:
     rows = []
     for year, group in positions.groupby("performance_year"):
         placed = group[group["position_status"] == "positioned"]
-        notes = group.loc[group["position_status"].isin(["positioned", "no_benchmark"]), "position_note"]
         n = len(placed)
         rows.append({
             "performance_year": year,
-            "benchmark": notes.iloc[0] if not notes.empty else NO_VALUE,
+            "benchmark": group["benchmark"].iloc[0],
             "tins": n, "tins_suppressed": 1 <= n <= 10,
             "median_points": placed["achievement_points"].astype(float).median() if n else None,
         })

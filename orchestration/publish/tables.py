@@ -104,7 +104,8 @@ SPECS: dict[str, TableSpec] = {
             ("cases", "pending", "not_eligible", "excluded", "eligible_population"),
         ),
         derived={
-            "performance_rate_pct": ("met", "not_met", "not_measured", "eligible_population"),
+            # met / eligible: it reveals no more than its two counts (the split of the rest is not in it)
+            "performance_rate_pct": ("met", "eligible_population"),
             "reporting_rate_pct": ("met", "not_met", "not_measured", "eligible_population"),
         },
     ),
@@ -686,17 +687,18 @@ def build_benchmark_position(
                    least(greatest(raw_points, minimum_points),
                          case when is_topped_out_by_program then topped_out_by_program_cap else maximum_points end)
                end::decimal(4, 2) as achievement_points,
+               case when has_benchmark
+                    then 'CMS benchmark of PY' || performance_year || ' (' || $method || ', benchmark year '
+                         || benchmark_year || ')'
+                    else coalesce('no CMS benchmark: ' || reason_codes || ' - ' || reason_descriptions,
+                                  'no CMS benchmark published for PY' || performance_year || ' (' || $method || ')')
+               end as benchmark,
                position_status,
                case position_status
-                   when 'positioned' then 'CMS benchmark of PY' || performance_year || ' (' || $method
-                       || ', benchmark year ' || benchmark_year || ')'
                    when 'below_case_minimum' then 'fewer than {int(params.benchmark_min_cases)} eligible cases'
                    when 'rate_suppressed' then 'the performance rate is suppressed (derived from a count of 1-10)'
                    when 'not_computed' then 'overall algorithm ' || overall_algorithm || ' is not computed'
-                   when 'no_benchmark' then coalesce(
-                       'CMS publishes no benchmark: ' || reason_codes || ' - ' || reason_descriptions,
-                       'CMS publishes no benchmark for measure ' || measure_id || ' PY' || performance_year
-                       || ' (' || $method || ')')
+                   when 'no_benchmark' then 'CMS publishes no benchmark for this measure and year'
                end as position_note
         from positioned
         order by measure_id, performance_year, entity_level, tin, rendering_npi
