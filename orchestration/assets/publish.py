@@ -33,6 +33,14 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
         dg.AssetKey("stg_claim_diagnosis"),
         dg.AssetKey("stg_claim_modifier"),
         dg.AssetKey("stg_provider"),
+        # the registry and CMS's data: outcome codes, QPP names and metric types per year, benchmarks
+        dg.AssetKey("measure_codes"),
+        dg.AssetKey("measure_stratum_years"),
+        dg.AssetKey("qpp_measure_years"),
+        dg.AssetKey("qpp_measure_strata"),
+        dg.AssetKey("qpp_benchmarks"),
+        dg.AssetKey("qpp_benchmark_deciles"),
+        dg.AssetKey("qpp_scoring_rules"),
     ],
     group_name="publish",
     description=(

@@ -221,6 +221,7 @@ def _performance_sections(data: PublishedData, code: str, measure_id: str | None
         _table(performance, {
             "performance_year": "Performance year", "eligible_population": "Eligible", "excluded": "Excluded",
             "met": "Met", "not_met": "Not met", "not_measured": "Not measured", "pending": "Pending",
+            "not_eligible": "Not eligible",
             "performance_rate_pct": "Performance rate %", "reporting_rate_pct": "Reporting rate %",
         }, "No cases for this measure."),
         _figure(out_dir, f"{code}_performance", performance.assign(year=performance["performance_year"].astype(str)),
