@@ -10,37 +10,15 @@ with cases as (
 
 ),
 
-diagnoses as (
+excluding_diagnoses as (
 
-    select * from {{ ref('stg_claim_diagnosis') }}
+    select * from {{ ref('int_pairs__exclusion_diagnoses') }}
 
 ),
 
 claim_lines as (
 
     select * from {{ ref('stg_medical_claim') }}
-
-),
-
-exclusion_codes as (
-
-    select * from {{ ref('exclusion_diagnoses_lumbar') }}
-
-),
-
-{#- the value set is small: filter the diagnoses to it before meeting the cases -#}
-excluding_diagnoses as (
-
-    select
-        diagnoses.person_id,
-        diagnoses.service_date,
-        diagnoses.diagnosis_code,
-        exclusion_codes.value_set,
-        exclusion_codes.performance_year_from,
-        exclusion_codes.performance_year_to
-    from diagnoses
-    inner join exclusion_codes
-        on diagnoses.diagnosis_code = exclusion_codes.diagnosis_code
 
 ),
 
