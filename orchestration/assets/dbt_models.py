@@ -72,9 +72,11 @@ TRANSLATOR = ModelNameTranslator()
 
 
 def _dbt_vars(warehouse: WarehouseResource) -> str:
+    """The run's vars: the as-of date, and the measure 220 TINs and risk-model pin when the settings name them."""
+    settings = warehouse.settings
     with warehouse.connect(read_only=True) as con:
-        as_of = resolve_as_of_date(con, warehouse.settings)
-    return json.dumps({"as_of_date": as_of})
+        as_of = resolve_as_of_date(con, settings)
+    return json.dumps({"as_of_date": as_of, **settings.dbt_vars()})
 
 
 @dbt_assets(manifest=MANIFEST, project=dbt_project, exclude=SCORED_SELECTION,
