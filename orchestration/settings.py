@@ -53,6 +53,13 @@ def _path(text: str, base: Path) -> Path:
     return (base / Path(text).expanduser()).resolve()
 
 
+def _folder(text: str, base: Path) -> Path:
+    path = _path(text, base)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path} is a file")
+    return path
+
+
 def _iso_date(text: str, _: Path) -> date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise ValueError
@@ -102,10 +109,10 @@ def _memory(text: str, _: Path) -> str:
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATA_DIR", "data_dir", _path, "a folder path",
+    Setting("DATA_DIR", "data_dir", _folder, "a folder path",
             "warehouse.duckdb (pipeline only), published.duckdb and published/ (analysts), the Dagster instance",
             default=lambda _: DEFAULT_DATA_DIR.resolve()),
-    Setting("LANDING_DIR", "landing_dir", _path, "a folder path",
+    Setting("LANDING_DIR", "landing_dir", _folder, "a folder path",
             "raw deliveries: LANDING_DIR/<table>/*.csv|parquet or LANDING_DIR/<table>*.csv (docs/data_contract.md)",
             default=lambda values: values["data_dir"] / "sample"),
     Setting("AS_OF_DATE", "as_of_date", _iso_date, "a date YYYY-MM-DD",
