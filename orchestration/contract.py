@@ -201,8 +201,25 @@ def _severity(column: Column) -> str:
     return text
 
 
+COLUMNS_INTRO = """## Columns
+
+`severity`: what an empty or a malformed value (not of the type, or not of the code's shape) does: `error`
+quarantines the line, `warn` loads it (a malformed value as NULL) and records the gap; `-` means no rule.
+`Tuva declares`: the severity of the column's value tests in Tuva's input layer."""
+
+
+def columns_section() -> str:
+    """The "## Columns" section of docs/data_contract.md (tests/test_data_contract_doc.py keeps them equal)."""
+    parts = [COLUMNS_INTRO]
+    for contract in CONTRACTS.values():
+        optional = " (optional table)" if contract.optional_table else ""
+        parts.append(f"### `{contract.name}`{optional}\n\nGrain: {contract.grain}. Key: {', '.join(contract.key)}."
+                     f"\n\n{columns_markdown(contract)}")
+    return "\n\n".join(parts) + "\n"
+
+
 def columns_markdown(contract: TableContract) -> str:
-    """The column table of docs/data_contract.md for one table (a test keeps the document equal to it)."""
+    """The column table of one table."""
     lines = [
         "| column | type | in header | severity | Tuva declares | also accepted as | description |",
         "|---|---|---|---|---|---|---|",
