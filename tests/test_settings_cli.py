@@ -177,3 +177,12 @@ def test_export_cases_of_an_unknown_measure_or_without_a_warehouse(warehouse_wit
     assert unknown.returncode == 2 and "459" in unknown.stderr and "220" in unknown.stderr
     empty = cli("export-cases", str(tmp_path / "x.csv"), env={"DATA_DIR": str(tmp_path / "fresh")})
     assert empty.returncode == 1 and "run the pipeline first" in empty.stderr
+
+
+def test_a_pinned_risk_model_version_must_exist_and_excludes_refit(tmp_path):
+    (tmp_path / "landing").mkdir()
+    env = {"DATA_DIR": str(tmp_path / "data"), "LANDING_DIR": str(tmp_path / "landing"), "RISK_MODEL_VERSION": "3"}
+    missing = cli("run", env=env)
+    assert missing.returncode == 2 and "RISK_MODEL_VERSION=3" in missing.stderr and "none yet" in missing.stderr
+    both = cli("run", "--refit", env=env)
+    assert both.returncode == 2 and "--refit" in both.stderr
