@@ -179,10 +179,14 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spine-pipeline", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["demo", "run", "ui"])
+    parser.add_argument("command", choices=["demo", "run", "ui", "worklist"])
+    parser.add_argument("out", nargs="?", help="worklist: the CSV file to write (never under the published outputs)")
     parser.add_argument("--refit", action="store_true",
                         help="fit a new open risk-model version (default: only when none exists yet)")
+    worklist.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.command != "worklist" and (args.out or args.tin or args.due_within is not None):
+        parser.error("OUT.csv, --tin and --due-within belong to the worklist command")
     # Dagster's beta/preview notices are for library authors, not for whoever runs the pipeline.
     warnings.filterwarnings("ignore", module="dagster")
     warnings.filterwarnings("ignore", category=UserWarning, message=".*resolve_job_def.*")

@@ -34,9 +34,9 @@ AGREEMENT_SQL = f"""
 )
 def worklist_agrees_with_cases(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     with warehouse.connect(read_only=True) as con:
-        unlisted, decided = con.execute(AGREEMENT_SQL).fetchone()
+        ((unlisted, decided),) = con.execute(AGREEMENT_SQL).fetchall()
         counts = status_counts(con)
-        open_cases, as_of = con.execute(f"select sum(open_cases), max(as_of_date) from {COUNTS}").fetchone()
+        ((open_cases, as_of),) = con.execute(f"select sum(open_cases), max(as_of_date) from {COUNTS}").fetchall()
     by_measure: dict[str, dict[str, int]] = {}
     for measure, status, cases in counts:
         by_measure.setdefault(str(measure), {})[status] = int(cases)

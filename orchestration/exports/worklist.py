@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
-import uuid
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
         raise ExportError(f"the warehouse is busy (a pipeline run is writing it); try again when it ends: {exc}") from exc
     found = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'follow_up_worklist'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not found:
         con.close()
         raise ExportError("the warehouse has no marts.follow_up_worklist yet: run the pipeline (spine-pipeline run)")
@@ -95,17 +96,18 @@ def write_worklist(con: duckdb.DuckDBPyConnection, out: Path, tin: str | None = 
     if due_within is not None and due_within < 0:
         raise ExportError(f"--due-within must be 0 or more days, got {due_within}")
     sql, params = _selection(tin, due_within)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
+    # written inside an owner-only folder beside `out`, made owner-only, then moved over `out`: the identifiers are
+    # never readable by others, not even while DuckDB writes them
+    private = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        # created owner-only before DuckDB writes into it: identifiers are never readable by others, not even briefly
-        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        relation = con.sql(sql, params=params)
-        relation.write_csv(str(tmp), header=True)
-        rows = con.sql(f"select count(*) from ({sql})", params=params).fetchone()[0]
+        tmp = private / out.name
+        con.sql(sql, params=params).write_csv(str(tmp), header=True)
+        rows = con.sql(f"select count(*) from ({sql})", params=params).fetchall()[0][0]
+        os.chmod(tmp, 0o600)
         os.replace(tmp, out)
     finally:
-        tmp.unlink(missing_ok=True)
-    as_of = con.execute(f"select max(as_of_date) from {WORKLIST}").fetchone()[0]
+        shutil.rmtree(private, ignore_errors=True)
+    as_of = con.execute(f"select max(as_of_date) from {WORKLIST}").fetchall()[0][0]
     return Exported(out, rows, as_of.isoformat() if as_of else None)
 
 
@@ -113,7 +115,7 @@ def export_to_folder(settings: Settings, folder: Path) -> Exported:
     """The weekly export: the whole worklist as follow_up_worklist_<as-of date>.csv in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     with connect(settings) as con:
-        as_of = con.execute(f"select max(as_of_date) from {WORKLIST}").fetchone()[0]
+        as_of = con.execute(f"select max(as_of_date) from {WORKLIST}").fetchall()[0][0]
         name = f"follow_up_worklist_{as_of.isoformat() if as_of else 'empty'}.csv"
         return write_worklist(con, check_destination(folder / name, settings))
 
