@@ -99,15 +99,22 @@ def _insert_raw(wh) -> None:
     )
 
 
+_BUILT: dict[str, object] = {}
+
+
 @pytest.fixture(scope="session")
 def worklist_warehouse(tmp_path_factory):
-    """A DATA_DIR whose warehouse.duckdb holds the crafted rows and every model built at AS_OF."""
+    """A DATA_DIR whose warehouse.duckdb holds the crafted rows and every model built at AS_OF. Built once per
+    process: each test module importing this fixture gets its own fixture instance, all of them this warehouse."""
     from conftest import DbtWarehouse
 
+    if "warehouse" in _BUILT:
+        return _BUILT["warehouse"]
     wh = DbtWarehouse(tmp_path_factory.mktemp("follow_up"))
     _insert_raw(wh)
     with duckdb.connect(str(wh.path)) as con:
         create_ledger(con)
     wh.dbt("build", "--select", "+follow_up_worklist", "+follow_up_counts", "+measure_cases",
            "--exclude-resource-type", "unit_test", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()}))
+    _BUILT["warehouse"] = wh
     return wh
