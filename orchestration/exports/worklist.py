@@ -115,7 +115,7 @@ def export_to_folder(settings: Settings, folder: Path) -> Exported:
     """The weekly export: the whole worklist as follow_up_worklist_<as-of date>.csv in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     with connect(settings) as con:
-        as_of = con.execute(f"select max(as_of_date) from {WORKLIST}").fetchall()[0][0]
+        as_of = con.execute(f"select max(as_of_date) from {WORKLIST}").fetchall()[0][0] or settings.as_of_date
         name = f"follow_up_worklist_{as_of.isoformat() if as_of else 'empty'}.csv"
         return write_worklist(con, check_destination(folder / name, settings))
 
@@ -145,6 +145,7 @@ def run(settings: Settings, out: str | None, tin: str | None, due_within: int | 
     except ExportError as exc:
         print(f"spine-pipeline worklist: {exc}", file=sys.stderr)
         return 1
-    print(f"Wrote {exported.rows:,} worklist rows (as of {exported.as_of_date}) to {exported.path}. "
+    as_of = f" (as of {exported.as_of_date})" if exported.as_of_date else " (the worklist is empty)"
+    print(f"Wrote {exported.rows:,} worklist rows{as_of} to {exported.path}. "
           "It holds patient identifiers: share it with the clinic only.")
     return 0
