@@ -181,7 +181,7 @@ with_status as (
         with_days.is_open
             or (with_days.is_missed
                 and (with_days.case_status = 'pending'
-                     or with_days.days_left >= -1 * parameters.missed_retention_days)) as is_listed_or_open
+                     or with_days.days_left >= -1 * parameters.missed_retention_days)) as is_kept
     from with_days
     cross join parameters
 
@@ -209,4 +209,4 @@ select
     is_open,
     {{ as_of }} as as_of_date
 from with_status
-where is_listed_or_open
+where is_kept
