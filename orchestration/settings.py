@@ -4,6 +4,8 @@ LANDING_DIR  raw deliveries (one folder per table); default: the bundled sample 
 DATA_DIR     warehouse and published outputs; default: data/.
 AS_OF_DATE   the data's as-of date (YYYY-MM-DD); default: the latest service or observation date loaded.
 DUCKDB_MEMORY_LIMIT / DUCKDB_THREADS  bound the warehouse engine (it spills to $DATA_DIR/tmp beyond the limit).
+WORKLIST_EXPORT_DIR  folder for the weekly follow-up worklist export (optional; an absolute path outside the
+             published outputs: the export holds patient identifiers). See docs/worklist.md.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_SAMPLE_PERSONS = 10_000
 DEFAULT_SAMPLE_SEED = 20260101
+# What the publisher writes under DATA_DIR (tables, parquet and pages, QPP files, and their versions).
+PUBLISHED_NAMES = ("published.duckdb", "published", "published_versions", "qpp_submissions", "qpp_submissions_versions")
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class Settings:
     as_of_date: date | None
     duckdb_memory_limit: str
     duckdb_threads: int
+    worklist_export_dir: Path | None = None
 
     @property
     def warehouse_path(self) -> Path:
@@ -70,4 +75,29 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         as_of_date=as_of,
         duckdb_memory_limit=env.get("DUCKDB_MEMORY_LIMIT", "4GB"),
         duckdb_threads=int(env.get("DUCKDB_THREADS", "2")),
+        worklist_export_dir=_worklist_export_dir(env.get("WORKLIST_EXPORT_DIR", ""), data_dir),
     )
+
+
+def is_published_path(path: Path, data_dir: Path) -> bool:
+    """Whether `path` is, or is inside, one of the published outputs under `data_dir` (symbolic links followed)."""
+    path = Path(path).expanduser().absolute()
+    for name in PUBLISHED_NAMES:
+        for published in {data_dir / name, (data_dir / name).resolve()}:
+            if any(p == published or p.is_relative_to(published) for p in {path, path.resolve()}):
+                return True
+    return False
+
+
+def _worklist_export_dir(raw: str, data_dir: Path) -> Path | None:
+    if not raw.strip():
+        return None
+    path = Path(raw.strip()).expanduser()
+    if not path.is_absolute():
+        raise ValueError(f"WORKLIST_EXPORT_DIR must be an absolute path, got {raw!r}")
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"WORKLIST_EXPORT_DIR {raw!r} exists and is not a folder")
+    if is_published_path(path, data_dir):
+        raise ValueError(f"WORKLIST_EXPORT_DIR {raw!r} is inside the published outputs under {data_dir}: the worklist "
+                         "holds patient identifiers and is never published")
+    return path
