@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration import exports
+from orchestration.exports import cases, worklist
 from orchestration.settings import (
     CONFIG_ENV,
     DEFAULT_SAMPLE_PERSONS,
@@ -33,7 +33,8 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_CODES = """\
 exit codes:
   0  success
-  1  a step failed (ingestion, dbt, publication), no delivery was found, or an export found nothing to export
+  1  a step failed (ingestion, dbt, publication), no delivery was found, or an export could not be written
+     (nothing to export yet, the warehouse busy; worklist: any refusal, the reason on stderr)
   2  bad input, nothing was published: an invalid setting or argument (one line on stderr naming it and what
      is accepted), or a blocking data-quality check failed (the previous publication is kept)"""
 
@@ -203,6 +204,9 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
             print(f"Published {len(tables)} tables: {', '.join(tables)}")
             print("\nMeasure performance, all entities (blank = suppressed small cell):")
             print(con.execute(SUMMARY_SQL).df().convert_dtypes().astype("string").fillna("").to_string(index=False))
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        print("\nFollow-up worklist (cases per measure and status; `spine-pipeline worklist OUT.csv` exports it):")
+        print("\n".join(f"  {m:>4} {status:<24} {n:>7,}" for m, status, n in worklist.status_counts(con)) or "  (empty)")
     print(f"\nAnalysts: {settings.published_db_path} (read-only) and {settings.published_dir}/ (parquet, pages/)")
     print(f"QPP submissions: {settings.data_dir / 'qpp_submissions'}/")
     print(f"Warehouse (pipeline only; case-level table marts.measure_cases, `spine-pipeline export-cases`): "
@@ -219,6 +223,7 @@ def print_config(settings: Settings) -> int:
 
 def _ui(settings: Settings) -> int:
     prepare_dagster_home(settings)
+    os.environ.update(settings.environment())  # relative paths resolved here, before the UI starts elsewhere
     dagster = Path(sys.executable).with_name("dagster")
     os.chdir(PROJECT_ROOT)
     os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"])
@@ -240,6 +245,11 @@ def _add_refit(parser: argparse.ArgumentParser) -> None:
                         help="fit a new open measure-220 risk-model version first (default: only when none exists)")
 
 
+def _add_worklist(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("out", nargs="?", metavar="OUT.csv", help="the CSV file to write")
+    worklist.add_arguments(parser)
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -259,7 +269,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("config", "print the effective settings and where each came from (default / env / file)",
             lambda args, settings: print_config(settings)),
     Command("export-cases", "write the case-level table marts.measure_cases (person identifiers: for operators, "
-            "never published) to a CSV file", exports.export_cases_command, exports.add_export_cases_arguments),
+            "never published) to a CSV file", cases.export_cases_command, cases.add_export_cases_arguments),
+    Command("worklist", "write the follow-up worklist for the clinics: open cases still missing a score (patient "
+            "identifiers: never under the published outputs; docs/worklist.md)",
+            lambda args, settings: worklist.run(settings, args.out, args.tin, args.due_within), _add_worklist),
 )
 
 

@@ -32,6 +32,8 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_SAMPLE_PERSONS = 10_000
 DEFAULT_SAMPLE_SEED = 20260101
 CONFIG_ENV = "SPINE_PIPELINE_CONFIG"
+# What the publisher writes under DATA_DIR (tables, parquet and pages, QPP files, and their versions).
+PUBLISHED_NAMES = ("published.duckdb", "published", "published_versions", "qpp_submissions", "qpp_submissions_versions")
 
 
 class SettingError(ValueError):
@@ -42,7 +44,8 @@ class SettingError(ValueError):
 class Setting:
     name: str  # environment variable and settings-file key
     field: str  # attribute of Settings
-    parse: Callable[[str, Path], Any]  # (text, folder relative paths resolve against) -> value; ValueError if bad
+    # (text, folder relative paths resolve against, the values of the settings above it) -> value; ValueError if bad
+    parse: Callable[[str, Path, dict[str, Any]], Any]
     accepted: str  # what a valid value looks like (error messages and --help)
     help: str
     default: Callable[[dict[str, Any]], Any] = lambda _: None  # from the settings parsed before it
@@ -53,20 +56,20 @@ def _path(text: str, base: Path) -> Path:
     return (base / Path(text).expanduser()).resolve()
 
 
-def _folder(text: str, base: Path) -> Path:
+def _folder(text: str, base: Path, _: dict) -> Path:
     path = _path(text, base)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{path} is a file")
     return path
 
 
-def _iso_date(text: str, _: Path) -> date:
+def _iso_date(text: str, *_) -> date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise ValueError
     return date.fromisoformat(text)
 
 
-def _tin_list(text: str, base: Path) -> tuple[str, ...]:
+def _tin_list(text: str, base: Path, _: dict) -> tuple[str, ...]:
     """Comma-separated TINs, or @FILE with one per line (# comments); hyphens and blanks are ignored."""
     if text.startswith("@"):
         path = _path(text[1:].strip(), base)
@@ -87,23 +90,46 @@ def _tin_list(text: str, base: Path) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tins))
 
 
-def _positive_int(text: str, _: Path) -> int:
+def _positive_int(text: str, *_) -> int:
     if not re.fullmatch(r"[1-9]\d*", text):
         raise ValueError
     return int(text)
 
 
-def _log_level(text: str, _: Path) -> str:
+def _log_level(text: str, *_) -> str:
     level = text.upper()
     if level not in LOG_LEVELS:
         raise ValueError
     return level
 
 
-def _memory(text: str, _: Path) -> str:
+def _memory(text: str, *_) -> str:
     if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B)", text, flags=re.IGNORECASE):
         raise ValueError
     return text.replace(" ", "")
+
+
+def _export_folder(text: str, base: Path, values: dict) -> Path:
+    """An absolute folder outside the published outputs: what is written there holds patient identifiers."""
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        raise ValueError("not an absolute path")
+    if path.exists() and not path.is_dir():
+        raise ValueError("it exists and is not a folder")
+    if is_published_path(path, values["data_dir"]):
+        raise ValueError(f"it is inside the published outputs under {values['data_dir']}: the worklist holds patient "
+                         "identifiers and is never published")
+    return path
+
+
+def is_published_path(path: Path, data_dir: Path) -> bool:
+    """Whether `path` is, or is inside, one of the published outputs under `data_dir` (symbolic links followed)."""
+    path = Path(path).expanduser().absolute()
+    for name in PUBLISHED_NAMES:
+        for published in {data_dir / name, (data_dir / name).resolve()}:
+            if any(p == published or p.is_relative_to(published) for p in {path, path.resolve()}):
+                return True
+    return False
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -134,6 +160,10 @@ SETTINGS: tuple[Setting, ...] = (
             default=lambda _: "4GB"),
     Setting("DUCKDB_THREADS", "duckdb_threads", _positive_int, "a whole number >= 1",
             "threads of the warehouse engine", default=lambda _: 2),
+    Setting("WORKLIST_EXPORT_DIR", "worklist_export_dir", _export_folder,
+            "an absolute folder path outside DATA_DIR's published outputs",
+            "folder of the weekly follow-up worklist export (schedule weekly_worklist_export, off by default; "
+            "docs/worklist.md)", unset="(no weekly export)"),
 )
 
 
@@ -147,6 +177,7 @@ class Settings:
     log_level: str = "WARNING"
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 2
+    worklist_export_dir: Path | None = None
     # where each value came from: "default", "env" or "file <path>" (by setting name)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -178,6 +209,11 @@ class Settings:
         if self.risk_model_version is not None:
             out["risk_model_version"] = self.risk_model_version
         return out
+
+    def environment(self) -> dict[str, str]:
+        """Every value that is not a default, as the environment variable would hold it (paths absolute): what a
+        child process (the UI's code server, in another folder) needs to load the same settings."""
+        return {s.name: self.shown(s) for s in SETTINGS if self.sources.get(s.name, "default") != "default"}
 
     def shown(self, setting: Setting) -> str:
         value = getattr(self, setting.field)
@@ -242,7 +278,7 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: Path | str 
             values[setting.field], sources[setting.name] = setting.default(values), "default"
             continue
         try:
-            values[setting.field] = setting.parse(text, base)
+            values[setting.field] = setting.parse(text, base, values)
         except ValueError as exc:
             detail = f" ({exc})" if str(exc) else ""
             where = "" if source == "env" else f" in {config_path}"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from orchestration.assets.dbt_models import BUILD, MANIFEST
 from orchestration.settings import DBT_PROJECT_DIR
+from test_follow_up_worklist_dbt_unit import SELECTION as FOLLOW_UP_UNIT_TESTS
 from test_measure_220_unit import UNIT_TESTS as REHAB_UNIT_TESTS
 from test_measure_459_dbt_unit import UNIT_TESTS as PAIRS_UNIT_TESTS
 
@@ -41,14 +42,14 @@ def test_every_unit_test_pins_the_vars_its_model_reads():
 
 
 def test_every_unit_test_is_run_by_a_pytest(tmp_path):
-    """The two runners' selections together cover every unit test of the project (a new YAML file too)."""
+    """The runners' selections together cover every unit test of the project (a new YAML file too)."""
     every = {t["unique_id"] for t in _manifest()["unit_tests"].values()}
     dbt = [str(Path(sys.executable).with_name("dbt")), "--quiet", "ls", "--resource-type", "unit_test",
            "--output", "json", "--output-keys", "unique_id", "--project-dir", str(DBT_PROJECT_DIR),
            "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
            "--log-path", str(tmp_path / "logs")]
     covered: set[str] = set()
-    for selection in (PAIRS_UNIT_TESTS, REHAB_UNIT_TESTS):
+    for selection in (PAIRS_UNIT_TESTS, REHAB_UNIT_TESTS, FOLLOW_UP_UNIT_TESTS):
         out = subprocess.run([*dbt, "--select", *selection], capture_output=True, text=True, check=True,
                              env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PATH": "/usr/bin:/bin"})
         covered |= {json.loads(line)["unique_id"] for line in out.stdout.splitlines() if line.startswith("{")}

@@ -26,6 +26,7 @@ BAD_VALUES = {
     "LOG_LEVEL": "chatty",
     "DUCKDB_MEMORY_LIMIT": "lots",
     "DUCKDB_THREADS": "0",
+    "WORKLIST_EXPORT_DIR": "exports",
 }
 
 
@@ -78,6 +79,8 @@ def test_settings_file_toml_or_yaml_same_names_environment_wins(suffix, text, tm
     assert settings.sources["AS_OF_DATE"] == f"file {config}"
     assert settings.sources["LOG_LEVEL"] == "default" and settings.log_level == "WARNING"
     assert settings.dbt_vars() == {"measure_220_tins_in_scope": ["123456789", "987654321"]}
+    assert settings.environment() == {"AS_OF_DATE": "2018-12-31", "MEASURE_220_TINS": "123456789,987654321",
+                                      "DUCKDB_THREADS": "1", "LANDING_DIR": str(tmp_path / "landing")}
 
 
 def test_tin_file_with_comments_blanks_and_hyphens(tmp_path):

@@ -1,8 +1,6 @@
-"""Operator exports: files with person identifiers, written only on an explicit command, never published.
-
-`spine-pipeline export-cases OUT.csv [--measure M]` writes marts.measure_cases (one row per case, every column)
-from the warehouse the settings name. An export never goes under the publication (published/, its versions,
-the QPP folders): what is there is for analysts and must stay de-identified.
+"""The operator's audit export of the case-level table: `spine-pipeline export-cases OUT.csv [--measure M]` writes
+marts.measure_cases (one row per case, every column) from the warehouse the settings name. It holds person
+identifiers: it never goes under the published outputs (settings.is_published_path), which stay de-identified.
 """
 
 from __future__ import annotations
@@ -13,7 +11,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.settings import Settings
+from orchestration.exports import private_csv
+from orchestration.settings import Settings, is_published_path
 
 CASES_TABLE = "marts.measure_cases"
 CASES_ORDER = "measure_id, performance_year, person_id, index_date, stratum"
@@ -28,24 +27,14 @@ class ExportError(Exception):
         self.exit_code = exit_code
 
 
-def forbidden_folders(settings: Settings) -> list[Path]:
-    """Where no export may go: the publication, its versions and the QPP submissions."""
-    data = settings.data_dir
-    folders = [settings.published_dir, data / "published_versions", data / "qpp_submissions",
-               data / "qpp_submissions_versions"]
-    return sorted({p for f in folders for p in (f.absolute(), f.resolve())})
-
-
 def check_destination(settings: Settings, out: Path) -> Path:
     target = out.expanduser().absolute()
-    resolved = target.resolve()
-    for folder in forbidden_folders(settings):
-        if target.is_relative_to(folder) or resolved.is_relative_to(folder):
-            raise ExportError(f"{out} is under the publication ({folder}); exports with person identifiers "
-                              "are never written there: choose a path outside it")
-    if resolved in (settings.warehouse_path.resolve(), settings.published_db_path.resolve()):
-        raise ExportError(f"{out} is the pipeline's own database; choose another file")
-    if resolved.is_dir():
+    if is_published_path(target, settings.data_dir):
+        raise ExportError(f"{out} is inside the published outputs under {settings.data_dir}: exports with person "
+                          "identifiers are never published; choose a path outside them")
+    if target.resolve() == settings.warehouse_path.resolve():
+        raise ExportError(f"{out} is the pipeline's warehouse; choose another file")
+    if target.is_dir():
         raise ExportError(f"{out} is a folder; give a file name such as {out / 'measure_cases.csv'}")
     return target
 
@@ -74,8 +63,8 @@ def export_cases(settings: Settings, out: Path, measure: str | None = None) -> i
                               f"(measures with cases: {', '.join(measures) or 'none'})")
         where = f"where measure_id = '{measure}'" if measure is not None else ""  # a value read from the table
         target.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"copy (select * from {CASES_TABLE} {where} order by {CASES_ORDER}) to '{target}' "
-                    "(format csv, header true)")
+        with private_csv(target) as tmp:
+            con.sql(f"select * from {CASES_TABLE} {where} order by {CASES_ORDER}").write_csv(str(tmp), header=True)
         return con.execute(f"select count(*) from {CASES_TABLE} {where}").fetchone()[0]
 
 
