@@ -41,6 +41,9 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
         dg.AssetKey("qpp_benchmarks"),
         dg.AssetKey("qpp_benchmark_deciles"),
         dg.AssetKey("qpp_scoring_rules"),
+        # the worklist counts are published; its blocking check gates them
+        dg.AssetKey("follow_up_counts"),
+        dg.AssetKey("follow_up_worklist"),
     ],
     group_name="publish",
     description=(
@@ -51,7 +54,7 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
 def published_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     data_dir = warehouse.settings.data_dir
     with warehouse.connect(read_only=True) as con:
-        result = publish(con, data_dir, cpt_descriptor_file(data_dir))
+        result = publish(con, data_dir, cpt_descriptor_file(data_dir), progress=context.log.info)
     context.log.info(f"published version {result.version}: {len(result.row_counts)} tables")
     for skipped in result.qpp_report.skipped:
         context.log.warning(f"QPP file {skipped['file']} not written: {'; '.join(skipped['problems'])}")

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
+from orchestration.progress import Laps
 from orchestration.publish import qpp, swap
 from orchestration.publish.pages import render_pages
 from orchestration.publish.reference_data import load_parameters, load_reference_tables
@@ -71,8 +73,11 @@ def _export(con: duckdb.DuckDBPyConnection, version: str, version_dir: Path) -> 
     return counts
 
 
-def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Path | None = None) -> PublishResult:
-    """`con` is a (read-only) connection to the warehouse; nothing outside DATA_DIR is written."""
+def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Path | None = None,
+            progress: Callable[[str], None] = lambda line: None) -> PublishResult:
+    """`con` is a (read-only) connection to the warehouse; nothing outside DATA_DIR is written. `progress` gets
+    one line per build step, with its seconds."""
+    lap = Laps(progress)
     version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
     live_db = data_dir / "published.duckdb"
     live_dir = data_dir / "published"
@@ -93,7 +98,9 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
         load_reference_tables(con, WORK)
         params = load_parameters(con, WORK)
         build_exact_tables(con, WORK, params, cpt_descriptors)
+        lap("exact code and measure tables built")
         _suppress_all(con, params)
+        lap("small cells suppressed")
         problems = validate_publication(con, PUB, params)
         frames = {t: con.execute(f"select * from {PUB}.{t}").df() for t in published_tables(con, PUB)}
         suite = validate_published(frames)
@@ -101,9 +108,13 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
                      for e in suite.failed("error")]
         if problems:
             raise PublicationInvalid("published tables failed validation: " + "; ".join(problems))
+        lap("publication validated")
         row_counts = _export(con, version, version_dir)
+        lap(f"{len(row_counts)} tables written as parquet")
         pages = render_pages(con, PUB, WORK, version_dir / "pages")
+        lap(f"{len(pages)} code pages rendered")
         qpp_report = qpp.write_submissions(con, qpp_dir, params.qpp_submission_method)
+        lap(f"{qpp_report.files} QPP submission files written, {len(qpp_report.skipped)} skipped")
         without_tin = qpp.cases_without_tin(con)
         for catalog in reversed(attached):
             con.execute(f"detach {catalog}")
