@@ -6,7 +6,8 @@
     spine-pipeline ui     dagster dev on the same DAGSTER_HOME, so the runs above show in the UI
 
 Runs are recorded in a persistent Dagster instance under $DATA_DIR/dagster_home.
-Exit codes: 0 success, 1 a step failed, 2 a blocking data-quality check failed (nothing was published).
+Exit codes: 0 success, 1 a step failed, 2 a blocking data-quality check failed (nothing was published),
+3 another run holds DATA_DIR (nothing was done; LOCK_WAIT_SECONDS to wait for it instead).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import time
 import warnings
 from pathlib import Path
 
+from orchestration.dagster_home import HEADLESS_TAG, fail_abandoned_headless_runs, write_instance_config
+from orchestration.data_dir_lock import DataDirBusy, data_dir_lock
 from orchestration.settings import (
     DEFAULT_SAMPLE_PERSONS,
     DEFAULT_SAMPLE_SEED,
@@ -27,18 +30,13 @@ from orchestration.settings import (
     load_settings,
 )
 
-DAGSTER_YAML = """\
-telemetry:
-  enabled: false
-"""
+EXIT_BUSY = 3
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
     home = settings.data_dir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
+    write_instance_config(home)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -83,6 +81,12 @@ def _has_risk_model_version(settings: Settings) -> bool:
 
 
 def run_pipeline(settings: Settings, refit: bool = False) -> int:
+    """Raises DataDirBusy when another process holds DATA_DIR (re-entrant: main() already holds it)."""
+    with data_dir_lock(settings.data_dir, settings.lock_wait_seconds, holder="spine-pipeline run"):
+        return _run_pipeline(settings, refit)
+
+
+def _run_pipeline(settings: Settings, refit: bool) -> int:
     import dagster as dg
 
     from orchestration.definitions import defs
@@ -92,6 +96,7 @@ def run_pipeline(settings: Settings, refit: bool = False) -> int:
         print(f"LANDING_DIR {settings.landing_dir} does not exist.", file=sys.stderr)
         return 1
     instance = dg.DagsterInstance.get()
+    fail_abandoned_headless_runs(instance)
     deliveries = discover_deliveries(settings.landing_dir)
     if not deliveries:
         print(f"No delivery files under {settings.landing_dir} (see docs/data_contract.md).", file=sys.stderr)
@@ -104,7 +109,8 @@ def run_pipeline(settings: Settings, refit: bool = False) -> int:
     ingest = defs.get_job_def("ingest_job").execute_in_process(
         instance=instance,
         run_config=_console_log_config(),
-        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1],
+              HEADLESS_TAG[0]: HEADLESS_TAG[1]},
         raise_on_error=False,
     )
     if not ingest.success:
@@ -113,7 +119,7 @@ def run_pipeline(settings: Settings, refit: bool = False) -> int:
     job = "refit_job" if refit or not _has_risk_model_version(settings) else "refresh_job"
     print(f"Running {job}: dbt models, data-quality checks, publication ...", flush=True)
     refresh = defs.get_job_def(job).execute_in_process(
-        instance=instance, run_config=_console_log_config(), raise_on_error=False
+        instance=instance, run_config=_console_log_config(), raise_on_error=False, tags=dict([HEADLESS_TAG])
     )
     failed_checks = _failed_blocking_checks(refresh)
     seconds = time.perf_counter() - started
@@ -186,9 +192,14 @@ def main(argv: list[str] | None = None) -> int:
         dagster = Path(sys.executable).with_name("dagster")
         os.chdir(PROJECT_ROOT)
         os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"])
-    if args.command == "demo":
-        ensure_sample(settings)
-    return run_pipeline(settings, refit=args.refit)
+    try:
+        with data_dir_lock(settings.data_dir, settings.lock_wait_seconds, holder=f"spine-pipeline {args.command}"):
+            if args.command == "demo":
+                ensure_sample(settings)
+            return run_pipeline(settings, refit=args.refit)
+    except DataDirBusy as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_BUSY
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@ LANDING_DIR  raw deliveries (one folder per table); default: the bundled sample 
 DATA_DIR     warehouse and published outputs; default: data/.
 AS_OF_DATE   the data's as-of date (YYYY-MM-DD); default: the latest service or observation date loaded.
 DUCKDB_MEMORY_LIMIT / DUCKDB_THREADS  bound the warehouse engine (it spills to $DATA_DIR/tmp beyond the limit).
+LOCK_WAIT_SECONDS  how long a run waits for another run on the same DATA_DIR (default 0: exit at once, code 3).
+ALLOW_MISSING_REQUIRED_DATA  true: publish even when a required raw table is empty or its delivery dropped.
+DELIVERY_DROP_MAX_SHARE  largest drop (0-1) of a required table's latest delivery against the one before.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ class Settings:
     as_of_date: date | None
     duckdb_memory_limit: str
     duckdb_threads: int
+    lock_wait_seconds: float = 0.0
+    allow_missing_required_data: bool = False
+    delivery_drop_max_share: float = 0.5
 
     @property
     def warehouse_path(self) -> Path:
@@ -55,6 +61,30 @@ def default_sample_dir(data_dir: Path | None = None) -> Path:
     return (data_dir or DEFAULT_DATA_DIR) / "sample"
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw not in _TRUE + _FALSE:
+        raise ValueError(f"{name} must be true or false, got {raw!r}")
+    return raw in _TRUE
+
+
+def _number(env: dict[str, str], name: str, default: float, low: float, high: float | None = None) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (value >= low and (high is None or value <= high)):
+        bounds = f"between {low:g} and {high:g}" if high is not None else f"a number >= {low:g}"
+        raise ValueError(f"{name} must be {bounds}, got {raw!r}")
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     data_dir = Path(env.get("DATA_DIR") or DEFAULT_DATA_DIR).resolve()
@@ -70,4 +100,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         as_of_date=as_of,
         duckdb_memory_limit=env.get("DUCKDB_MEMORY_LIMIT", "4GB"),
         duckdb_threads=int(env.get("DUCKDB_THREADS", "2")),
+        lock_wait_seconds=_number(env, "LOCK_WAIT_SECONDS", 0.0, 0.0),
+        allow_missing_required_data=_flag(env, "ALLOW_MISSING_REQUIRED_DATA"),
+        delivery_drop_max_share=_number(env, "DELIVERY_DROP_MAX_SHARE", 0.5, 0.0, 1.0),
     )

@@ -14,7 +14,7 @@ from orchestration.ingest.loader import DeliveryReport, FileContractError, Recon
 from orchestration.jobs import RAW_GROUP
 from orchestration.partitions import delivery_partitions
 from orchestration.raw_schema import create_raw_tables
-from orchestration.resources import WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 
 def _files_table(reports: list[DeliveryReport]) -> str:
@@ -73,7 +73,7 @@ def build_raw_asset(table: str) -> dg.AssetsDefinition:
         description=f"raw.{table}: {contract.grain}. Delivered rows, typed per the contract "
                     f"(docs/data_contract.md); rows breaking a rule go to raw.{table}__quarantine.",
         kinds={"duckdb"},
-        pool="warehouse",
+        pool=WAREHOUSE_POOL,
     )
     def _raw_table(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         deliveries = discover_deliveries(warehouse.settings.landing_dir)
