@@ -55,7 +55,7 @@ def _failed_blocking_checks(result) -> list[str]:
     import dagster as dg
 
     return [
-        f"{e.asset_key.to_user_string()}:{e.check_name}"
+        f"{e.asset_key.to_user_string()}:{e.check_name}" + (f" ({e.description})" if e.description else "")
         for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
@@ -90,6 +90,7 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.ingest.accounting import not_read_warning
     from orchestration.ingest.discovery import discover_deliveries, register_deliveries
 
     if not settings.landing_dir.exists():
@@ -98,6 +99,8 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
     instance = dg.DagsterInstance.get()
     fail_abandoned_headless_runs(instance)
     deliveries = discover_deliveries(settings.landing_dir)
+    for line in not_read_warning(settings.landing_dir):
+        print(line, file=sys.stderr)
     if not deliveries:
         print(f"No delivery files under {settings.landing_dir} (see docs/data_contract.md).", file=sys.stderr)
         return 1
@@ -159,10 +162,13 @@ LEDGER_SQL = """
 def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
     import duckdb
 
+    from orchestration.ingest.accounting import landing_summary
+
     print(f"\nMaterialized {deliveries} deliveries from {settings.landing_dir} in {seconds:,.0f} s.")
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         print("Rows read = loaded + quarantined (reasons in raw.<table>__quarantine):")
         print(con.execute(LEDGER_SQL).df().to_string(index=False))
+        print("\n".join(landing_summary(con, settings.landing_dir)))
     if settings.published_db_path.exists():
         with duckdb.connect(str(settings.published_db_path), read_only=True) as con:
             tables = [r[0] for r in con.execute(

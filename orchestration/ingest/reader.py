@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from orchestration.contract import CONTRACT_DOC, TableContract
 from orchestration.ingest.rules import MALFORMED_RULE, REJECT_RULES, q
@@ -57,8 +58,12 @@ def map_columns(path: Path, contract: TableContract, delivered: list[str]) -> Fi
 
 
 def read_csv_header(path: Path, contract: TableContract) -> list[str]:
-    with open(path, "rb") as handle:
-        probe = handle.read(_HEADER_PROBE_BYTES)
+    try:
+        # Decompresses .csv.gz and .csv.zst by their extension, as DuckDB's reader does.
+        with pa.input_stream(str(path), compression="detect") as handle:
+            probe = handle.read(_HEADER_PROBE_BYTES)
+    except (OSError, pa.ArrowException) as exc:
+        raise _fail(path, f"cannot be read or decompressed ({exc})") from exc
     first_line = probe.split(b"\n", 1)[0].rstrip(b"\r")
     try:
         text = first_line.decode("utf-8-sig")
