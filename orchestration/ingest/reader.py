@@ -124,18 +124,21 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
     columns = "{" + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header) + "}"
     con.execute(f"DROP TABLE IF EXISTS {_REJECTS}")
     con.execute(f"DROP TABLE IF EXISTS {_REJECT_SCANS}")
-    con.execute(
-        f"""
-        INSERT INTO {STAGE_TABLE}
-        SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.ordinality + 1
-        FROM read_csv(
-            $path, header = true, auto_detect = false, columns = {columns}, delim = ',', quote = '"',
-            escape = '"', encoding = 'utf-8', store_rejects = true,
-            rejects_table = '{_REJECTS}', rejects_scan = '{_REJECT_SCANS}', strict_mode = true
-        ) WITH ORDINALITY AS _src
-        """,
-        {"path": str(path), "rel": rel, "hash": file_hash},
-    )
+    try:
+        con.execute(
+            f"""
+            INSERT INTO {STAGE_TABLE}
+            SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.ordinality + 1
+            FROM read_csv(
+                $path, header = true, auto_detect = false, columns = {columns}, delim = ',', quote = '"',
+                escape = '"', encoding = 'utf-8', store_rejects = true,
+                rejects_table = '{_REJECTS}', rejects_scan = '{_REJECT_SCANS}', strict_mode = true
+            ) WITH ORDINALITY AS _src
+            """,
+            {"path": str(path), "rel": rel, "hash": file_hash},
+        )
+    except duckdb.IOException as exc:  # e.g. a compressed file cut short
+        raise _fail(path, f"cannot be read or decompressed ({exc})") from exc
     reject_rules = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REJECT_RULES.items())
     rejected = con.execute(
         f"""
