@@ -139,6 +139,8 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
         )
     except duckdb.IOException as exc:  # e.g. a compressed file cut short
         raise _fail(path, f"cannot be read or decompressed ({exc})") from exc
+    except duckdb.InvalidInputException as exc:  # e.g. LF and CRLF line ends mixed in one file
+        raise _fail(path, f"the CSV reader cannot parse it: {str(exc).splitlines()[0]}") from exc
     reject_rules = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REJECT_RULES.items())
     rejected = con.execute(
         f"""
