@@ -39,3 +39,14 @@ def test_new_files_register_partitions_and_request_runs(tmp_path, monkeypatch):
     later = _evaluate(instance, again.cursor)
     assert [r.partition_key for r in later.run_requests] == ["2024-04"]
     assert [r.partition_keys for r in later.dynamic_partitions_requests] == [["2024-04"]]
+
+
+def test_a_file_not_read_requests_no_run_and_is_remembered_so_it_is_logged_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path))
+    (tmp_path / "medical_claim").mkdir()
+    (tmp_path / "medical_claim" / "2024-03.tsv").write_text("claim_id\tperson_id\n")
+    instance = dg.DagsterInstance.ephemeral()
+    result = _evaluate(instance)
+    assert result.run_requests == []
+    assert '"not read: medical_claim/2024-03.tsv"' in result.cursor
+    assert _evaluate(instance, result.cursor).cursor == result.cursor
