@@ -4,13 +4,16 @@ refit the open risk model.
 Refitting is deliberate: the daily refresh applies the current coefficients version and never refits, so
 measure-220 residuals do not move because a new day's data shifted the fit. `refit_job` fits a new version
 (the previous ones stay in risk_model.coefficients) and rebuilds everything downstream; the headless run uses
-it only when no version exists yet.
+it only when no version exists yet. `worklist_export_job` writes the follow-up worklist for the clinics to
+WORKLIST_EXPORT_DIR (the weekly schedule launches it; the file holds identifiers and is never an asset's output).
 """
 
 import dagster as dg
 
 from orchestration.checks.required_data import CHECK_KEYS as REQUIRED_DATA_CHECKS
+from orchestration.exports.worklist import export_to_folder
 from orchestration.partitions import delivery_partitions
+from orchestration.resources import WarehouseResource
 
 RAW_GROUP = "raw"
 RISK_MODEL_GROUP = "risk_model"
@@ -37,4 +40,21 @@ refit_job = dg.define_asset_job(
     description="Fit a new open risk-model version, then rebuild everything downstream of the raw layer.",
 )
 
-JOBS = [ingest_job, refresh_job, refit_job]
+
+
+# a refresh may hold the warehouse when the export starts: DuckDB then refuses the reader, so try again later
+@dg.op(retry_policy=dg.RetryPolicy(max_retries=3, delay=600))
+def write_worklist_export(context: dg.OpExecutionContext, warehouse: WarehouseResource) -> None:
+    settings = warehouse.settings
+    if settings.worklist_export_dir is None:
+        raise dg.Failure("WORKLIST_EXPORT_DIR is not set: no folder to write the worklist export to")
+    exported = export_to_folder(settings, settings.worklist_export_dir)
+    context.log.info(f"wrote {exported.rows} worklist rows (as of {exported.as_of_date}) to {exported.path}")
+
+
+@dg.job(description="Write the follow-up worklist (patient identifiers) as CSV to WORKLIST_EXPORT_DIR.")
+def worklist_export_job():
+    write_worklist_export()
+
+
+JOBS = [ingest_job, refresh_job, refit_job, worklist_export_job]

@@ -4,6 +4,8 @@
     spine-pipeline run    ingest every delivery in LANDING_DIR, then refresh models, checks and publication
                           (--refit: fit a new open risk-model version first; done anyway when none exists)
     spine-pipeline ui     dagster dev on the same DAGSTER_HOME, so the runs above show in the UI
+    spine-pipeline worklist OUT.csv [--tin T] [--due-within DAYS]
+                          write the follow-up worklist for the clinics (patient identifiers: never published)
 
 Runs are recorded in a persistent Dagster instance under $DATA_DIR/dagster_home.
 Exit codes: 0 success, 1 a step failed, 2 a blocking data-quality check failed (nothing was published),
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from orchestration.dagster_home import HEADLESS_TAG, fail_abandoned_headless_runs, write_instance_config
 from orchestration.data_dir_lock import DataDirBusy, data_dir_lock
+from orchestration.exports import worklist
 from orchestration.settings import (
     DEFAULT_SAMPLE_PERSONS,
     DEFAULT_SAMPLE_SEED,
@@ -177,6 +180,9 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
             print(f"Published {len(tables)} tables: {', '.join(tables)}")
             print("\nMeasure performance, all entities (blank = suppressed small cell):")
             print(con.execute(SUMMARY_SQL).df().convert_dtypes().astype("string").fillna("").to_string(index=False))
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        print("\nFollow-up worklist (cases per measure and status; `spine-pipeline worklist OUT.csv` exports it):")
+        print("\n".join(f"  {m:>4} {status:<24} {n:>7,}" for m, status, n in worklist.status_counts(con)) or "  (empty)")
     print(f"\nAnalysts: {settings.published_db_path} (read-only) and {settings.published_dir}/ (parquet, pages/)")
     print(f"QPP submissions: {settings.data_dir / 'qpp_submissions'}/")
     print(f"Warehouse (pipeline only; case-level table marts.measure_cases): {settings.warehouse_path}")
@@ -185,14 +191,20 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spine-pipeline", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["demo", "run", "ui"])
+    parser.add_argument("command", choices=["demo", "run", "ui", "worklist"])
+    parser.add_argument("out", nargs="?", help="worklist: the CSV file to write (never under the published outputs)")
     parser.add_argument("--refit", action="store_true",
                         help="fit a new open risk-model version (default: only when none exists yet)")
+    worklist.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.command != "worklist" and (args.out or args.tin or args.due_within is not None):
+        parser.error("OUT.csv, --tin and --due-within belong to the worklist command")
     # Dagster's beta/preview notices are for library authors, not for whoever runs the pipeline.
     warnings.filterwarnings("ignore", module="dagster")
     warnings.filterwarnings("ignore", category=UserWarning, message=".*resolve_job_def.*")
     settings = load_settings()
+    if args.command == "worklist":
+        return worklist.run(settings, args.out, args.tin, args.due_within)
     prepare_dagster_home(settings)
     if args.command == "ui":
         dagster = Path(sys.executable).with_name("dagster")

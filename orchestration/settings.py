@@ -7,6 +7,8 @@ DUCKDB_MEMORY_LIMIT / DUCKDB_THREADS  bound the warehouse engine (it spills to $
 LOCK_WAIT_SECONDS  how long a run waits for another run on the same DATA_DIR (default 0: exit at once, code 3).
 ALLOW_MISSING_REQUIRED_DATA  true: publish even when a required raw table is empty or its delivery dropped.
 DELIVERY_DROP_MAX_SHARE  largest drop (0-1) of a required table's latest delivery against the one before.
+WORKLIST_EXPORT_DIR  folder for the weekly follow-up worklist export (optional; an absolute path outside the
+             published outputs: the export holds patient identifiers). See docs/worklist.md.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_SAMPLE_PERSONS = 10_000
 DEFAULT_SAMPLE_SEED = 20260101
+# What the publisher writes under DATA_DIR: the pointer `current`, the versions under publications/ and the fixed
+# links through it (docs/published_tables.md), and the older layout's version folders.
+PUBLISHED_NAMES = ("published.duckdb", "published", "published_versions", "qpp_submissions", "qpp_submissions_versions",
+                   "current", "publications")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class Settings:
     lock_wait_seconds: float = 0.0
     allow_missing_required_data: bool = False
     delivery_drop_max_share: float = 0.5
+    worklist_export_dir: Path | None = None
 
     @property
     def warehouse_path(self) -> Path:
@@ -103,4 +110,29 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         lock_wait_seconds=_number(env, "LOCK_WAIT_SECONDS", 0.0, 0.0),
         allow_missing_required_data=_flag(env, "ALLOW_MISSING_REQUIRED_DATA"),
         delivery_drop_max_share=_number(env, "DELIVERY_DROP_MAX_SHARE", 0.5, 0.0, 1.0),
+        worklist_export_dir=_worklist_export_dir(env.get("WORKLIST_EXPORT_DIR", ""), data_dir),
     )
+
+
+def is_published_path(path: Path, data_dir: Path) -> bool:
+    """Whether `path` is, or is inside, one of the published outputs under `data_dir` (symbolic links followed)."""
+    path = Path(path).expanduser().absolute()
+    for name in PUBLISHED_NAMES:
+        for published in {data_dir / name, (data_dir / name).resolve()}:
+            if any(p == published or p.is_relative_to(published) for p in {path, path.resolve()}):
+                return True
+    return False
+
+
+def _worklist_export_dir(raw: str, data_dir: Path) -> Path | None:
+    if not raw.strip():
+        return None
+    path = Path(raw.strip()).expanduser()
+    if not path.is_absolute():
+        raise ValueError(f"WORKLIST_EXPORT_DIR must be an absolute path, got {raw!r}")
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"WORKLIST_EXPORT_DIR {raw!r} exists and is not a folder")
+    if is_published_path(path, data_dir):
+        raise ValueError(f"WORKLIST_EXPORT_DIR {raw!r} is inside the published outputs under {data_dir}: the worklist "
+                         "holds patient identifiers and is never published")
+    return path

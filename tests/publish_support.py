@@ -130,6 +130,27 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
             from shaped
             """
         )
+        # follow-up worklist counts per measure and TIN: TIN 0 large, TIN 1 small, TIN 2 and no TIN tiny
+        con.execute(
+            """
+            create or replace table marts.follow_up_counts as
+            with cells as (
+                select measure_id, tin, k,
+                       (abs(hash(measure_id || coalesce(tin, '-'))) % 7 + 1) * k as scored_in_window,
+                       (abs(hash(tin || measure_id || 'a')) % 5) * k as not_yet_due,
+                       (abs(hash(tin || measure_id || 'b')) % 9 + 1) * k as due_now,
+                       (abs(hash(tin || measure_id || 'c')) % 4) * k as closing_soon,
+                       (abs(hash(tin || measure_id || 'd')) % 6) * k as missed
+                from (values ('459'), ('461'), ('471'), ('220')) as m(measure_id)
+                cross join (values ('123456780', 6), ('123456781', 2), ('123456782', 1), (null, 1)) as t(tin, k)
+            )
+            select measure_id, tin, date '2024-12-31' as as_of_date,
+                   (scored_in_window + not_yet_due + due_now + closing_soon)::bigint as open_cases,
+                   scored_in_window::bigint as scored_in_window, not_yet_due::bigint as not_yet_due,
+                   due_now::bigint as due_now, closing_soon::bigint as closing_soon, missed::bigint as missed
+            from cells
+            """
+        )
     finally:
         con.close()
     return path

@@ -206,3 +206,20 @@ def test_risk_model_version_recorded_on_220_cases(pipeline_run):
     assert {p for p, _, _ in scored} == {"vendor", "open_model"}
     assert all(version is not None for _, version, _ in scored)
     assert {v for p, v, _ in scored if p == "open_model"} <= {str(v) for v in versions}
+
+
+def test_follow_up_worklist_is_built_checked_and_published_without_identifiers(pipeline_run):
+    with warehouse(pipeline_run) as con:
+        listed = dict(con.execute(
+            "select measure_id, count(*) from marts.follow_up_worklist group by all").fetchall())
+        unlisted = con.execute(
+            "select count(*) from marts.measure_cases where status = 'pending' and post_score is null"
+            " and case_id not in (select case_id from marts.follow_up_worklist)").fetchone()[0]
+        published = con.execute(
+            "select measure_id, open_cases, open_missing_score_pct, open_missing_score_pct_suppressed"
+            " from pub.follow_up_worklist_counts where entity_level = 'all' order by measure_id").fetchall()
+    assert set(listed) == {"220", "459", "461", "471"} and unlisted == 0
+    assert [m for m, *_ in published] == ["220", "459", "461", "471"]
+    page = (pipeline_run.settings.published_dir / "pages" / "G2137.md").read_text()
+    _, open_cases, share, hidden = published[1]
+    assert ("Follow-up as of" in page) and (hidden or f"{share} % of the {open_cases:,} cases" in page)

@@ -175,3 +175,35 @@ def test_pages_render_with_their_figures(published, code):
         assert figure.stat().st_size > 1000
         assert f'src="figures/{figure.name}"' in html
     assert "person" not in html.lower().replace("persons", "")
+
+
+def test_follow_up_worklist_counts_are_the_worklist_counts_suppressed(published):
+    data_dir, result, pub = published
+    rows = pub.execute(
+        """
+        with expected as (
+            select measure_id, 'all' as entity_level, null as tin, sum(open_cases) as open_cases,
+                   sum(not_yet_due + due_now + closing_soon) as missing, sum(missed) as missed
+            from wh.marts.follow_up_counts group by measure_id
+            union all
+            select measure_id, 'tin', tin, open_cases, not_yet_due + due_now + closing_soon, missed
+            from wh.marts.follow_up_counts
+        )
+        select e.*, p.open_cases, p.open_missing_score, p.missed, p.open_missing_score_pct
+        from expected as e
+        left join follow_up_worklist_counts as p
+          on p.measure_id = e.measure_id and p.entity_level = e.entity_level and p.tin is not distinct from e.tin
+        """
+    ).fetchall()
+    assert len(rows) == 20
+    for measure, level, tin, open_cases, missing, missed, p_open, p_missing, p_missed, p_pct in rows:
+        assert p_open in (open_cases, None) and p_missing in (missing, None) and p_missed in (missed, None)
+        if p_pct is not None:
+            assert float(p_pct) == round(100 * missing / open_cases, 2)
+    hidden = pub.execute("select count_if(due_now_suppressed), count_if(due_now is not null) "
+                         "from follow_up_worklist_counts").fetchone()
+    assert hidden[0] > 0 and hidden[1] > 0, "the fixture has small and large cells"
+    page = (result.dir_path / "pages" / "G2137.md").read_text()
+    share = pub.execute("select open_missing_score_pct from follow_up_worklist_counts"
+                        " where measure_id = '459' and entity_level = 'all'").fetchone()[0]
+    assert f"{share} % of the" in page

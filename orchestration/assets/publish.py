@@ -33,6 +33,9 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
         dg.AssetKey("stg_claim_diagnosis"),
         dg.AssetKey("stg_claim_modifier"),
         dg.AssetKey("stg_provider"),
+        # the worklist counts are published; its blocking check gates them
+        dg.AssetKey("follow_up_counts"),
+        dg.AssetKey("follow_up_worklist"),
     ],
     group_name="publish",
     pool=WAREHOUSE_POOL,

@@ -46,6 +46,7 @@ class PublishedData:
     benchmarks: pd.DataFrame
     accuracy: pd.DataFrame
     measure_codes: pd.DataFrame
+    follow_up: pd.DataFrame
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, catalog: str, work: str) -> "PublishedData":
@@ -65,6 +66,8 @@ class PublishedData:
             benchmarks=con.execute(f"select * from {catalog}.measure_benchmarks").df(),
             accuracy=con.execute(f"select * from {catalog}.reporting_accuracy where entity_level = 'all'").df(),
             measure_codes=con.execute(f"select * from {work}.measure_codes").df(),
+            follow_up=con.execute(
+                f"select * from {catalog}.follow_up_worklist_counts where entity_level = 'all'").df(),
         )
 
 
@@ -223,6 +226,7 @@ def _performance_sections(data: PublishedData, code: str, measure_id: str | None
         _figure(out_dir, f"{code}_performance", performance.assign(year=performance["performance_year"].astype(str)),
                 "year", "performance_rate_pct", f"Measure {measure_id} ({perf_stratum}) performance rate", "%",
                 "no performance rate can be shown (no cases, or the rate derives from suppressed counts)"),
+        _follow_up_line(data, measure_id),
         "### Benchmarks (TIN performance-rate percentiles)\n",
     ]
     benchmarks = data.benchmarks[
@@ -251,6 +255,17 @@ def _performance_sections(data: PublishedData, code: str, measure_id: str | None
         }, "No supported or billed occurrences of this code."),
     ]
     return sections
+
+
+def _follow_up_line(data: PublishedData, measure_id: str) -> str:
+    rows = data.follow_up[data.follow_up["measure_id"] == measure_id]
+    if rows.empty or (not rows.iloc[0]["open_cases_suppressed"] and rows.iloc[0]["open_cases"] == 0):
+        return "Follow-up: no case of this measure has an open window on the as-of date.\n"
+    row = rows.iloc[0]
+    share = _cell(row, "open_missing_score_pct")
+    share = share if row["open_missing_score_pct_suppressed"] else f"{share} %"
+    return (f"Follow-up as of {_cell(row, 'as_of_date')}: {share} of the {_cell(row, 'open_cases')} cases whose "
+            "window is still open miss a score (counts per TIN and status: table follow_up_worklist_counts).\n")
 
 
 def render_pages(con: duckdb.DuckDBPyConnection, catalog: str, work: str, out_dir: Path) -> list[Path]:

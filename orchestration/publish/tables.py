@@ -33,6 +33,10 @@ ENTITY_GROUPS = (
     Group(("measure_id", "stratum", "performance_year", "tin"), "entity_level = 'tin_npi'"),
 )
 
+FOLLOW_UP_COUNTS = (
+    "open_cases", "scored_in_window", "open_missing_score", "not_yet_due", "due_now", "closing_soon", "missed",
+)
+
 SPECS: dict[str, TableSpec] = {
     "code_catalog": TableSpec(
         name="code_catalog",
@@ -108,6 +112,17 @@ SPECS: dict[str, TableSpec] = {
         },
     ),
     "measure_benchmarks": TableSpec(name="measure_benchmarks", counts=("n_entities",)),
+    "follow_up_worklist_counts": TableSpec(
+        name="follow_up_worklist_counts",
+        counts=FOLLOW_UP_COUNTS,
+        # a measure's TIN rows add up to its 'all' row: together they are one additive set
+        groups=(Group(("measure_id",)),),
+        row_sets=(
+            ("open_cases", "scored_in_window", "open_missing_score"),
+            ("open_missing_score", "not_yet_due", "due_now", "closing_soon"),
+        ),
+        derived={"open_missing_score_pct": ("open_cases", "open_missing_score")},
+    ),
     "reporting_accuracy": TableSpec(
         name="reporting_accuracy",
         counts=("supported_cases", "agree", "conflicting", "supported_not_billed", "billed_without_support"),
@@ -532,6 +547,34 @@ def _build_measure_performance(con: duckdb.DuckDBPyConnection, work: str) -> Non
     )
 
 
+def _build_follow_up_worklist_counts(con: duckdb.DuckDBPyConnection, work: str) -> None:
+    """The follow-up worklist counted per measure, for all TINs and per TIN (marts.follow_up_counts, no
+    identifiers), with the share of open cases still missing a score."""
+    con.execute(
+        f"""
+        create or replace table {work}.follow_up_worklist_counts as
+        with levels as (
+            select counts.measure_id, levels.entity_level,
+                   case when levels.entity_level = 'tin' then counts.tin end as tin, counts.as_of_date,
+                   counts.open_cases, counts.scored_in_window, counts.not_yet_due, counts.due_now,
+                   counts.closing_soon, counts.missed
+            from marts.follow_up_counts as counts
+            cross join (values ('all'), ('tin')) as levels(entity_level)
+        ),
+        summed as (
+            select measure_id, entity_level, tin, max(as_of_date) as as_of_date,
+                   {", ".join(f"sum({c})::bigint as {c}" for c in FOLLOW_UP_COUNTS if c != "open_missing_score")}
+            from levels group by measure_id, entity_level, tin
+        )
+        select measure_id, entity_level, tin, as_of_date, open_cases, scored_in_window,
+               not_yet_due + due_now + closing_soon as open_missing_score, not_yet_due, due_now, closing_soon, missed,
+               round(100.0 * (not_yet_due + due_now + closing_soon) / nullif(open_cases, 0), 2)::decimal(5, 2)
+                   as open_missing_score_pct
+        from summed
+        """
+    )
+
+
 def build_benchmarks(con: duckdb.DuckDBPyConnection, work: str, published_performance: str, params: Parameters) -> None:
     """Percentiles over entities with enough cases; a percentile equal to a hidden entity rate is hidden too."""
     fractions = "[" + ", ".join(f"{p / 100:.2f}" for p in params.benchmark_percentiles) + "]"
@@ -651,3 +694,4 @@ def build_exact_tables(
     _build_related_tables(con, work, params.related_codes_per_code_year)
     _build_measure_performance(con, work)
     _build_reporting_accuracy(con, work)
+    _build_follow_up_worklist_counts(con, work)

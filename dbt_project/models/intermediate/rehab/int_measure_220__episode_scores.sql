@@ -119,8 +119,17 @@ select
     discharges.discharge_fs,
     discharges.discharge_date,
     discharges.discharge_fs - intakes.intake_fs as actual_change,
-    predicted_scores.predicted_change as vendor_predicted_change
+    predicted_scores.predicted_change as vendor_predicted_change,
+    -- the windows the scores above were looked for in (read by the follow-up worklist); the discharge FS must
+    -- also be dated after the intake
+    cast({{ dbt.dateadd('day', '-1 * parameters.intake_days_before_start', 'episodes.start_date') }} as date)
+        as intake_window_start,
+    cast({{ dbt.dateadd('day', 'parameters.intake_days_after_start', 'episodes.start_date') }} as date)
+        as intake_window_end,
+    cast({{ dbt.dateadd('day', 'parameters.discharge_days_after_end', 'episodes.end_date') }} as date)
+        as discharge_window_end
 from episodes
+cross join parameters
 left join intakes
     on episodes.episode_id = intakes.episode_id
 left join discharges

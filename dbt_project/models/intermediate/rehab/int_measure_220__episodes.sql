@@ -181,7 +181,13 @@ select
         when {{ dbt.datediff('chained.end_date', "cast('" ~ var('as_of_date') ~ "' as date)", 'day') }}
             <= parameters.pending_days then 'open'
         else 'gap_over_60_days'
-    end as end_reason
+    end as end_reason,
+    -- without M1012: the last as-of date on which the episode is still open (the rule above); a visit by then
+    -- extends it. Read by the follow-up worklist.
+    case
+        when chained.discharge_date is null
+            then cast({{ dbt.dateadd('day', 'parameters.pending_days', 'chained.end_date') }} as date)
+    end as open_until
 from chained
 cross join parameters
 inner join start_lines

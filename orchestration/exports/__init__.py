@@ -1,0 +1,1 @@
+"""Operator exports: files with patient identifiers, written only by explicit commands, never published."""

@@ -1,0 +1,151 @@
+"""The follow-up worklist export for the clinics: `spine-pipeline worklist OUT.csv [--tin T] [--due-within DAYS]`
+and the optional weekly export to WORKLIST_EXPORT_DIR (orchestration/schedules.py). Rules: docs/worklist.md.
+
+The file holds patient identifiers: it is written only where the operator says, never under the published
+outputs, readable by its owner only, and replaced atomically (a reader never sees half a file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from orchestration.settings import Settings, is_published_path
+
+WORKLIST = "marts.follow_up_worklist"
+COUNTS = "marts.follow_up_counts"
+PARAMETERS = "reference.follow_up_worklist_parameters"
+COLUMNS = (
+    "measure_id", "stratum", "tin", "rendering_npi", "person_id", "index_date", "instrument", "missing", "status",
+    "window_opens", "target_date", "window_closes", "days_left", "case_status", "performance_year", "case_id",
+    "as_of_date",
+)
+
+
+class ExportError(Exception):
+    """The export cannot be written; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    rows: int
+    as_of_date: str | None
+
+
+def check_destination(out: Path, settings: Settings) -> Path:
+    out = Path(out).expanduser().absolute()
+    if is_published_path(out, settings.data_dir):
+        raise ExportError(f"{out} is inside the published outputs under {settings.data_dir}: the worklist holds "
+                          "patient identifiers and is never published; choose another path")
+    if out.is_dir():
+        raise ExportError(f"{out} is a folder; give the CSV file to write")
+    if not out.parent.is_dir():
+        raise ExportError(f"folder {out.parent} does not exist")
+    return out
+
+
+def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    if not settings.warehouse_path.exists():
+        raise ExportError(f"no warehouse at {settings.warehouse_path}: run the pipeline first (spine-pipeline run)")
+    try:
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    except duckdb.IOException as exc:
+        raise ExportError(f"the warehouse is busy (a pipeline run is writing it); try again when it ends: {exc}") from exc
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'follow_up_worklist'"
+    ).fetchall()[0][0]
+    if not found:
+        con.close()
+        raise ExportError("the warehouse has no marts.follow_up_worklist yet: run the pipeline (spine-pipeline run)")
+    return con
+
+
+def _selection(tin: str | None, due_within: int | None) -> tuple[str, list]:
+    """The worklist rows to export, most urgent first. --due-within keeps the cases still to act on whose window is
+    open or opens within that many days (missed cases left out)."""
+    where, params = ["true"], []
+    if tin is not None:
+        where.append("worklist.tin = ?")
+        params.append(tin)
+    if due_within is not None:
+        where.append("worklist.status <> parameters.status_missed")
+        where.append("worklist.window_opens <= worklist.as_of_date + cast(? as integer)")
+        params.append(due_within)
+    sql = f"""
+        select {', '.join(f'worklist.{c}' for c in COLUMNS)}
+        from {WORKLIST} as worklist
+        cross join {PARAMETERS} as parameters
+        where {' and '.join(where)}
+        order by worklist.days_left, worklist.tin, worklist.rendering_npi, worklist.measure_id, worklist.person_id,
+                 worklist.case_id
+    """
+    return sql, params
+
+
+def write_worklist(con: duckdb.DuckDBPyConnection, out: Path, tin: str | None = None,
+                   due_within: int | None = None) -> Exported:
+    """Write the selected worklist rows to `out` (CSV with a header); `con` reads the warehouse."""
+    if due_within is not None and due_within < 0:
+        raise ExportError(f"--due-within must be 0 or more days, got {due_within}")
+    sql, params = _selection(tin, due_within)
+    # written inside an owner-only folder beside `out`, made owner-only, then moved over `out`: the identifiers are
+    # never readable by others, not even while DuckDB writes them
+    private = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        tmp = private / out.name
+        con.sql(sql, params=params).write_csv(str(tmp), header=True)
+        rows = con.sql(f"select count(*) from ({sql})", params=params).fetchall()[0][0]
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    as_of = con.execute(f"select max(as_of_date) from {WORKLIST}").fetchall()[0][0]
+    return Exported(out, rows, as_of.isoformat() if as_of else None)
+
+
+def export_to_folder(settings: Settings, folder: Path) -> Exported:
+    """The weekly export: the whole worklist as follow_up_worklist_<as-of date>.csv in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with connect(settings) as con:
+        as_of = con.execute(f"select max(as_of_date) from {WORKLIST}").fetchall()[0][0] or settings.as_of_date
+        name = f"follow_up_worklist_{as_of.isoformat() if as_of else 'empty'}.csv"
+        return write_worklist(con, check_destination(folder / name, settings))
+
+
+def status_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """(measure_id, status, cases) of the worklist: counts only, no identifiers."""
+    return con.execute(
+        f"select measure_id, status, count(*) from {WORKLIST} group by all order by measure_id, status"
+    ).fetchall()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tin", help="worklist: only this TIN's cases")
+    parser.add_argument("--due-within", type=int, metavar="DAYS",
+                        help="worklist: only cases to act on whose window is open or opens within DAYS days")
+
+
+def run(settings: Settings, out: str | None, tin: str | None, due_within: int | None) -> int:
+    """`spine-pipeline worklist OUT.csv`: exit 0 written, 1 refused or failed (the reason on stderr)."""
+    if not out:
+        print("spine-pipeline worklist: give the CSV file to write (spine-pipeline worklist OUT.csv)", file=sys.stderr)
+        return 1
+    try:
+        destination = check_destination(Path(out), settings)
+        with connect(settings) as con:
+            exported = write_worklist(con, destination, tin, due_within)
+    except ExportError as exc:
+        print(f"spine-pipeline worklist: {exc}", file=sys.stderr)
+        return 1
+    as_of = f" (as of {exported.as_of_date})" if exported.as_of_date else " (the worklist is empty)"
+    print(f"Wrote {exported.rows:,} worklist rows{as_of} to {exported.path}. "
+          "It holds patient identifiers: share it with the clinic only.")
+    return 0
