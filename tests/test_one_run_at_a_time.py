@@ -4,6 +4,7 @@ meeting each other (two headless runs; ten sensor runs on a Dagster daemon with 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -143,7 +144,7 @@ def test_two_runs_on_one_data_dir_the_second_exits_with_a_clear_message(tmp_path
     assert len(message) == 1, second.stderr
     assert f"DATA_DIR {data} is in use by pid {first.pid} (spine-pipeline run" in message[0]
     assert first.returncode == 0, err[-3000:]
-    assert "Published 11 tables" in out
+    assert re.search(r"^Published \d+ tables: ", out, re.MULTILINE), out[-2000:]
 
 
 @pytest.mark.slow
