@@ -17,7 +17,7 @@ import pandas as pd
 from orchestration.contract import CONTRACTS
 # The baselines skip exactly the rows ingestion quarantines and key deliveries as ingestion does: same rules.
 from orchestration.ingest.discovery import delivery_key  # noqa: F401  (re-exported to the baselines)
-from orchestration.ingest.rules import HCPCS_SHAPE, ICD10_SHAPE, ISO_DATE  # noqa: F401
+from orchestration.ingest.rules import CODE_SHAPES, HCPCS_SHAPE, ICD10_SHAPE, ISO_DATE  # noqa: F401
 from orchestration.settings import SEEDS_DIR
 
 MEASURE_ID = "459"

@@ -19,8 +19,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_common import (  # noqa: E402
-    HCPCS_SHAPE,
-    ICD10_SHAPE,
+    CODE_SHAPES,
     ISO_DATE,
     Measure459Rules,
     aliases,
@@ -29,7 +28,7 @@ from benchmarks.bench_common import (  # noqa: E402
     load_rules,
     summarize,
 )
-from orchestration.contract import CONTRACTS, MAX_DIAGNOSES  # noqa: E402
+from orchestration.contract import CONTRACTS, ERROR, MAX_DIAGNOSES  # noqa: E402
 from orchestration.settings import SEEDS_DIR  # noqa: E402
 
 DIAGNOSIS_COLUMNS = [f"diagnosis_code_{i}" for i in range(1, MAX_DIAGNOSES + 1)]
@@ -69,32 +68,38 @@ def _load_table(con: duckdb.DuckDBPyConnection, table: str, landing_dir: Path, w
         con.execute("create or replace temp table src (filename varchar)")
     present = {r[0] for r in con.execute("select column_name from (describe src)").fetchall()}
     alias_map = aliases(table)
-    selects, checks, raw_of = [], [], {}
+    raw_of = {}
     for col in contract.columns:
         sources = [n for n in (col.name, *alias_map.get(col.name, ())) if n in present]
-        raw = f"coalesce({', '.join('src.' + _quote(s) for s in sources)})" if sources else "cast(null as varchar)"
-        raw_of[col.name] = raw
-        blank = f"coalesce(trim({raw}), '') = ''"
-        typed = _typed(raw, col.type)
-        selects.append(f"{typed} as {_quote(col.name)}")
+        raw_of[col.name] = (f"coalesce({', '.join('src.' + _quote(s) for s in sources)})" if sources
+                            else "cast(null as varchar)")
+    filled = {name: f"coalesce(trim({raw}), '') <> ''" for name, raw in raw_of.items()}
+    # ICD-9 rows of older Tuva deliveries are exempt from the ICD-10 shape
+    icd9 = f"coalesce(lower(trim({raw_of['diagnosis_code_type']})), '') like 'icd-9%'" if table == "medical_claim" \
+        else "false"
+    # the contract's severity per column: an error drops the row, a malformed value at warn loads as null
+    selects, checks = [], []
+    for col in contract.columns:
+        raw = raw_of[col.name]
+        alone = f"not ({filled[col.stands_in_for]})" if col.stands_in_for else "true"
+        if col.if_empty == ERROR:
+            checks.append(f"(not ({alone}) or {filled[col.name]})")
+        typed, valid = _typed(raw, col.type), None
         if col.type != "VARCHAR":
-            checks.append(f"({blank} or {typed} is not null)")
-        if col.required:
-            checks.append(f"not ({blank})")
+            valid = f"{typed} is not null"
+        elif col.code_shape:
+            shape = CODE_SHAPES[col.code_shape][0]
+            valid = f"regexp_full_match(trim({raw}), '{shape}')" + (f" or {icd9}" if col.code_shape == "icd10" else "")
+            typed = f"case when {valid} then {raw} end"
+        if valid is not None and col.if_malformed == ERROR:
+            checks.append(f"(not ({alone}) or not ({filled[col.name]}) or {valid})")
+        selects.append(f"{typed} as {_quote(col.name)}")
     join = ""
-    if table == "medical_claim":
-        checks.append(f"regexp_full_match(trim({raw_of['hcpcs_code']}), '{HCPCS_SHAPE}')")
-        # ICD-9 rows of older Tuva deliveries are exempt from the ICD-10 shape
-        icd9 = f"coalesce(lower(trim({raw_of['diagnosis_code_type']})), '') like 'icd-9%'"
-        checks.extend(
-            f"({icd9} or coalesce(trim({raw_of[c]}), '') = '' or regexp_full_match(trim({raw_of[c]}), '{ICD10_SHAPE}'))"
-            for c in DIAGNOSIS_COLUMNS
-        )
     if with_instruments:
         code = f"upper(trim(coalesce(nullif(trim({raw_of['normalized_code']}), ''), {raw_of['source_code']})))"
         join = f"left join instruments i on {code} = upper(i.code)"
-        checks.append(f"(i.code is null or try_cast(trim({raw_of['result']}) as decimal(9,3)) "
-                      "between i.min_score and i.max_score)")
+        checks.append(f"(i.code is null or not ({filled['result']}) or try_cast(trim({raw_of['result']}) "
+                      "as decimal(9,3)) between i.min_score and i.max_score)")
     con.execute(
         f"""
         create or replace temp table {table} as
@@ -273,7 +278,7 @@ select upper(trim(c.hcpcs_code)) as hcpcs_code,
        year(c.service_date) as year,
        count(*) as claim_lines
 from claims c
-left join payer_normalization n on lower(trim(c.payer)) = n.payer_key
+left join payer_names n on lower(trim(c.payer)) = n.spelling
 group by all
 """
 
@@ -292,12 +297,16 @@ def compute(landing_dir: Path | str, as_of_date: date | str, seeds_dir: Path = S
     _load_parameters(con, rules)
     for table in ("medical_claim", "eligibility", "observation"):
         _load_table(con, table, landing_dir, with_instruments=(table == "observation"))
-    payers = seeds_dir / "payer_normalization.csv"
+    payers = seeds_dir / "payer_patterns.csv"
     if payers.exists():
-        con.execute("create temp table payer_normalization as select * from read_csv(?, all_varchar = true)",
-                    [str(payers)])
+        # the first pattern by priority that each distinct spelling contains (dbt: stg_payer_spellings)
+        con.execute("""create temp table payer_names as
+                       select spelling, arg_min(p.payer, p.priority::integer) as payer
+                       from (select distinct lower(trim(payer)) as spelling from medical_claim) s
+                       join read_csv(?, all_varchar = true) p on regexp_matches(s.spelling, p.pattern)
+                       group by spelling""", [str(payers)])
     else:
-        con.execute("create temp table payer_normalization (payer_key varchar, payer varchar)")
+        con.execute("create temp table payer_names (spelling varchar, payer varchar)")
     timings["load"] = time.perf_counter() - started
     started = time.perf_counter()
     sql = CASES_SQL.replace("{diagnosis_columns}", ", ".join(DIAGNOSIS_COLUMNS))

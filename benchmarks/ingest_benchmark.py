@@ -24,7 +24,8 @@ DELIVERY = "2024-01"
 
 
 def generate(path: Path, rows: int) -> None:
-    """Claims over 2024, five diagnosis codes, one row in 10,000 with a bad date and one duplicated line."""
+    """Claims over 2024, five diagnosis codes, one row in 10,000 with a bad claim date (a warning: the line date
+    is good) and one duplicated line."""
     path.parent.mkdir(parents=True, exist_ok=True)
     values = {
         "claim_id": "'C' || (i // 3)",
@@ -116,7 +117,8 @@ def main() -> None:
         seconds = time.perf_counter() - started
         cpu_seconds = sum(psutil.Process().cpu_times()[:2]) - cpu_before
 
-    print(f"rows read {report.read:,}  loaded {report.loaded:,}  quarantined {report.quarantined:,} {report.by_rule}")
+    print(f"rows read {report.read:,}  loaded {report.loaded:,}  quarantined {report.quarantined:,} {report.by_rule}"
+          f"  loaded with warn-level gaps {report.warned_by_rule}")
     print(f"seconds {seconds:.1f}  rows/s {report.read / seconds:,.0f}  peak RSS {memory.peak / 2**30:.2f} GB  "
           f"(memory_limit {args.memory_limit}, threads {args.threads})")
     # On a shared machine wall time overstates the cost: CPU seconds / threads is the uncontended lower bound.

@@ -7,6 +7,8 @@ Usage: python benchmarks/pandas_baseline.py LANDING_DIR AS_OF_DATE
 
 from __future__ import annotations
 
+import re
+
 import sys
 import time
 from datetime import date
@@ -19,8 +21,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_common import (  # noqa: E402
-    HCPCS_SHAPE,
-    ICD10_SHAPE,
+    CODE_SHAPES,
     ISO_DATE,
     Measure459Rules,
     aliases,
@@ -29,7 +30,7 @@ from benchmarks.bench_common import (  # noqa: E402
     load_rules,
     summarize,
 )
-from orchestration.contract import CONTRACTS, MAX_DIAGNOSES  # noqa: E402
+from orchestration.contract import CONTRACTS, ERROR, MAX_DIAGNOSES  # noqa: E402
 from orchestration.settings import SEEDS_DIR  # noqa: E402
 
 DIAGNOSIS_COLUMNS = [f"diagnosis_code_{i}" for i in range(1, MAX_DIAGNOSES + 1)]
@@ -81,27 +82,35 @@ def parse_dates(text: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def valid_rows(frame: pd.DataFrame, table: str) -> pd.Series:
+    """Rows the contract loads (docs/data_contract.md, severity per column); a value a warn-level rule finds
+    malformed is blanked, as ingestion loads it NULL."""
     ok = pd.Series(True, index=frame.index)
     contract = CONTRACTS[table]
+    present = {c: frame[c].str.strip() != "" for c in contract.names if c in frame}
+    icd9 = (frame["diagnosis_code_type"].str.strip().str.lower().str.startswith("icd-9")
+            if "diagnosis_code_type" in frame else pd.Series(False, index=frame.index))
     for col in contract.columns:
         if col.name not in frame:
             continue
-        if col.required:
-            ok &= frame[col.name].str.strip() != ""
+        alone = ~present[col.stands_in_for] if col.stands_in_for in present else pd.Series(True, index=frame.index)
+        if col.if_empty == ERROR:
+            ok &= ~alone | present[col.name]
         if col.type == "DATE":
-            parsed, bad = parse_dates(frame[col.name])
-            frame[col.name] = parsed
-            ok &= ~bad
+            frame[col.name], bad = parse_dates(frame[col.name])
         elif col.type == "INTEGER":
             number = pd.to_numeric(frame[col.name].str.strip(), errors="coerce")
-            ok &= (frame[col.name].str.strip() == "") | (number.notna() & (number % 1 == 0))
-            frame[col.name] = number
-    if table == "medical_claim":
-        ok &= frame["hcpcs_code"].str.strip().str.fullmatch(HCPCS_SHAPE)
-        icd9 = frame["diagnosis_code_type"].str.strip().str.lower().str.startswith("icd-9")
-        for col in DIAGNOSIS_COLUMNS:
-            value = frame[col].str.strip()
-            ok &= icd9 | (value == "") | value.str.fullmatch(ICD10_SHAPE)
+            bad = present[col.name] & ~(number.notna() & (number % 1 == 0))
+            frame[col.name] = number.where(~bad)
+        elif col.code_shape:
+            value = frame[col.name].str.strip()
+            bad = present[col.name] & ~value.str.fullmatch(CODE_SHAPES[col.code_shape][0])
+            if col.code_shape == "icd10":
+                bad &= ~icd9
+            frame[col.name] = frame[col.name].where(~bad, "")
+        else:
+            continue
+        if col.if_malformed == ERROR:
+            ok &= ~(bad & alone)
     return ok
 
 
@@ -111,7 +120,7 @@ def load_claims(landing_dir: Path, as_of: pd.Timestamp) -> pd.DataFrame:
     claims = claims.sort_values(["file_order", "row_order"])
     claims = claims.drop_duplicates(["claim_id", "claim_line_number"], keep="last")
     claims["service_date"] = claims["claim_line_start_date"].fillna(claims["claim_start_date"])
-    claims["hcpcs_code"] = claims["hcpcs_code"].str.strip().str.upper()
+    claims["hcpcs_code"] = claims["hcpcs_code"].str.strip().str.upper().replace("", None)
     return claims[claims["service_date"] <= as_of]
 
 
@@ -135,12 +144,12 @@ def load_pain_scores(landing_dir: Path, as_of: pd.Timestamp, rules: Measure459Ru
     obs["score"] = pd.to_numeric(obs["result"].str.strip(), errors="coerce")
     has_instrument = obs["min_score"].notna()
     in_range = obs["score"].between(obs["min_score"], obs["max_score"])
-    obs = obs[~has_instrument | in_range]
+    obs = obs[~has_instrument | in_range | (obs["result"].str.strip() == "")]  # an empty result loads (warn)
     obs = obs[obs["observation_date"] <= as_of]
     with_id = obs[obs["observation_id"].str.strip() != ""].sort_values(["file_order", "row_order"])
     with_id = with_id.drop_duplicates("observation_id", keep="last")
     obs = pd.concat([with_id, obs[obs["observation_id"].str.strip() == ""]])
-    pain = obs[obs["code"].isin(rules.instrument_codes)].copy()
+    pain = obs[obs["code"].isin(rules.instrument_codes) & obs["score"].notna()].copy()
     pain["score_milli"] = (pain["score"] * MILLI).round().astype("int64")
     return pain[["person_id", "observation_date", "score_milli"]]
 
@@ -244,9 +253,11 @@ def classify(cases: pd.DataFrame, rules: Measure459Rules, as_of: pd.Timestamp) -
 
 def code_by_payer(claims: pd.DataFrame, seeds_dir: Path) -> pd.DataFrame:
     payer = claims["payer"].str.strip()
-    seed = seeds_dir / "payer_normalization.csv"
+    seed = seeds_dir / "payer_patterns.csv"
     if seed.exists():
-        names = pd.read_csv(seed, dtype=str).set_index("payer_key")["payer"]
+        patterns = pd.read_csv(seed, dtype={"priority": int, "pattern": str, "payer": str}).sort_values("priority")
+        spellings = payer.dropna().str.lower().unique()
+        names = {s: next((p.payer for p in patterns.itertuples() if re.search(p.pattern, s)), None) for s in spellings}
         payer = payer.str.lower().map(names).fillna(payer)
     frame = pd.DataFrame({"hcpcs_code": claims["hcpcs_code"], "payer": payer.replace("", None),
                           "year": claims["service_date"].dt.year})

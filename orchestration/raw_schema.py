@@ -27,6 +27,17 @@ QUARANTINE_COLUMNS = (
     ("reason", "VARCHAR"),         # readable reason, naming the column and the value
     ("_loaded_at", "TIMESTAMP"),
 )
+# One row per loaded row and WARN-level gap (docs/data_contract.md, severity): the row is in raw.<table>.
+WARNING_COLUMNS = (
+    ("_delivery", "VARCHAR"),
+    ("_source_file", "VARCHAR"),
+    ("_file_hash", "VARCHAR"),
+    ("_line_number", "BIGINT"),
+    ("rule", "VARCHAR"),           # e.g. missing_hcpcs_code, unknown_code_format
+    ("column_name", "VARCHAR"),    # the contract column with the gap
+    ("reason", "VARCHAR"),         # readable; names the value when it was malformed (loaded as NULL)
+    ("_loaded_at", "TIMESTAMP"),
+)
 
 
 def raw_table(name: str) -> str:
@@ -37,15 +48,21 @@ def quarantine_table(name: str) -> str:
     return f"{RAW_SCHEMA}.{name}__quarantine"
 
 
+def warnings_table(name: str) -> str:
+    return f"{RAW_SCHEMA}.{name}__warnings"
+
+
 def raw_columns_ddl(contract: TableContract) -> str:
     cols = [(c.name, c.type) for c in contract.columns] + list(LINEAGE_COLUMNS)
     return ", ".join(f'"{n}" {t}' for n, t in cols)
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every raw and quarantine table if missing (empty tables keep dbt sources resolvable)."""
+    """Create every raw, quarantine and warnings table if missing (empty tables keep dbt sources resolvable)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     quarantine_ddl = ", ".join(f'"{n}" {t}' for n, t in QUARANTINE_COLUMNS)
+    warnings_ddl = ", ".join(f'"{n}" {t}' for n, t in WARNING_COLUMNS)
     for contract in CONTRACTS.values():
         con.execute(f"CREATE TABLE IF NOT EXISTS {raw_table(contract.name)} ({raw_columns_ddl(contract)})")
         con.execute(f"CREATE TABLE IF NOT EXISTS {quarantine_table(contract.name)} ({quarantine_ddl})")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {warnings_table(contract.name)} ({warnings_ddl})")

@@ -1,15 +1,8 @@
-"""Command line for the headless runs behind `make demo`, `make run` and `make ui`.
+"""Command line for the headless runs behind `make demo`, `make run` and `make ui`, and the operator's exports.
 
-    spine-pipeline demo   generate the bundled sample if missing, then `run` on it
-    spine-pipeline run    ingest every delivery in LANDING_DIR, then refresh models, checks and publication
-                          (--refit: fit a new open risk-model version first; done anyway when none exists)
-    spine-pipeline ui     dagster dev on the same DAGSTER_HOME, so the runs above show in the UI
-    spine-pipeline worklist OUT.csv [--tin T] [--due-within DAYS]
-                          write the follow-up worklist for the clinics (patient identifiers: never published)
-
-Runs are recorded in a persistent Dagster instance under $DATA_DIR/dagster_home.
-Exit codes: 0 success, 1 a step failed, 2 a blocking data-quality check failed (nothing was published),
-3 another run holds DATA_DIR (nothing was done; LOCK_WAIT_SECONDS to wait for it instead).
+Each subcommand is one row of COMMANDS (name, help, its arguments, the function that runs it); settings come
+from orchestration/settings.py (environment, or a settings file given with --config) and are validated before
+anything runs. Runs are recorded in a persistent Dagster instance under $DATA_DIR/dagster_home.
 """
 
 from __future__ import annotations
@@ -19,22 +12,34 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.dagster_home import HEADLESS_TAG, fail_abandoned_headless_runs, write_instance_config
 from orchestration.data_dir_lock import DataDirBusy, data_dir_lock
-from orchestration.exports import worklist
+from orchestration.exports import cases, worklist
 from orchestration.settings import (
+    CONFIG_ENV,
     DEFAULT_SAMPLE_PERSONS,
     DEFAULT_SAMPLE_SEED,
     PROJECT_ROOT,
+    SETTINGS,
     Settings,
+    SettingError,
     default_sample_dir,
     load_settings,
 )
 
-EXIT_BUSY = 3
-
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_BUSY = 0, 1, 2, 3
+EXIT_CODES = """\
+exit codes:
+  0  success
+  1  a step failed (ingestion, dbt, publication), no delivery was found, or an export could not be written
+     (nothing to export yet, the warehouse busy; worklist: any refusal, the reason on stderr)
+  2  bad input, nothing was published: an invalid setting or argument (one line on stderr naming it and what
+     is accepted), or a blocking data-quality check failed (the previous publication is kept)
+  3  run, demo: another run holds DATA_DIR, nothing was done (LOCK_WAIT_SECONDS to wait for it instead)"""
 
 def prepare_dagster_home(settings: Settings) -> Path:
     home = settings.data_dir / "dagster_home"
@@ -51,7 +56,9 @@ def ensure_sample(settings: Settings) -> None:
     from orchestration.sample_data.cli import main as generate
 
     print(f"Generating the default sample ({DEFAULT_SAMPLE_PERSONS:,} persons) into {sample} ...", flush=True)
+    started = time.perf_counter()
     generate(["--persons", str(DEFAULT_SAMPLE_PERSONS), "--seed", str(DEFAULT_SAMPLE_SEED), "--out", str(sample)])
+    print(f"Sample generated in {time.perf_counter() - started:,.1f} s.", flush=True)
 
 
 def _failed_blocking_checks(result) -> list[str]:
@@ -64,29 +71,48 @@ def _failed_blocking_checks(result) -> list[str]:
     ]
 
 
-def _console_log_config() -> dict:
-    """Console shows warnings and errors (LOG_LEVEL to change); every event is in the run's log (make ui)."""
-    level = os.environ.get("LOG_LEVEL", "WARNING").upper()
-    return {"loggers": {"console": {"config": {"log_level": level}}}}
-
-
-def _has_risk_model_version(settings: Settings) -> bool:
+def _risk_model_versions(settings: Settings) -> list[int]:
     import duckdb
 
     if not settings.warehouse_path.exists():
-        return False
+        return []
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         exists = con.execute(
             "select count(*) from information_schema.tables "
             "where table_schema = 'risk_model' and table_name = 'coefficients'"
         ).fetchone()[0]
-        return bool(exists) and con.execute("select count(*) from risk_model.coefficients").fetchone()[0] > 0
+        if not exists:
+            return []
+        return [r[0] for r in con.execute("select distinct version from risk_model.coefficients order by 1").fetchall()]
+
+
+def _bad_input(message: str) -> int:
+    print(f"spine-pipeline: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _execute(defs, job_name: str, settings: Settings, **kwargs):
+    """Run a job in-process with the console progress lines (orchestration/progress.py)."""
+    from orchestration.progress import with_progress
+
+    check_steps = {c.node_def.name for c in defs.asset_checks}
+    job, run_config = with_progress(defs.get_job_def(job_name), check_steps, settings.log_level)
+    return job.execute_in_process(run_config=run_config, raise_on_error=False, **kwargs)
+
+
+def _busy(exc: DataDirBusy) -> int:
+    print(exc, file=sys.stderr)
+    return EXIT_BUSY
 
 
 def run_pipeline(settings: Settings, refit: bool = False) -> int:
-    """Raises DataDirBusy when another process holds DATA_DIR (re-entrant: main() already holds it)."""
-    with data_dir_lock(settings.data_dir, settings.lock_wait_seconds, holder="spine-pipeline run"):
-        return _run_pipeline(settings, refit)
+    """Holds the DATA_DIR lock for the whole run (re-entrant: `demo` already holds it); EXIT_BUSY if another
+    process holds it (docs/operations.md)."""
+    try:
+        with data_dir_lock(settings.data_dir, settings.lock_wait_seconds, holder="spine-pipeline run"):
+            return _run_pipeline(settings, refit)
+    except DataDirBusy as exc:
+        return _busy(exc)
 
 
 def _run_pipeline(settings: Settings, refit: bool) -> int:
@@ -96,9 +122,16 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
     from orchestration.ingest.accounting import not_read_warning
     from orchestration.ingest.discovery import discover_deliveries, register_deliveries
 
-    if not settings.landing_dir.exists():
-        print(f"LANDING_DIR {settings.landing_dir} does not exist.", file=sys.stderr)
-        return 1
+    if not settings.landing_dir.is_dir():
+        return _bad_input(f"LANDING_DIR={settings.landing_dir}: the folder does not exist")
+    versions = _risk_model_versions(settings)
+    if settings.risk_model_version is not None:
+        if refit:
+            return _bad_input("--refit fits a new risk-model version; RISK_MODEL_VERSION pins an existing one: "
+                              "use one or the other")
+        if settings.risk_model_version not in versions:
+            return _bad_input(f"RISK_MODEL_VERSION={settings.risk_model_version}: no such version in "
+                              f"{settings.warehouse_path} (versions: {', '.join(map(str, versions)) or 'none yet'})")
     instance = dg.DagsterInstance.get()
     fail_abandoned_headless_runs(instance)
     deliveries = discover_deliveries(settings.landing_dir)
@@ -106,39 +139,35 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
         print(line, file=sys.stderr)
     if not deliveries:
         print(f"No delivery files under {settings.landing_dir} (see docs/data_contract.md).", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     register_deliveries(instance, settings.landing_dir)
     # A range follows the instance's partition order (order of registration), not the sort order.
     keys = [k for k in instance.get_dynamic_partitions("delivery") if k in deliveries]
     started = time.perf_counter()
     print(f"Ingesting {len(keys)} deliveries from {settings.landing_dir} ...", flush=True)
-    ingest = defs.get_job_def("ingest_job").execute_in_process(
-        instance=instance,
-        run_config=_console_log_config(),
+    ingest = _execute(
+        defs, "ingest_job", settings, instance=instance,
         tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1],
               HEADLESS_TAG[0]: HEADLESS_TAG[1]},
-        raise_on_error=False,
     )
     if not ingest.success:
         print("Ingestion failed; see the run's logs above (or `make ui`).", file=sys.stderr)
-        return 1
-    job = "refit_job" if refit or not _has_risk_model_version(settings) else "refresh_job"
+        return EXIT_FAILED
+    job = "refit_job" if refit or not versions else "refresh_job"
     print(f"Running {job}: dbt models, data-quality checks, publication ...", flush=True)
-    refresh = defs.get_job_def(job).execute_in_process(
-        instance=instance, run_config=_console_log_config(), raise_on_error=False, tags=dict([HEADLESS_TAG])
-    )
+    refresh = _execute(defs, job, settings, instance=instance, tags=dict([HEADLESS_TAG]))
     failed_checks = _failed_blocking_checks(refresh)
     seconds = time.perf_counter() - started
     if failed_checks:
         print("Blocking data-quality checks failed; the previous publication was kept:", file=sys.stderr)
         for name in failed_checks:
             print(f"  - {name}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     if not refresh.success:
         print("The refresh run failed; see the run's logs above (or `make ui`).", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     print_summary(settings, len(keys), seconds)
-    return 0
+    return EXIT_OK
 
 
 SUMMARY_SQL = """
@@ -162,15 +191,27 @@ LEDGER_SQL = """
 """
 
 
+def _by_rule(con, table: str, kind: str) -> str:
+    rows = con.execute(f"select rule, count(*) from raw.{table}__{kind} group by 1 order by 2 desc, 1").fetchall()
+    return ", ".join(f"{rule} {n:,}" for rule, n in rows)
+
+
 def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
     import duckdb
 
+    from orchestration.contract import TABLES
     from orchestration.ingest.accounting import landing_summary
 
     print(f"\nMaterialized {deliveries} deliveries from {settings.landing_dir} in {seconds:,.0f} s.")
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         print("Rows read = loaded + quarantined (reasons in raw.<table>__quarantine):")
         print(con.execute(LEDGER_SQL).df().to_string(index=False))
+        for table in TABLES:
+            quarantined, warned = _by_rule(con, table, "quarantine"), _by_rule(con, table, "warnings")
+            if quarantined:
+                print(f"  {table}: quarantined by rule: {quarantined}")
+            if warned:
+                print(f"  {table}: loaded with warn-level gaps (raw.{table}__warnings), by rule: {warned}")
         print("\n".join(landing_summary(con, settings.landing_dir)))
     if settings.published_db_path.exists():
         with duckdb.connect(str(settings.published_db_path), read_only=True) as con:
@@ -185,39 +226,123 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
         print("\n".join(f"  {m:>4} {status:<24} {n:>7,}" for m, status, n in worklist.status_counts(con)) or "  (empty)")
     print(f"\nAnalysts: {settings.published_db_path} (read-only) and {settings.published_dir}/ (parquet, pages/)")
     print(f"QPP submissions: {settings.data_dir / 'qpp_submissions'}/")
-    print(f"Warehouse (pipeline only; case-level table marts.measure_cases): {settings.warehouse_path}")
+    print(f"Warehouse (pipeline only; case-level table marts.measure_cases, `spine-pipeline export-cases`): "
+          f"{settings.warehouse_path}")
     print(f"Data docs: {settings.data_docs_dir}   UI: make ui")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="spine-pipeline", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["demo", "run", "ui", "worklist"])
-    parser.add_argument("out", nargs="?", help="worklist: the CSV file to write (never under the published outputs)")
+def print_config(settings: Settings) -> int:
+    width = max(len(s.name) for s in SETTINGS)
+    for setting in SETTINGS:
+        print(f"{setting.name:<{width}}  {settings.shown(setting):<40}  ({settings.sources[setting.name]})")
+    return EXIT_OK
+
+
+def _ui(settings: Settings) -> int:
+    prepare_dagster_home(settings)
+    os.environ.update(settings.environment())  # relative paths resolved here, before the UI starts elsewhere
+    dagster = Path(sys.executable).with_name("dagster")
+    os.chdir(PROJECT_ROOT)
+    os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"])
+    return EXIT_FAILED  # not reached
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    prepare_dagster_home(settings)
+    return run_pipeline(settings, refit=args.refit)
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        with data_dir_lock(settings.data_dir, settings.lock_wait_seconds, holder="spine-pipeline demo"):
+            ensure_sample(settings)  # written under DATA_DIR too
+            return _run(args, settings)
+    except DataDirBusy as exc:
+        return _busy(exc)
+
+
+def _add_refit(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refit", action="store_true",
-                        help="fit a new open risk-model version (default: only when none exists yet)")
+                        help="fit a new open measure-220 risk-model version first (default: only when none exists)")
+
+
+def _add_worklist(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("out", nargs="?", metavar="OUT.csv", help="the CSV file to write")
     worklist.add_arguments(parser)
-    args = parser.parse_args(argv)
-    if args.command != "worklist" and (args.out or args.tin or args.due_within is not None):
-        parser.error("OUT.csv, --tin and --due-within belong to the worklist command")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace, Settings], int]
+    arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("demo", "generate the bundled sample into DATA_DIR/sample if missing, then `run` on it",
+            _demo, _add_refit),
+    Command("run", "ingest every delivery in LANDING_DIR, then refresh the dbt models, data-quality checks and "
+            "the publication; prints each stage as it goes and a summary",
+            _run, _add_refit),
+    Command("ui", "the Dagster UI (dagster dev) on http://127.0.0.1:3000, on the same DAGSTER_HOME and settings",
+            lambda args, settings: _ui(settings)),
+    Command("config", "print the effective settings and where each came from (default / env / file)",
+            lambda args, settings: print_config(settings)),
+    Command("export-cases", "write the case-level table marts.measure_cases (person identifiers: for operators, "
+            "never published) to a CSV file", cases.export_cases_command, cases.add_export_cases_arguments),
+    Command("worklist", "write the follow-up worklist for the clinics: open cases still missing a score (patient "
+            "identifiers: never under the published outputs; docs/worklist.md)",
+            lambda args, settings: worklist.run(settings, args.out, args.tin, args.due_within), _add_worklist),
+)
+
+
+def _settings_help() -> str:
+    lines = ["settings (environment variables, or the same names in a settings file given with --config;",
+             "an environment variable that is set and not empty wins over the file):"]
+    for s in SETTINGS:
+        lines.append(f"  {s.name}: {s.help}")
+        lines.append(f"      accepted: {s.accepted}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    epilog = f"{_settings_help()}\n\n{EXIT_CODES}"
+    parser = argparse.ArgumentParser(
+        prog="spine-pipeline", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=epilog,
+        description="Quality-data codes of MIPS 459/461/471 and 220 from Tuva-format claims: Dagster + dbt "
+                    "(DuckDB) + Great Expectations.")
+    config_help = (f"a settings file (.toml, .yaml): NAME = value lines with the setting names below "
+                   f"(also read from ${CONFIG_ENV})")
+    parser.add_argument("--config", type=Path, metavar="FILE", help=config_help)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, metavar="FILE", default=argparse.SUPPRESS, help=config_help)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        sub = commands.add_parser(command.name, help=command.help, description=command.help, parents=[common],
+                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=epilog)
+        command.arguments(sub)
+    return parser
+
+
+def _quiet_library_warnings() -> None:
     # Dagster's beta/preview notices are for library authors, not for whoever runs the pipeline.
     warnings.filterwarnings("ignore", module="dagster")
     warnings.filterwarnings("ignore", category=UserWarning, message=".*resolve_job_def.*")
-    settings = load_settings()
-    if args.command == "worklist":
-        return worklist.run(settings, args.out, args.tin, args.due_within)
-    prepare_dagster_home(settings)
-    if args.command == "ui":
-        dagster = Path(sys.executable).with_name("dagster")
-        os.chdir(PROJECT_ROOT)
-        os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_library_warnings()
+    if args.config:
+        # The settings file reaches every later load_settings() (resources, the UI's code server) through here.
+        os.environ[CONFIG_ENV] = str(args.config.expanduser().resolve())
     try:
-        with data_dir_lock(settings.data_dir, settings.lock_wait_seconds, holder=f"spine-pipeline {args.command}"):
-            if args.command == "demo":
-                ensure_sample(settings)
-            return run_pipeline(settings, refit=args.refit)
-    except DataDirBusy as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_BUSY
+        settings = load_settings()
+    except SettingError as exc:
+        return _bad_input(str(exc))
+    command = next(c for c in COMMANDS if c.name == args.command)
+    return command.run(args, settings)
 
 
 if __name__ == "__main__":

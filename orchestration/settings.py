@@ -1,22 +1,28 @@
-"""Every run-time setting, in one place, overridable from the environment.
+"""Every run-time setting, in one place: a table of settings read from the environment and an optional settings
+file (TOML or YAML, the same names), validated at start.
 
-LANDING_DIR  raw deliveries (one folder per table); default: the bundled sample under data/sample.
-DATA_DIR     warehouse and published outputs; default: data/.
-AS_OF_DATE   the data's as-of date (YYYY-MM-DD); default: the latest service or observation date loaded.
-DUCKDB_MEMORY_LIMIT / DUCKDB_THREADS  bound the warehouse engine (it spills to $DATA_DIR/tmp beyond the limit).
-LOCK_WAIT_SECONDS  how long a run waits for another run on the same DATA_DIR (default 0: exit at once, code 3).
-ALLOW_MISSING_REQUIRED_DATA  true: publish even when a required raw table is empty or its delivery dropped.
-DELIVERY_DROP_MAX_SHARE  largest drop (0-1) of a required table's latest delivery against the one before.
-WORKLIST_EXPORT_DIR  folder for the weekly follow-up worklist export (optional; an absolute path outside the
-             published outputs: the export holds patient identifiers). See docs/worklist.md.
+Precedence: an environment variable (when set and not empty) wins over the settings file, which wins over the
+default. The settings file is `--config FILE` on the command line, or the file named by SPINE_PIPELINE_CONFIG
+(the command line sets it, so the Dagster UI's code server and every resource read the same file). Relative
+paths in a settings file are relative to the file's folder. `spine-pipeline config` prints the effective
+values and where each came from; a bad value is a SettingError naming the setting, the value and what is
+accepted (the command line prints it on one line and exits 2).
+
+To add a setting: one row in SETTINGS (name, parser, default, help) and one field on Settings.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -25,23 +31,189 @@ SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_SAMPLE_PERSONS = 10_000
 DEFAULT_SAMPLE_SEED = 20260101
+CONFIG_ENV = "SPINE_PIPELINE_CONFIG"
 # What the publisher writes under DATA_DIR: the pointer `current`, the versions under publications/ and the fixed
 # links through it (docs/published_tables.md), and the older layout's version folders.
 PUBLISHED_NAMES = ("published.duckdb", "published", "published_versions", "qpp_submissions", "qpp_submissions_versions",
                    "current", "publications")
 
 
+class SettingError(ValueError):
+    """A setting's value is not accepted; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # environment variable and settings-file key
+    field: str  # attribute of Settings
+    # (text, folder relative paths resolve against, the values of the settings above it) -> value; ValueError if bad
+    parse: Callable[[str, Path, dict[str, Any]], Any]
+    accepted: str  # what a valid value looks like (error messages and --help)
+    help: str
+    default: Callable[[dict[str, Any]], Any] = lambda _: None  # from the settings parsed before it
+    unset: str = "(not set)"  # what no value means, for `spine-pipeline config`
+
+
+def _path(text: str, base: Path) -> Path:
+    return (base / Path(text).expanduser()).resolve()
+
+
+def _folder(text: str, base: Path, _: dict) -> Path:
+    path = _path(text, base)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{path} is a file")
+    return path
+
+
+def _iso_date(text: str, *_) -> date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError
+    return date.fromisoformat(text)
+
+
+def _tin_list(text: str, base: Path, _: dict) -> tuple[str, ...]:
+    """Comma-separated TINs, or @FILE with one per line (# comments); hyphens and blanks are ignored."""
+    if text.startswith("@"):
+        path = _path(text[1:].strip(), base)
+        if not path.is_file():
+            raise ValueError(f"file {path} does not exist")
+        lines = [line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()]
+        text = ",".join(lines)
+    tins = []
+    for item in text.split(","):
+        tin = re.sub(r"[\s-]", "", item)
+        if not tin:
+            continue
+        if not re.fullmatch(r"\d{9}", tin):
+            raise ValueError(f"{item.strip()!r} is not a TIN")
+        tins.append(tin)
+    if not tins:
+        raise ValueError("no TIN listed")
+    return tuple(dict.fromkeys(tins))
+
+
+def _positive_int(text: str, *_) -> int:
+    if not re.fullmatch(r"[1-9]\d*", text):
+        raise ValueError
+    return int(text)
+
+
+def _log_level(text: str, *_) -> str:
+    level = text.upper()
+    if level not in LOG_LEVELS:
+        raise ValueError
+    return level
+
+
+def _memory(text: str, *_) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B)", text, flags=re.IGNORECASE):
+        raise ValueError
+    return text.replace(" ", "")
+
+
+def _seconds(text: str, *_) -> float:
+    value = float(text)  # ValueError when not a number
+    if not value >= 0:
+        raise ValueError
+    return value
+
+
+def _share(text: str, *_) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise ValueError
+    return value
+
+
+def _flag(text: str, *_) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise ValueError
+    return text.lower() == "true"
+
+
+def _export_folder(text: str, base: Path, values: dict) -> Path:
+    """An absolute folder outside the published outputs: what is written there holds patient identifiers."""
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        raise ValueError("not an absolute path")
+    if path.exists() and not path.is_dir():
+        raise ValueError("it exists and is not a folder")
+    if is_published_path(path, values["data_dir"]):
+        raise ValueError(f"it is inside the published outputs under {values['data_dir']}: the worklist holds patient "
+                         "identifiers and is never published")
+    return path
+
+
+def is_published_path(path: Path, data_dir: Path) -> bool:
+    """Whether `path` is, or is inside, one of the published outputs under `data_dir` (symbolic links followed)."""
+    path = Path(path).expanduser().absolute()
+    for name in PUBLISHED_NAMES:
+        for published in {data_dir / name, (data_dir / name).resolve()}:
+            if any(p == published or p.is_relative_to(published) for p in {path, path.resolve()}):
+                return True
+    return False
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATA_DIR", "data_dir", _folder, "a folder path",
+            "warehouse.duckdb (pipeline only), published.duckdb and published/ (analysts), the Dagster instance",
+            default=lambda _: DEFAULT_DATA_DIR.resolve()),
+    Setting("LANDING_DIR", "landing_dir", _folder, "a folder path",
+            "raw deliveries: LANDING_DIR/<table>/*.csv|parquet or LANDING_DIR/<table>*.csv (docs/data_contract.md)",
+            default=lambda values: values["data_dir"] / "sample"),
+    Setting("AS_OF_DATE", "as_of_date", _iso_date, "a date YYYY-MM-DD",
+            "the data's as-of date: later data are ignored, it decides pending cases (default: the latest "
+            "service or observation date loaded)", unset="(the latest date loaded)"),
+    Setting("MEASURE_220_TINS", "measure_220_tins", _tin_list,
+            "comma-separated 9-digit TINs, or @FILE with one TIN per line (# comments; hyphens and blanks ignored)",
+            "the TINs that report measure 220, every performance year; replaces the default scope rule (a TIN is "
+            "in scope for a year when one of its episodes ending that year has an intake FS score)",
+            unset="(derived from the data)"),
+    Setting("RISK_MODEL_VERSION", "risk_model_version", _positive_int, "a version number 1, 2, ...",
+            "pin the open measure-220 risk model version applied (default: the latest fitted)",
+            unset="(the latest fitted)"),
+    Setting("LOG_LEVEL", "log_level", _log_level, " / ".join(LOG_LEVELS),
+            "what the console shows of Dagster's run log (every event is in the run's log: make ui)",
+            default=lambda _: "WARNING"),
+    Setting("DUCKDB_MEMORY_LIMIT", "duckdb_memory_limit", _memory, "a size such as 4GB, 512MB, 2GiB",
+            "the warehouse engine's memory limit; it spills to DATA_DIR/tmp beyond it",
+            default=lambda _: "4GB"),
+    Setting("DUCKDB_THREADS", "duckdb_threads", _positive_int, "a whole number >= 1",
+            "threads of the warehouse engine", default=lambda _: 2),
+    Setting("LOCK_WAIT_SECONDS", "lock_wait_seconds", _seconds, "a number of seconds >= 0",
+            "how long a run (or a Dagster step) waits for another run on the same DATA_DIR before giving up "
+            "(exit code 3); 0: at once (docs/operations.md)", default=lambda _: 0.0),
+    Setting("ALLOW_MISSING_REQUIRED_DATA", "allow_missing_required_data", _flag, "true or false",
+            "true: publish even when a required raw table is empty or its latest delivery dropped (the check "
+            "warns instead of blocking)", default=lambda _: False),
+    Setting("DELIVERY_DROP_MAX_SHARE", "delivery_drop_max_share", _share, "a share between 0 and 1",
+            "the largest share by which a required table's latest delivery may fall short of the one before",
+            default=lambda _: 0.5),
+    Setting("WORKLIST_EXPORT_DIR", "worklist_export_dir", _export_folder,
+            "an absolute folder path outside DATA_DIR's published outputs",
+            "folder of the weekly follow-up worklist export (schedule weekly_worklist_export, off by default; "
+            "docs/worklist.md)", unset="(no weekly export)"),
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     landing_dir: Path
     data_dir: Path
-    as_of_date: date | None
-    duckdb_memory_limit: str
-    duckdb_threads: int
+    as_of_date: date | None = None
+    measure_220_tins: tuple[str, ...] | None = None
+    risk_model_version: int | None = None
+    log_level: str = "WARNING"
+    duckdb_memory_limit: str = "4GB"
+    duckdb_threads: int = 2
     lock_wait_seconds: float = 0.0
     allow_missing_required_data: bool = False
     delivery_drop_max_share: float = 0.5
     worklist_export_dir: Path | None = None
+    # where each value came from: "default", "env" or "file <path>" (by setting name)
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def warehouse_path(self) -> Path:
@@ -63,76 +235,94 @@ class Settings:
     def data_docs_dir(self) -> Path:
         return self.data_dir / "data_docs"
 
+    def dbt_vars(self) -> dict[str, Any]:
+        """The dbt vars the settings decide (the as-of date is resolved against the warehouse by the assets)."""
+        out: dict[str, Any] = {}
+        if self.measure_220_tins is not None:
+            out["measure_220_tins_in_scope"] = list(self.measure_220_tins)
+        if self.risk_model_version is not None:
+            out["risk_model_version"] = self.risk_model_version
+        return out
+
+    def environment(self) -> dict[str, str]:
+        """Every value that is not a default, as the environment variable would hold it (paths absolute): what a
+        child process (the UI's code server, in another folder) needs to load the same settings."""
+        return {s.name: self.shown(s) for s in SETTINGS if self.sources.get(s.name, "default") != "default"}
+
+    def shown(self, setting: Setting) -> str:
+        value = getattr(self, setting.field)
+        if value is None:
+            return setting.unset
+        if isinstance(value, tuple):
+            return ",".join(value)
+        return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _file_text(value: Any) -> str:
+    """A settings-file value as the text an environment variable would hold."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        raise ValueError
+    if isinstance(value, list):
+        return ",".join(_file_text(v) for v in value)
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """{SETTING_NAME: value} from a TOML (.toml) or YAML (.yaml, .yml) file."""
+    if not path.is_file():
+        raise SettingError(f"settings file {path} does not exist")
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        else:
+            raise SettingError(f"settings file {path}: expected a .toml, .yaml or .yml file")
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SettingError(f"settings file {path} is not valid {path.suffix[1:].upper()}: {first}") from None
+    if not isinstance(data, dict):
+        raise SettingError(f"settings file {path}: expected NAME = value pairs at the top level")
+    known = {s.name for s in SETTINGS}
+    values = {str(k).upper(): v for k, v in data.items()}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SettingError(f"settings file {path}: unknown setting {unknown[0]} (known: {', '.join(sorted(known))})")
+    return values
+
+
+def load_settings(env: Mapping[str, str] | None = None, config_file: Path | str | None = None) -> Settings:
+    """Effective settings: environment (non-empty) > settings file > default. Raises SettingError."""
+    env = dict(os.environ if env is None else env)
+    config = config_file or env.get(CONFIG_ENV) or None
+    config_path = Path(config).expanduser().resolve() if config else None
+    from_file = read_settings_file(config_path) if config_path else {}
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        text, source, base = (env.get(setting.name) or "").strip(), "env", Path.cwd()
+        if not text and setting.name in from_file:
+            try:
+                text = _file_text(from_file[setting.name]).strip()
+            except ValueError:
+                raise SettingError(f"{setting.name}={from_file[setting.name]!r} in {config_path} is not valid; "
+                                   f"expected {setting.accepted}") from None
+            source, base = f"file {config_path}", config_path.parent
+        if not text:
+            values[setting.field], sources[setting.name] = setting.default(values), "default"
+            continue
+        try:
+            values[setting.field] = setting.parse(text, base, values)
+        except ValueError as exc:
+            detail = f" ({exc})" if str(exc) else ""
+            where = "" if source == "env" else f" in {config_path}"
+            raise SettingError(f"{setting.name}={text!r}{where} is not valid{detail}; expected "
+                               f"{setting.accepted}") from None
+        sources[setting.name] = source
+    return Settings(**values, sources=sources)
+
 
 def default_sample_dir(data_dir: Path | None = None) -> Path:
     return (data_dir or DEFAULT_DATA_DIR) / "sample"
-
-
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
-
-
-def _flag(env: dict[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw not in _TRUE + _FALSE:
-        raise ValueError(f"{name} must be true or false, got {raw!r}")
-    return raw in _TRUE
-
-
-def _number(env: dict[str, str], name: str, default: float, low: float, high: float | None = None) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not (value >= low and (high is None or value <= high)):
-        bounds = f"between {low:g} and {high:g}" if high is not None else f"a number >= {low:g}"
-        raise ValueError(f"{name} must be {bounds}, got {raw!r}")
-    return value
-
-
-def load_settings(env: dict[str, str] | None = None) -> Settings:
-    env = dict(os.environ if env is None else env)
-    data_dir = Path(env.get("DATA_DIR") or DEFAULT_DATA_DIR).resolve()
-    landing = Path(env.get("LANDING_DIR") or default_sample_dir(data_dir)).resolve()
-    as_of_raw = (env.get("AS_OF_DATE") or "").strip()
-    try:
-        as_of = date.fromisoformat(as_of_raw) if as_of_raw else None
-    except ValueError as exc:
-        raise ValueError(f"AS_OF_DATE must be an ISO date (YYYY-MM-DD), got {as_of_raw!r}") from exc
-    return Settings(
-        landing_dir=landing,
-        data_dir=data_dir,
-        as_of_date=as_of,
-        duckdb_memory_limit=env.get("DUCKDB_MEMORY_LIMIT", "4GB"),
-        duckdb_threads=int(env.get("DUCKDB_THREADS", "2")),
-        lock_wait_seconds=_number(env, "LOCK_WAIT_SECONDS", 0.0, 0.0),
-        allow_missing_required_data=_flag(env, "ALLOW_MISSING_REQUIRED_DATA"),
-        delivery_drop_max_share=_number(env, "DELIVERY_DROP_MAX_SHARE", 0.5, 0.0, 1.0),
-        worklist_export_dir=_worklist_export_dir(env.get("WORKLIST_EXPORT_DIR", ""), data_dir),
-    )
-
-
-def is_published_path(path: Path, data_dir: Path) -> bool:
-    """Whether `path` is, or is inside, one of the published outputs under `data_dir` (symbolic links followed)."""
-    path = Path(path).expanduser().absolute()
-    for name in PUBLISHED_NAMES:
-        for published in {data_dir / name, (data_dir / name).resolve()}:
-            if any(p == published or p.is_relative_to(published) for p in {path, path.resolve()}):
-                return True
-    return False
-
-
-def _worklist_export_dir(raw: str, data_dir: Path) -> Path | None:
-    if not raw.strip():
-        return None
-    path = Path(raw.strip()).expanduser()
-    if not path.is_absolute():
-        raise ValueError(f"WORKLIST_EXPORT_DIR must be an absolute path, got {raw!r}")
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"WORKLIST_EXPORT_DIR {raw!r} exists and is not a folder")
-    if is_published_path(path, data_dir):
-        raise ValueError(f"WORKLIST_EXPORT_DIR {raw!r} is inside the published outputs under {data_dir}: the worklist "
-                         "holds patient identifiers and is never published")
-    return path

@@ -45,6 +45,21 @@ def test_quarantine_share_over_threshold_warns(warehouse):
     assert result.metadata["max_share"].value == 0.5
 
 
+def test_warn_level_gaps_are_a_non_blocking_warning_counted_per_rule(warehouse):
+    with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
+        con.execute("insert into raw.medical_claim__warnings (_delivery, rule, column_name) values "
+                    "('2025-01', 'missing_hcpcs_code', 'hcpcs_code'), ('2025-02', 'missing_hcpcs_code', 'hcpcs_code'), "
+                    "('2025-02', 'missing_diagnosis_code_1', 'diagnosis_code_1')")
+    check = _check("medical_claim", "warn_level_gaps")
+    assert not next(iter(check.check_specs)).blocking
+    result = check(warehouse=warehouse)
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+    assert result.metadata["rows_with_gaps"].value == 3
+    assert result.metadata["by_rule"].value == {"missing_hcpcs_code (hcpcs_code)": 2,
+                                                "missing_diagnosis_code_1 (diagnosis_code_1)": 1}
+    assert _check("eligibility", "warn_level_gaps")(warehouse=warehouse).passed
+
+
 def test_ledger_that_does_not_add_up_is_an_error(warehouse):
     result = _check("medical_claim", "ledger_reconciles")(warehouse=warehouse)
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR

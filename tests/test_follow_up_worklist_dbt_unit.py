@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from test_measure_459_dbt_unit import HOSTILE_VARS
+
+SELECTION = ["test_type:unit,path:models/intermediate/follow_up"]
 UNIT_TESTS = (
     "follow_up_statuses_threshold_and_retention_are_data",
     "follow_up_220_items_and_windows",
@@ -18,7 +21,7 @@ def test_follow_up_dbt_unit_tests_pass(dbt_warehouse):
     # Unit tests read their inputs' column types from the warehouse: build empty relations first.
     dbt_warehouse.dbt("seed")
     dbt_warehouse.dbt("run", "--empty", "--select", "+int_follow_up__cases")
-    result = dbt_warehouse.dbt("test", "--select", "test_type:unit,path:models/intermediate/follow_up")
+    result = dbt_warehouse.dbt("test", "--select", *SELECTION, "--vars", HOSTILE_VARS)
     # a selection that silently matched nothing would also exit 0
     passed = [line for line in result.stdout.splitlines() if " PASS " in line]
     for name in UNIT_TESTS:

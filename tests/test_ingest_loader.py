@@ -43,6 +43,11 @@ def table_hash(con, table):
     ).fetchone()[0]
 
 
+def warnings(con, table="medical_claim"):
+    return con.execute(f"SELECT _line_number, rule, column_name, reason FROM raw.{table}__warnings "
+                       "ORDER BY 1, 2").fetchall()
+
+
 def test_every_row_is_loaded_or_quarantined_under_its_rule(con, tmp_path):
     landing = tmp_path / "landing"
     path = claims(
@@ -60,21 +65,60 @@ def test_every_row_is_loaded_or_quarantined_under_its_rule(con, tmp_path):
     )
     report = load_delivery(con, "medical_claim", "2024-03", [path], landing)
 
-    assert (report.read, report.loaded, report.quarantined) == (10, 2, 8)
+    assert (report.read, report.loaded, report.quarantined) == (10, 4, 6)
     assert report.by_rule == {"bad_date": 2, "bad_number": 1, "duplicate_line": 1, "missing_key": 1,
-                              "too_few_columns": 1, "unknown_code_format": 2}
+                              "too_few_columns": 1}
+    assert report.warned_by_rule == {"unknown_code_format": 2}
     assert [(line, rule) for line, rule, _ in quarantine(con)] == [
-        (3, "duplicate_line"), (4, "bad_date"), (5, "unknown_code_format"), (6, "bad_number"),
-        (7, "missing_key"), (8, "unknown_code_format"), (9, "too_few_columns"), (11, "bad_date")]
+        (3, "duplicate_line"), (4, "bad_date"), (6, "bad_number"), (7, "missing_key"), (9, "too_few_columns"),
+        (11, "bad_date")]
     reasons = dict((line, reason) for line, _, reason in quarantine(con))
-    assert "claim_start_date '2024-02-30'" in reasons[4] and "diagnosis_code_1 '51.16'" in reasons[8]
-    loaded = con.execute("SELECT claim_id, claim_line_start_date::VARCHAR, paid_amount::VARCHAR, diagnosis_code_2, "
-                         "person_id, _line_number, _delivery, _source_file FROM raw.medical_claim ORDER BY 1").fetchall()
-    assert loaded == [("C1", "2024-03-01", "10.50", "M5416", "P1", 2, "2024-03", "medical_claim/2024-03.csv"),
-                      ("C8", None, None, None, "P8", 10, "2024-03", "medical_claim/2024-03.csv")]
+    assert "claim_start_date '2024-02-30'" in reasons[4]
+    # a malformed code is a warning: the line loads (its diagnoses, its date) with the code NULL, and says why
+    assert [(line, rule, column) for line, rule, column, _ in warnings(con)] == [
+        (5, "unknown_code_format", "hcpcs_code"), (8, "unknown_code_format", "diagnosis_code_1")]
+    assert "diagnosis_code_1 '51.16'" in warnings(con)[1][3]
+    loaded = con.execute("SELECT claim_id, claim_line_start_date::VARCHAR, paid_amount::VARCHAR, hcpcs_code, "
+                         "diagnosis_code_1, diagnosis_code_2, person_id, _line_number, _delivery, _source_file "
+                         "FROM raw.medical_claim ORDER BY 1").fetchall()
+    assert loaded == [
+        ("C1", "2024-03-01", "10.50", "63030", "M51.16", "M5416", "P1", 2, "2024-03", "medical_claim/2024-03.csv"),
+        ("C3", None, None, None, "M51.16", None, "P3", 5, "2024-03", "medical_claim/2024-03.csv"),
+        ("C6", None, None, "63030", None, None, "P6", 8, "2024-03", "medical_claim/2024-03.csv"),
+        ("C8", None, None, "g2136", "7242", None, "P8", 10, "2024-03", "medical_claim/2024-03.csv")]
     assert report.files[0].extra_columns == ["vendor_note"]
     ledger = con.execute("SELECT rows_read, rows_loaded, rows_quarantined, status FROM raw._deliveries").fetchall()
-    assert ledger == [(10, 2, 8, "loaded")]
+    assert ledger == [(10, 4, 6, "loaded")]
+
+
+def test_severity_per_column_quarantines_only_unusable_lines(con, tmp_path):
+    """Tuva's input layer: keys and the service date are errors; a missing code or diagnosis is a warning."""
+    path = claims(
+        tmp_path, "2024-03.csv",
+        "C1,1,P1,2024-03-01,,,,M51.16,,,x",               # no HCPCS: loaded, its diagnoses count
+        "C2,1,P2,2024-03-01,,97110,,,,,x",                # no diagnosis: loaded, counts for its code
+        "C3,1,P3,2024-03-01,,,,,,,x",                     # neither: loaded, two warnings
+        "C4,1,P4,,2024-03-05,97110,,M51.16,,,x",          # claim date empty, line date given: fine
+        "C5,1,P5,,,97110,,M51.16,,,x",                    # no service date at all: unusable
+        "C6,1,P6,2024-03-01,2024-13-01,97110,,M51.16,,,x",  # a line date that is not a date: unusable
+        "C7,1,P7,01/03/2024,2024-03-02,97110,,M51.16,,,x",  # a bad claim date beside a good line date: warning
+        "C8,1,P8,2024-03-01,,97110,,M51.16,,1.2.3,x",     # an amount that is not a number: warning, NULL
+        ",1,P9,2024-03-01,,97110,,M51.16,,,x",            # no claim id: unusable
+    )
+    report = load_delivery(con, "medical_claim", "2024-03", [path], tmp_path)
+    assert (report.read, report.loaded, report.quarantined) == (9, 6, 3)
+    assert report.by_rule == {"bad_date": 1, "missing_key": 2}
+    assert report.warned_by_rule == {"bad_date": 1, "bad_number": 1, "missing_diagnosis_code_1": 2,
+                                     "missing_hcpcs_code": 2}
+    assert [(line, rule) for line, rule, _ in quarantine(con)] == [(6, "missing_key"), (7, "bad_date"),
+                                                                    (10, "missing_key")]
+    assert "claim_start_date is empty and so is claim_line_start_date" in quarantine(con)[0][2]
+    assert con.execute("SELECT claim_id, claim_start_date::VARCHAR, claim_line_start_date::VARCHAR, paid_amount "
+                       "FROM raw.medical_claim WHERE claim_id IN ('C4', 'C7', 'C8') ORDER BY 1").fetchall() == [
+        ("C4", None, "2024-03-05", None), ("C7", None, "2024-03-02", None), ("C8", "2024-03-01", None, None)]
+    assert [(line, rule) for line, rule, _, _ in warnings(con)] == [
+        (2, "missing_hcpcs_code"), (3, "missing_diagnosis_code_1"), (4, "missing_diagnosis_code_1"),
+        (4, "missing_hcpcs_code"), (8, "bad_date"), (9, "bad_number")]
 
 
 def test_instrument_scores_are_checked_against_the_seed_ranges(con, tmp_path):
@@ -92,6 +136,20 @@ def test_instrument_scores_are_checked_against_the_seed_ranges(con, tmp_path):
     assert [(line, rule) for line, rule, _ in quarantine(con, "observation")] == [
         (3, "score_out_of_range"), (4, "non_numeric_score"), (6, "score_out_of_range")]
     assert report.loaded == 3
+
+
+def test_observation_code_from_either_column_and_an_empty_result_is_a_warning(con, tmp_path):
+    path = write(tmp_path / "observation" / "2024-03.csv", "\n".join([
+        "person_id,observation_date,source_code,normalized_code,result",
+        "P1,2024-03-01,,72514-3,7",          # the normalized code alone is enough
+        "P1,2024-03-02,,,7",                 # no code at all: says nothing
+        "P1,2024-03-03,8302-2,,",            # no result: loaded, counted
+        ",2024-03-04,72514-3,,7",            # nobody's score
+        "P1,2024-3-5,72514-3,,7",            # undated score
+    ]) + "\n")
+    report = load_delivery(con, "observation", "2024-03", [path], tmp_path)
+    assert (report.loaded, report.by_rule, report.warned_by_rule) == (
+        2, {"bad_date": 1, "missing_key": 2}, {"missing_result": 1})
 
 
 def test_rows_after_a_rejected_line_keep_their_own_line_numbers(con, tmp_path):
@@ -188,9 +246,11 @@ def test_parquet_delivery_with_typed_columns(con, tmp_path):
                    TIMESTAMP '2024-01-01 00:00:00' AS enrollment_start_date, 'medicare' AS payer_type
                    UNION ALL SELECT 'P2', NULL, 'male', NULL, NULL) TO '{path}' (FORMAT parquet)""")
     report = load_delivery(con, "eligibility", "2024-03", [path], tmp_path)
-    assert (report.loaded, report.by_rule) == (1, {"missing_key": 1})
+    # a span without a birth date still gives the person's payer: loaded, and the gap is counted
+    assert (report.loaded, report.by_rule, report.warned_by_rule) == (2, {}, {"missing_birth_date": 1})
     assert con.execute("SELECT person_id, birth_date::VARCHAR, enrollment_start_date::VARCHAR, _line_number "
-                       "FROM raw.eligibility").fetchall() == [("P1", "1950-01-02", "2024-01-01", 1)]
+                       "FROM raw.eligibility ORDER BY 1").fetchall() == [("P1", "1950-01-02", "2024-01-01", 1),
+                                                                         ("P2", None, None, 2)]
 
 
 def test_discovery_reads_folder_and_flat_layouts(tmp_path):

@@ -1,11 +1,14 @@
-"""Runs the measure 220 dbt unit tests (models/intermediate/rehab/_measure_220_unit_tests.yml): the boundary
-cases of the episode, window, exclusion, scope and residual rules."""
+"""Runs the measure 220 dbt unit tests (models/intermediate/rehab/*_unit_tests.yml): the boundary cases of the
+episode, window, exclusion, scope and residual rules, with vars no unit test expects (each pins its own)."""
 
 from __future__ import annotations
 
 import pytest
 
+from test_measure_459_dbt_unit import HOSTILE_VARS
+
 REHAB_MODELS = "+int_measure_220__cases +rehab_episodes"
+UNIT_TESTS = ["test_type:unit,path:models/intermediate/rehab"]
 
 
 @pytest.mark.xdist_group("measure_220_dbt")
@@ -13,7 +16,7 @@ def test_measure_220_dbt_unit_tests_pass(dbt_warehouse):
     # Unit tests read their inputs' column types from the warehouse: build empty relations first.
     dbt_warehouse.dbt("seed")
     dbt_warehouse.dbt("run", "--empty", "--select", *REHAB_MODELS.split())
-    result = dbt_warehouse.dbt("test", "--select", "test_type:unit,path:models/intermediate/rehab")
+    result = dbt_warehouse.dbt("test", "--select", *UNIT_TESTS, "--vars", HOSTILE_VARS)
     summary = next(line for line in result.stdout.splitlines() if "Done. PASS=" in line)
     passed = int(summary.split("PASS=")[1].split()[0])
     assert passed >= 7, summary

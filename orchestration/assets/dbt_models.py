@@ -21,6 +21,9 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project, resolve_as_of_date
 
 SCORED_SELECTION = "source:risk_model+"
+# Unit tests test the code, with fixtures whose dates and vars are their own: a materialization runs only models,
+# seeds and data tests (docs/data_quality.md); `make test` runs the unit tests (tests/test_*_unit.py).
+BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
@@ -69,23 +72,25 @@ TRANSLATOR = ModelNameTranslator()
 
 
 def _dbt_vars(warehouse: WarehouseResource) -> str:
+    """The run's vars: the as-of date, and the measure 220 TINs and risk-model pin when the settings name them."""
+    settings = warehouse.settings
     with warehouse.connect(read_only=True) as con:
-        as_of = resolve_as_of_date(con, warehouse.settings)
-    return json.dumps({"as_of_date": as_of})
+        as_of = resolve_as_of_date(con, settings)
+    return json.dumps({"as_of_date": as_of, **settings.dbt_vars()})
 
 
 @dbt_assets(manifest=MANIFEST, project=dbt_project, exclude=SCORED_SELECTION,
              dagster_dbt_translator=TRANSLATOR, name="dbt_core_models", pool=WAREHOUSE_POOL)
 def dbt_core_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     with warehouse.locked():
-        yield from dbt.cli(["build", "--vars", _dbt_vars(warehouse)], context=context).stream()
+        yield from dbt.cli([*BUILD, "--vars", _dbt_vars(warehouse)], context=context).stream()
 
 
 @dbt_assets(manifest=MANIFEST, project=dbt_project, select=SCORED_SELECTION,
              dagster_dbt_translator=TRANSLATOR, name="dbt_scored_models", pool=WAREHOUSE_POOL)
 def dbt_scored_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     with warehouse.locked():
-        yield from dbt.cli(["build", "--vars", _dbt_vars(warehouse)], context=context).stream()
+        yield from dbt.cli([*BUILD, "--vars", _dbt_vars(warehouse)], context=context).stream()
 
 
 ASSETS = [dbt_core_models, dbt_scored_models]

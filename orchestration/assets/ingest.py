@@ -5,6 +5,7 @@ partition-key order. Metadata carries counts, rule names, file names and column 
 """
 
 import json
+from collections import Counter
 
 import dagster as dg
 
@@ -18,28 +19,31 @@ from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 
 def _files_table(reports: list[DeliveryReport]) -> str:
-    lines = ["| delivery | file | status | read | loaded | quarantined | by rule | extra columns |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| delivery | file | status | read | loaded | quarantined | by rule | warned (loaded) | extra columns |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for report in reports:
         for f in report.files:
             rules = ", ".join(f"{k}: {v}" for k, v in f.by_rule.items()) or "-"
+            warned = ", ".join(f"{k}: {v}" for k, v in f.warned_by_rule.items()) or "-"
             lines.append(f"| {report.delivery} | {f.file} | {f.status} | {f.read} | {f.loaded} | {f.quarantined} "
-                         f"| {rules} | {', '.join(f.extra_columns) or '-'} |")
+                         f"| {rules} | {warned} | {', '.join(f.extra_columns) or '-'} |")
     return "\n".join(lines)
 
 
 def _metadata(reports: list[DeliveryReport]) -> dict[str, dg.MetadataValue]:
-    by_rule: dict[str, int] = {}
+    by_rule: Counter[str] = Counter()
+    warned_by_rule: Counter[str] = Counter()
     for report in reports:
-        for rule, n in report.by_rule.items():
-            by_rule[rule] = by_rule.get(rule, 0) + n
+        by_rule.update(report.by_rule)
+        warned_by_rule.update(report.warned_by_rule)
     files = [f for r in reports for f in r.files]
     return {
         "deliveries": dg.MetadataValue.json([r.delivery for r in reports]),
         "rows_read": dg.MetadataValue.int(sum(r.read for r in reports)),
         "rows_loaded": dg.MetadataValue.int(sum(r.loaded for r in reports)),
         "rows_quarantined": dg.MetadataValue.int(sum(r.quarantined for r in reports)),
-        "quarantined_by_rule": dg.MetadataValue.json(by_rule),
+        "quarantined_by_rule": dg.MetadataValue.json(dict(sorted(by_rule.items()))),
+        "warned_by_rule": dg.MetadataValue.json(dict(sorted(warned_by_rule.items()))),
         "files": dg.MetadataValue.md(_files_table(reports)),
         "extra_columns": dg.MetadataValue.json(sorted({c for f in files for c in f.extra_columns})),
         "skipped_files": dg.MetadataValue.json(
@@ -54,7 +58,8 @@ def _log_report(log, report: DeliveryReport) -> None:
             log.warning(f"{report.table} {report.delivery}: skipped {f.file} ({f.status}): {f.detail}")
             continue
         log.info(f"{report.table} {report.delivery}: {f.file}: read {f.read}, loaded {f.loaded}, "
-                 f"quarantined {f.quarantined} {json.dumps(f.by_rule)}")
+                 f"quarantined {f.quarantined} {json.dumps(f.by_rule)}, loaded with warn-level gaps "
+                 f"{json.dumps(f.warned_by_rule)}")
         if f.extra_columns:
             log.warning(f"{report.table} {report.delivery}: {f.file}: extra columns not loaded: "
                         f"{', '.join(f.extra_columns)}")
@@ -71,7 +76,8 @@ def build_raw_asset(table: str) -> dg.AssetsDefinition:
         partitions_def=delivery_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=f"raw.{table}: {contract.grain}. Delivered rows, typed per the contract "
-                    f"(docs/data_contract.md); rows breaking a rule go to raw.{table}__quarantine.",
+                    f"(docs/data_contract.md); rows breaking an error rule go to raw.{table}__quarantine, "
+                    f"warn-level gaps of loaded rows to raw.{table}__warnings.",
         kinds={"duckdb"},
         pool=WAREHOUSE_POOL,
     )

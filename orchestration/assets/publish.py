@@ -47,7 +47,7 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
 def published_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     data_dir = warehouse.settings.data_dir
     with warehouse.connect(read_only=True) as con:
-        result = publish(con, data_dir, cpt_descriptor_file(data_dir))
+        result = publish(con, data_dir, cpt_descriptor_file(data_dir), progress=context.log.info)
     context.log.info(f"published version {result.version}: {len(result.row_counts)} tables")
     return dg.MaterializeResult(
         metadata={

@@ -1,7 +1,8 @@
 """DuckDB SQL checks on the raw tables (10M+ rows: aggregated in the warehouse, never loaded into pandas).
 
 Per raw table: the contract key is unique within each delivery (warn: staging keeps the last line), the
-quarantined share per delivery stays under the threshold in expectations/raw_sql_checks.json (warn), and
+quarantined share per delivery stays under the threshold in expectations/raw_sql_checks.json (warn), loaded
+rows carry no warn-level gap (warn: a line without a code or a diagnosis, raw.<table>__warnings), and
 the ledger raw._deliveries reconciles: read = loaded + quarantined, and the table holds what it says (error).
 Metadata names deliveries and counts only.
 """
@@ -12,7 +13,7 @@ import dagster as dg
 
 from orchestration.contract import CONTRACTS, TableContract
 from orchestration.ingest.ledger import LEDGER_TABLE, LOADED
-from orchestration.raw_schema import quarantine_table, raw_table
+from orchestration.raw_schema import quarantine_table, raw_table, warnings_table
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import EXPECTATIONS_DIR
 
@@ -58,6 +59,15 @@ def quarantine_share_sql(contract: TableContract) -> str:
         from loaded
         full join quarantined using (_delivery)
         order by share desc
+    """
+
+
+def warnings_by_rule_sql(contract: TableContract) -> str:
+    return f"""
+        select rule, column_name, count(*) as rows, count(distinct _delivery) as deliveries
+        from {warnings_table(contract.name)}
+        group by all
+        order by rows desc, rule
     """
 
 
@@ -126,6 +136,23 @@ def raw_table_checks(contract: TableContract) -> list[dg.AssetChecksDefinition]:
         )
 
     @dg.asset_check(
+        asset=asset, name="warn_level_gaps", pool=WAREHOUSE_POOL,
+        description="loaded rows without a warn-level gap (docs/data_contract.md: severity per column)",
+    )
+    def warn_level_gaps(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=True) as con:
+            rows = con.sql(warnings_by_rule_sql(contract)).fetchall()
+        return dg.AssetCheckResult(
+            passed=not rows,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "rows_with_gaps": dg.MetadataValue.int(sum(r[2] for r in rows)),
+                "by_rule": dg.MetadataValue.json({f"{r[0]} ({r[1]})": r[2] for r in rows}),
+                "rules": _table(rows, ("rule", "column", "rows", "deliveries")),
+            },
+        )
+
+    @dg.asset_check(
         asset=asset, name="ledger_reconciles", blocking=True, pool=WAREHOUSE_POOL,
         description="raw._deliveries: read = loaded + quarantined, and the tables hold what it says",
     )
@@ -143,7 +170,7 @@ def raw_table_checks(contract: TableContract) -> list[dg.AssetChecksDefinition]:
             },
         )
 
-    return [key_unique, quarantine_share, ledger_reconciles]
+    return [key_unique, quarantine_share, warn_level_gaps, ledger_reconciles]
 
 
 CHECKS = [check for contract in CONTRACTS.values() for check in raw_table_checks(contract)]

@@ -8,15 +8,13 @@ outputs, readable by its owner only, and replaced atomically (a reader never see
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from orchestration.exports import private_csv
 from orchestration.settings import Settings, is_published_path
 
 WORKLIST = "marts.follow_up_worklist"
@@ -96,17 +94,9 @@ def write_worklist(con: duckdb.DuckDBPyConnection, out: Path, tin: str | None = 
     if due_within is not None and due_within < 0:
         raise ExportError(f"--due-within must be 0 or more days, got {due_within}")
     sql, params = _selection(tin, due_within)
-    # written inside an owner-only folder beside `out`, made owner-only, then moved over `out`: the identifiers are
-    # never readable by others, not even while DuckDB writes them
-    private = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        tmp = private / out.name
+    with private_csv(out) as tmp:
         con.sql(sql, params=params).write_csv(str(tmp), header=True)
         rows = con.sql(f"select count(*) from ({sql})", params=params).fetchall()[0][0]
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
     as_of = con.execute(f"select max(as_of_date) from {WORKLIST}").fetchall()[0][0]
     return Exported(out, rows, as_of.isoformat() if as_of else None)
 

@@ -1,5 +1,6 @@
 """Load one delivery of one raw table: stage every file as text, apply the row rules, then replace the
-delivery's rows in raw.<table> and raw.<table>__quarantine in one transaction, and write the ledger.
+delivery's rows in raw.<table>, raw.<table>__quarantine and raw.<table>__warnings in one transaction, and write
+the ledger.
 
 A re-run of the same delivery therefore yields the same rows; the reconciliation read = loaded + quarantined is
 checked per file before commit, and a mismatch fails the load.
@@ -25,10 +26,10 @@ from orchestration.ingest.reader import (
     stage_csv,
     stage_parquet,
 )
-from orchestration.ingest.rules import load_instruments, q, typed_expr, violations_query
-from orchestration.raw_schema import create_raw_tables, quarantine_table, raw_table
+from orchestration.ingest.rules import MALFORMED_RULES, load_instruments, q, typed_expr, violations_query
+from orchestration.raw_schema import create_raw_tables, quarantine_table, raw_table, warnings_table
 
-VIOLATIONS = "_ingest_violations"
+FINDINGS = "_ingest_findings"
 
 
 class ReconciliationError(Exception):
@@ -44,6 +45,7 @@ class FileReport:
     loaded: int = 0
     quarantined: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
+    warned_by_rule: dict[str, int] = field(default_factory=dict)  # loaded rows with a WARN-level gap, per rule
     extra_columns: list[str] = field(default_factory=list)
     detail: str | None = None
 
@@ -71,6 +73,13 @@ class DeliveryReport:
         total: Counter[str] = Counter()
         for f in self.files:
             total.update(f.by_rule)
+        return dict(sorted(total.items()))
+
+    @property
+    def warned_by_rule(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for f in self.files:
+            total.update(f.warned_by_rule)
         return dict(sorted(total.items()))
 
     @property
@@ -119,12 +128,15 @@ def _fill_counts(con, contract: TableContract, delivery: str, reports: list[File
                                  "WHERE _delivery = ? GROUP BY 1", [delivery])
     rules = con.execute(f"SELECT _source_file, rule, count(*) FROM {quarantine_table(contract.name)} "
                         "WHERE _delivery = ? GROUP BY ALL ORDER BY ALL", [delivery]).fetchall()
+    warned = con.execute(f"SELECT _source_file, rule, count(*) FROM {warnings_table(contract.name)} "
+                         "WHERE _delivery = ? GROUP BY ALL ORDER BY ALL", [delivery]).fetchall()
     for report in reports:
         if report.status != ledger.LOADED:
             continue
         report.read, report.loaded = read.get(report.file, 0), loaded.get(report.file, 0)
         report.by_rule = {rule: n for file, rule, n in rules if file == report.file}
         report.quarantined = sum(report.by_rule.values())
+        report.warned_by_rule = {rule: n for file, rule, n in warned if file == report.file}
         if report.read == 0:
             report.detail = "header only: no data rows"
         if report.read != report.loaded + report.quarantined:
@@ -134,30 +146,55 @@ def _fill_counts(con, contract: TableContract, delivery: str, reports: list[File
             )
 
 
+def _typed_columns(contract: TableContract) -> str:
+    """Typed values; a value a WARN rule found malformed is loaded as NULL (the warning names it)."""
+    out = []
+    for c in contract.columns:
+        typed = typed_expr(c.name, c.type)
+        out.append(f"CASE WHEN list_contains(_f._malformed, '{c.name}') THEN NULL ELSE {typed} END"
+                   if c.checked else typed)
+    return ", ".join(out)
+
+
 def _replace_delivery(con, contract: TableContract, delivery: str, loaded_at) -> None:
-    typed = ", ".join(f"{typed_expr(c.name, c.type)}" for c in contract.columns)
     names = ", ".join(q(n) for n in contract.names)
-    con.execute(f"DELETE FROM {raw_table(contract.name)} WHERE _delivery = ?", [delivery])
-    con.execute(f"DELETE FROM {quarantine_table(contract.name)} WHERE _delivery = ?", [delivery])
+    params = {"delivery": delivery, "loaded_at": loaded_at}
+    for table in (raw_table, quarantine_table, warnings_table):
+        con.execute(f"DELETE FROM {table(contract.name)} WHERE _delivery = ?", [delivery])
     con.execute(
         f"""
         INSERT INTO {raw_table(contract.name)} ({names}, _delivery, _source_file, _file_hash, _line_number, _loaded_at)
-        SELECT {typed}, $delivery, _source_file, _file_hash, _line_number, $loaded_at
+        SELECT {_typed_columns(contract)}, $delivery, _s._source_file, _s._file_hash, _s._line_number, $loaded_at
         FROM {STAGE_TABLE} AS _s
-        WHERE NOT EXISTS (SELECT 1 FROM {VIOLATIONS} AS _v
-                          WHERE _v._source_file = _s._source_file AND _v._line_number = _s._line_number)
+        LEFT JOIN (
+            SELECT _source_file, _line_number, rule,
+                   list_transform(list_filter(warnings, lambda w: list_contains({list(MALFORMED_RULES)}, w.rule)),
+                                  lambda w: w.column) AS _malformed
+            FROM {FINDINGS}
+        ) AS _f ON _f._source_file = _s._source_file AND _f._line_number = _s._line_number
+        WHERE _f.rule IS NULL
         """,
-        {"delivery": delivery, "loaded_at": loaded_at},
+        params,
     )
     con.execute(
         f"""
         INSERT INTO {quarantine_table(contract.name)}
         SELECT $delivery, _source_file, _file_hash, _line_number, raw_record, rule, reason, $loaded_at
-        FROM (SELECT * FROM {VIOLATIONS} UNION ALL SELECT * FROM {REJECT_QUARANTINE})
+        FROM (SELECT _source_file, _file_hash, _line_number, raw_record, rule, reason FROM {FINDINGS}
+              WHERE rule IS NOT NULL
+              UNION ALL SELECT * FROM {REJECT_QUARANTINE})
         """,
-        {"delivery": delivery, "loaded_at": loaded_at},
+        params,
     )
-
+    con.execute(
+        f"""
+        INSERT INTO {warnings_table(contract.name)}
+        SELECT $delivery, _source_file, _file_hash, _line_number, w.rule, w.column, w.reason, $loaded_at
+        FROM (SELECT _source_file, _file_hash, _line_number, unnest(warnings) AS w FROM {FINDINGS}
+              WHERE rule IS NULL)
+        """,
+        params,
+    )
 
 
 def load_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str, files: list[Path],
@@ -169,7 +206,7 @@ def load_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str, fil
     load_instruments(con)
     create_stage(con, contract)
     reports = _stage_files(con, contract, delivery, files, landing_dir)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {VIOLATIONS} AS {violations_query(contract, STAGE_TABLE)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FINDINGS} AS {violations_query(contract, STAGE_TABLE)}")
     loaded_at = con.execute("SELECT current_localtimestamp()").fetchone()[0]
     con.execute("BEGIN TRANSACTION")
     try:
@@ -185,7 +222,7 @@ def load_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str, fil
         con.execute("ROLLBACK")
         raise
     finally:
-        for temp in (STAGE_TABLE, REJECT_QUARANTINE, VIOLATIONS):
+        for temp in (STAGE_TABLE, REJECT_QUARANTINE, FINDINGS):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     return DeliveryReport(table, delivery, reports)
 

@@ -1,21 +1,23 @@
 """Row rules: the SQL that decides, for every delivered row, whether it loads typed or is quarantined.
 
-Each rule is a condition and a readable reason; a row with any failure goes to quarantine under
-its first rule (the order below), with every reason listed. Rules run in DuckDB over the VARCHAR stage table.
-`conflicting_versions` is judged last, among the rows that break no other rule.
+Each rule is a condition, a severity (the contract column's, orchestration/contract.py) and a readable reason.
+A row breaking an ERROR rule goes to quarantine under its first such rule (the order below), with every reason
+listed; a row breaking only WARN rules is loaded (a malformed value as NULL) and each gap is recorded in
+raw.<table>__warnings. Rules run in DuckDB over the VARCHAR stage table. `conflicting_versions` is judged
+last, among the rows that break no ERROR rule.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from orchestration.contract import TableContract
+from orchestration.contract import ERROR, WARN, Column, TableContract
 from orchestration.settings import SEEDS_DIR
 
 INSTRUMENTS_SEED = SEEDS_DIR / "instruments.csv"
 INSTRUMENTS_TABLE = "_ingest_instruments"
 
-# Order = priority of the rule that names a quarantined row.
+# Order = priority of the rule that names a quarantined row; WARN-level empties are `missing_<column>`, after these.
 RULES = (
     "duplicate_line",
     "control_character",
@@ -27,6 +29,8 @@ RULES = (
     "score_out_of_range",
     "conflicting_versions",
 )
+# The rules of a value that is present but not of its column's type or shape: at WARN it loads as NULL.
+MALFORMED_RULES = ("bad_date", "bad_number", "unknown_code_format")
 # CSV rejects reported by DuckDB's reader, by its error type.
 REJECT_RULES = {
     "MISSING COLUMNS": "too_few_columns",
@@ -42,6 +46,8 @@ HCPCS_SHAPE = r"^[A-Za-z0-9]{5}$"
 # ICD-10-CM: letter, digit, alphanumeric, then up to 4 alphanumerics after an optional dot.
 ICD10_SHAPE = r"^[A-Za-z][0-9][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$"
 SCORE_TYPE = "DECIMAL(9,3)"  # the type staging gives scores
+CODE_SHAPES = {"hcpcs": (HCPCS_SHAPE, "is not 5 alphanumerics"),
+               "icd10": (ICD10_SHAPE, "does not have the ICD-10-CM shape")}
 INTEGER_TYPES = ("INTEGER", "BIGINT", "SMALLINT")
 # A whole number; a zero fraction (`2.0`, as spreadsheet and pandas exports write integers) is the same number.
 # `1.5`, `1.4` and `1e3` are not, where a cast would round them or read them as exponents.
@@ -102,48 +108,68 @@ def _value_reason(col: str, message: str) -> str:
     return f"'{col} ' || chr(39) || {q(col)} || chr(39) || ' {message}'"
 
 
-def _column_checks(contract: TableContract) -> list[tuple[str, str, str]]:
-    """(rule, condition that breaks it, reason) for the contract's columns."""
-    out = [("missing_key", f"NOT {_present(col)}", f"'required column {col} is empty'") for col in contract.required]
+def _malformed(c: Column) -> tuple[str, str, str]:
+    """(rule, condition, reason) of a value that is not of the column's type or code shape."""
+    if c.type == "DATE":
+        return "bad_date", _breaks_date(c.name), _value_reason(c.name, "is not an ISO date (YYYY-MM-DD)")
+    if c.type in INTEGER_TYPES:
+        return ("bad_number", _breaks_integer(c.name, c.type),
+                _value_reason(c.name, f"is not a whole number fitting {c.type}"))
+    if c.type != "VARCHAR":
+        return ("bad_number", _breaks_number(c.name, c.type),
+                _value_reason(c.name, f"is not a number fitting {c.type}"))
+    pattern, message = CODE_SHAPES[c.code_shape]
+    condition = _breaks_pattern(c.name, pattern)
+    if c.code_shape == "icd10":
+        # ICD-9 rows (older Tuva deliveries) are kept: the ICD-10 shape does not apply to them.
+        condition += " AND coalesce(lower(trim(diagnosis_code_type)), 'icd-10-cm') NOT LIKE 'icd-9%'"
+    return "unknown_code_format", condition, _value_reason(c.name, message)
+
+
+def _column_checks(contract: TableContract) -> list[tuple[str, str, str, str, str]]:
+    """(rule, severity, column, condition that breaks it, reason) for the contract's columns.
+
+    A column standing in for another (claim_start_date for an empty claim_line_start_date) is held to its own
+    severity only while the other is empty; otherwise its empty value is fine and a malformed one is a warning.
+    """
+    out = []
     for c in contract.columns:
-        if c.type == "DATE":
-            out.append(("bad_date", _breaks_date(c.name),
-                        _value_reason(c.name, "is not an ISO date (YYYY-MM-DD)")))
-        elif c.type in INTEGER_TYPES:
-            out.append(("bad_number", _breaks_integer(c.name, c.type),
-                        _value_reason(c.name, f"is not a whole number fitting {c.type}")))
-        elif c.type != "VARCHAR":
-            out.append(("bad_number", _breaks_number(c.name, c.type),
-                        _value_reason(c.name, f"is not a number fitting {c.type}")))
-    if "hcpcs_code" in contract.names:
-        out.append(("unknown_code_format", _breaks_pattern("hcpcs_code", HCPCS_SHAPE),
-                    _value_reason("hcpcs_code", "is not 5 alphanumerics")))
-    # ICD-9 rows (older Tuva deliveries) are kept: the ICD-10 shape does not apply to them.
-    icd10_row = "coalesce(lower(trim(diagnosis_code_type)), 'icd-10-cm') NOT LIKE 'icd-9%'"
-    for col in contract.names:
-        if col.startswith("diagnosis_code_") and col != "diagnosis_code_type":
-            out.append(("unknown_code_format",
-                        f"{_breaks_pattern(col, ICD10_SHAPE)} AND {icd10_row}",
-                        _value_reason(col, "does not have the ICD-10-CM shape")))
+        alone = f"NOT {_present(c.stands_in_for)} AND " if c.stands_in_for else ""
+        if c.if_empty == ERROR:
+            empty_reason = (f"'required column {c.name} is empty'" if not c.stands_in_for else
+                            f"'required column {c.name} is empty and so is {c.stands_in_for}'")
+            out.append(("missing_key", ERROR, c.name, f"{alone}NOT {_present(c.name)}", empty_reason))
+        elif c.if_empty == WARN:
+            out.append((f"missing_{c.name}", WARN, c.name, f"{alone}NOT {_present(c.name)}", f"'{c.name} is empty'"))
+        if not c.checked:
+            continue
+        rule, condition, reason = _malformed(c)
+        if c.stands_in_for and c.if_malformed == ERROR:
+            out.append((rule, ERROR, c.name, f"{alone}{condition}", reason))
+            out.append((rule, WARN, c.name, f"{_present(c.stands_in_for)} AND {condition}", reason))
+        else:
+            out.append((rule, c.if_malformed, c.name, condition, reason))
     return out
 
 
-def _control_character_check(contract: TableContract) -> tuple[str, str, str]:
-    """One pass over the row's values joined together; the columns are named only for the rows that fail."""
+def _control_character_check(contract: TableContract) -> tuple[str, str, str, str, str]:
+    """Any column, always ERROR. One pass over the row's values joined together; the columns are named only for
+    the rows that fail."""
     cond = f"regexp_matches(concat({', '.join(q(n) for n in contract.names)}), '{CONTROL_CHARACTER}')"
     named = ", ".join(f"CASE WHEN regexp_matches({q(n)}, '{CONTROL_CHARACTER}') THEN '{n}' END" for n in contract.names)
     reason = (f"'control character (NUL or another non-printing byte) in ' || "
               f"array_to_string(list_filter([{named}], lambda c: c IS NOT NULL), ', ')")
-    return ("control_character", cond, reason)
+    return ("control_character", ERROR, "", cond, reason)
 
 
-def _score_checks() -> list[tuple[str, str, str]]:
+def _score_checks() -> list[tuple[str, str, str, str, str]]:
     score = f"try_cast(trim(result) AS {SCORE_TYPE})"
     instrument_row = "_instr.instrument IS NOT NULL AND nullif(trim(result), '') IS NOT NULL"
     return [
-        ("non_numeric_score", f"{instrument_row} AND {score} IS NULL",
+        ("non_numeric_score", ERROR, "result", f"{instrument_row} AND {score} IS NULL",
          "'result ' || chr(39) || result || chr(39) || ' is not a numeric ' || _instr.instrument || ' score'"),
-        ("score_out_of_range", f"{instrument_row} AND ({score} < _instr.min_score OR {score} > _instr.max_score)",
+        ("score_out_of_range", ERROR, "result",
+         f"{instrument_row} AND ({score} < _instr.min_score OR {score} > _instr.max_score)",
          "'result ' || trim(result) || ' is outside the ' || _instr.instrument || ' range ' "
          "|| _instr.min_score || '..' || _instr.max_score"),
     ]
@@ -159,24 +185,29 @@ def load_instruments(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _priority(check: tuple[str, str, str, str, str]) -> tuple[int, int]:
+    rule, severity = check[0], check[1]
+    return (severity != ERROR, RULES.index(rule) if rule in RULES else len(RULES))
+
+
 def _version_key(contract: TableContract) -> list[str]:
     """The key whose versions must agree within a delivery: the contract key, when all its columns are required."""
     return list(contract.key) if contract.key and set(contract.key) <= set(contract.required) else []
 
 
 def _conflicting_versions(contract: TableContract, stage: str, record: str) -> tuple[str, str]:
-    """(CTEs, SELECT) for the rows of a key delivered more than once with different values within the delivery.
+    """(CTEs, rows) for the rows of a key delivered more than once with different values within the delivery.
 
     Within one delivery nothing says which version is the correction, so none is loaded: every version is
-    quarantined, with the count, rather than one kept silently. Only rows that break no other rule count (an
+    quarantined, with the count, rather than one kept silently. Only rows that break no ERROR rule count (an
     exact duplicate line or a bad value does not make a second version); the key is compared typed, as loaded.
     """
     key = _version_key(contract)
     if not key:
-        return "", ""
+        return "", "SELECT * FROM _failing"
     keys = [f"_k{i}" for i in range(len(key))]
-    clean = ("NOT EXISTS (SELECT 1 FROM _failing AS _f "
-             "WHERE _f._source_file = _h._source_file AND _f._line_number = _h._line_number)")
+    clean = ("NOT EXISTS (SELECT 1 FROM _failing AS _f WHERE _f._source_file = _h._source_file "
+             f"AND _f._line_number = _h._line_number AND _f.failures[1].severity = '{ERROR}')")
     shown = " || ', ' || ".join(f"CAST(_v.{k} AS VARCHAR)" for k in keys)
     reason = (f"'{' + '.join(key)} (' || {shown} || ') is delivered ' || _v._n || ' times with different values "
               "in this delivery: no version is loaded'")
@@ -189,23 +220,29 @@ def _conflicting_versions(contract: TableContract, stage: str, record: str) -> t
         ), _conflicting AS (
             SELECT _s._source_file, _s._file_hash, _s._line_number,
                    CAST(to_json(struct_pack({record})) AS VARCHAR) AS raw_record,
-                   [{{'rule': 'conflicting_versions', 'reason': {reason}}}] AS failures
+                   [{{'rule': 'conflicting_versions', 'severity': '{ERROR}', 'column': '', 'reason': {reason}}}]
+                       AS failures
             FROM _hashed AS _h
             JOIN _versions AS _v ON {' AND '.join(f'_v.{k} = _h.{k}' for k in keys)}
             JOIN {stage} AS _s ON _s._source_file = _h._source_file AND _s._line_number = _h._line_number
             WHERE {clean}
         )"""
-    return ctes, "UNION ALL SELECT * FROM _conflicting"
+    rows = ("SELECT * FROM _failing AS _f WHERE NOT EXISTS (SELECT 1 FROM _conflicting AS _c "
+            "WHERE _c._source_file = _f._source_file AND _c._line_number = _f._line_number) "
+            "UNION ALL SELECT * FROM _conflicting")
+    return ctes, rows
 
 
 def violations_query(contract: TableContract, stage: str) -> str:
-    """One row per stage row that breaks a rule: lineage, the delivered values, its first rule, every reason.
+    """One row per stage row that breaks a rule: lineage, and either its first ERROR rule (with the delivered
+    values and every reason: a quarantine row), or a NULL rule and its WARN-level gaps (a loaded row).
 
-    Rows are first filtered on the cheap conditions, so reasons are only built for the few that fail; exact
-    duplicates are found among rows sharing a 64-bit hash of all columns, then compared column by column.
+    Rows are first filtered on the cheap conditions, so reasons are only built for the few that fail. Each row's
+    64-bit hash of all columns is computed once: exact duplicates are found among rows sharing it (then compared
+    column by column), and versions of a key are told apart by it.
     """
     cols = ", ".join(q(n) for n in contract.names)
-    checks = [("duplicate_line", "_dup._line_number IS NOT NULL",
+    checks = [("duplicate_line", ERROR, "", "_dup._line_number IS NOT NULL",
                "'exact duplicate of an earlier line of this delivery'"),
               _control_character_check(contract), *_column_checks(contract)]
     join = ""
@@ -213,11 +250,14 @@ def violations_query(contract: TableContract, stage: str) -> str:
         checks += _score_checks()
         join = (f"LEFT JOIN {INSTRUMENTS_TABLE} AS _instr ON _instr.code = "
                 "upper(trim(coalesce(nullif(trim(normalized_code), ''), source_code)))")
-    checks.sort(key=lambda check: RULES.index(check[0]))
-    failures = ", ".join(f"CASE WHEN {cond} THEN {{'rule': '{rule}', 'reason': {reason}}} END"
-                         for rule, cond, reason in checks)
+    checks.sort(key=_priority)
+    failures = ", ".join(
+        f"CASE WHEN {cond} THEN {{'rule': '{rule}', 'severity': '{severity}', 'column': '{column}', "
+        f"'reason': {reason}}} END"
+        for rule, severity, column, cond, reason in checks)
+    any_error = " OR ".join(f"({cond})" for _, severity, _, cond, _ in checks if severity == ERROR)
     record = ", ".join(f"{q(n)} := {q(n)}" for n in contract.names)
-    version_ctes, version_rows = _conflicting_versions(contract, stage, record)
+    version_ctes, rows = _conflicting_versions(contract, stage, record)
     key = [f", {_strict_typed(k, contract.column(k).type)} AS _k{i}" for i, k in enumerate(_version_key(contract))]
     return f"""
         WITH _hashed AS MATERIALIZED (
@@ -235,14 +275,17 @@ def violations_query(contract: TableContract, stage: str) -> str:
             ) WHERE _rank > 1
         ), _failing AS MATERIALIZED (
             SELECT _s._source_file, _s._file_hash, _s._line_number,
-                   CAST(to_json(struct_pack({record})) AS VARCHAR) AS raw_record,
+                   CASE WHEN {any_error} THEN CAST(to_json(struct_pack({record})) AS VARCHAR) END AS raw_record,
                    list_filter([{failures}], lambda f: f IS NOT NULL) AS failures
             FROM {stage} AS _s
             LEFT JOIN _dup ON _dup._source_file = _s._source_file AND _dup._line_number = _s._line_number
             {join}
-            WHERE {' OR '.join(f'({cond})' for _, cond, _ in checks)}
+            WHERE {' OR '.join(f'({cond})' for _, _, _, cond, _ in checks)}
         ){version_ctes}
-        SELECT _source_file, _file_hash, _line_number, raw_record, failures[1].rule AS rule,
-               array_to_string(list_transform(failures, lambda f: f.reason), '; ') AS reason
-        FROM (SELECT * FROM _failing {version_rows})
+        SELECT _source_file, _file_hash, _line_number, raw_record,
+               CASE WHEN failures[1].severity = '{ERROR}' THEN failures[1].rule END AS rule,
+               array_to_string(list_transform(failures, lambda f: f.reason), '; ') AS reason,
+               list_transform(list_filter(failures, lambda f: f.severity = '{WARN}'),
+                              lambda f: {{'rule': f.rule, 'column': f.column, 'reason': f.reason}}) AS warnings
+        FROM ({rows})
     """

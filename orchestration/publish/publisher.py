@@ -9,11 +9,13 @@ the switch the live publication stays as it was; a crash leaves leftovers that t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from orchestration.progress import Laps
 from orchestration.publish import qpp, swap
 from orchestration.publish.pages import render_pages
 from orchestration.publish.reference_data import load_parameters, load_reference_tables
@@ -67,9 +69,12 @@ def _export(con: duckdb.DuckDBPyConnection, version: str, version_dir: Path) -> 
     return counts
 
 
-def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Path | None = None) -> PublishResult:
-    """`con` is a (read-only) connection to the warehouse; nothing outside DATA_DIR is written. The caller holds
-    the DATA_DIR lock, so anything under publications/ that no pointer names is a leftover, never a build."""
+def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Path | None = None,
+            progress: Callable[[str], None] = lambda line: None) -> PublishResult:
+    """`con` is a (read-only) connection to the warehouse; nothing outside DATA_DIR is written. `progress` gets
+    one line per build step, with its seconds. The caller holds the DATA_DIR lock, so anything under
+    publications/ that no pointer names is a leftover, never a build."""
+    lap = Laps(progress)
     data_dir.mkdir(parents=True, exist_ok=True)
     swap.migrate_legacy_layout(data_dir)
     swap.prune(data_dir)
@@ -87,7 +92,9 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
         load_reference_tables(con, WORK)
         params = load_parameters(con, WORK)
         build_exact_tables(con, WORK, params, cpt_descriptors)
+        lap("exact code and measure tables built")
         _suppress_all(con, params)
+        lap("small cells suppressed")
         problems = validate_publication(con, PUB, params)
         frames = {t: con.execute(f"select * from {PUB}.{t}").df() for t in published_tables(con, PUB)}
         suite = validate_published(frames)
@@ -95,9 +102,13 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
                      for e in suite.failed("error")]
         if problems:
             raise PublicationInvalid("published tables failed validation: " + "; ".join(problems))
+        lap("publication validated")
         row_counts = _export(con, version.id, version.directory)
+        lap(f"{len(row_counts)} tables written as parquet")
         pages = render_pages(con, PUB, WORK, version.directory / "pages")
+        lap(f"{len(pages)} code pages rendered")
         qpp_files = qpp.write_submissions(con, WORK, version.qpp)
+        lap(f"{qpp_files} QPP submission files written")
         without_tin = qpp.cases_without_tin(con)
         for catalog in reversed(attached):
             con.execute(f"detach {catalog}")

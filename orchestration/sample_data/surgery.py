@@ -237,7 +237,7 @@ def _intended_codes(person, proc_date, fusion, ws, we, nominal, birth, obs, excl
     con.register("cases_in", cases)
     con.register("pain", pain_t)
     con.register("excl", excl_t)
-    r = con.execute(INTENDED_SQL).to_arrow_table()
+    r = con.sql(INTENDED_SQL).to_arrow_table()  # a relation: no extra copy (a DB-API result warns)
     con.close()
     pre = r["pre"].to_numpy(zero_copy_only=False).astype(np.float64)  # nulls become NaN
     post = r["post"].to_numpy(zero_copy_only=False).astype(np.float64)

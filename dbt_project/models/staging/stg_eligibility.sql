@@ -8,7 +8,7 @@ with source as (
 
 payers as (
 
-    select * from {{ ref('payer_normalization') }}
+    select * from {{ ref('stg_payer_spellings') }}
 
 ),
 
@@ -31,14 +31,15 @@ select
     ranked.birth_date,
     {{ normalize_sex('ranked.gender') }} as sex,
     coalesce(by_name.payer, nullif(trim(ranked.payer), '')) as payer,
-    {#- a delivered payer type is more specific than the generic type of the payer's name -#}
+    {#- the delivered payer type (read with the payer's name: "medicare" with a carrier is Medicare Advantage)
+        is more specific than the generic type of the payer's name -#}
     coalesce(by_type.payer_type, by_name.payer_type, 'other') as payer_type,
     nullif(trim(ranked.plan), '') as plan,
     ranked.enrollment_start_date,
     ranked.enrollment_end_date
 from ranked
 left join payers as by_name
-    on {{ normalize_payer_key('ranked.payer') }} = by_name.payer_key
+    on {{ normalize_payer_key('ranked.payer') }} = by_name.spelling
 left join payers as by_type
-    on {{ normalize_payer_key('ranked.payer_type') }} = by_type.payer_key
+    on {{ enrollment_type_key('ranked.payer_type', 'ranked.payer') }} = by_type.spelling
 where ranked.version_rank = 1

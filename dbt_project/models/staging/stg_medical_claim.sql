@@ -8,7 +8,7 @@ with claims as (
 
 payers as (
 
-    select * from {{ ref('payer_normalization') }}
+    select * from {{ ref('stg_payer_spellings') }}
 
 ),
 
@@ -19,7 +19,7 @@ eligibility as (
 ),
 
 {#- Claims carry no payer type: the enrollment with the same payer says e.g. whether a carrier's plan is
-    Medicare Advantage; the seed's generic type is the fallback. -#}
+    Medicare Advantage; the type of the payer_patterns row the name matches is the fallback. -#}
 enrolled_payer_types as (
 
     select person_id, payer, payer_type
@@ -47,15 +47,17 @@ select
     coalesce(enrolled_payer_types.payer_type, payers.payer_type, 'other') as payer_type,
     claims.service_date,
     nullif(trim(claims.place_of_service_code), '') as place_of_service_code,
-    upper(trim(claims.hcpcs_code)) as hcpcs_code,
+    {#- a line without a code is no code line (its diagnoses still count, stg_claim_diagnosis) -#}
+    nullif(upper(trim(claims.hcpcs_code)), '') as hcpcs_code,
     claims.service_unit_quantity,
     nullif(trim(claims.rendering_npi), '') as rendering_npi,
-    nullif(trim(claims.rendering_tin), '') as rendering_tin,
+    {#- TINs as 9 digits: hyphens and blanks some files carry are left out (as in MEASURE_220_TINS) -#}
+    nullif(replace(replace(trim(claims.rendering_tin), '-', ''), ' ', ''), '') as rendering_tin,
     claims.allowed_amount,
     claims.paid_amount
 from claims
 left join payers
-    on {{ normalize_payer_key('claims.payer') }} = payers.payer_key
+    on {{ normalize_payer_key('claims.payer') }} = payers.spelling
 left join enrolled_payer_types
     on claims.person_id = enrolled_payer_types.person_id
     and coalesce(payers.payer, nullif(trim(claims.payer), '')) = enrolled_payer_types.payer

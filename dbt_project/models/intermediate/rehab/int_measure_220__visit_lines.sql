@@ -60,7 +60,7 @@ lines as (
         persons.birth_date,
         parameters.minimum_age_years,
         low_back_lines.claim_id is not null as has_low_back_diagnosis,
-        claims.hcpcs_code = parameters.discharge_code as is_discharge,
+        coalesce(claims.hcpcs_code = parameters.discharge_code, false) as is_discharge,
         initial_evaluation_codes.hcpcs_code is not null as is_initial_evaluation_code,
         {#- the same completed-years rule as measure 459: born on 29 February -> a year older on 1 March -#}
         {{ age_in_years('persons.birth_date', 'claims.service_date') }} as age_years

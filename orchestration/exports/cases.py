@@ -1,0 +1,85 @@
+"""The operator's audit export of the case-level table: `spine-pipeline export-cases OUT.csv [--measure M]` writes
+marts.measure_cases (one row per case, every column) from the warehouse the settings name. It holds person
+identifiers: it never goes under the published outputs (settings.is_published_path), which stay de-identified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import duckdb
+
+from orchestration.exports import private_csv
+from orchestration.settings import Settings, is_published_path
+
+CASES_TABLE = "marts.measure_cases"
+CASES_ORDER = "measure_id, performance_year, person_id, index_date, stratum"
+
+
+class ExportError(Exception):
+    """The export cannot be written as asked; the message is one line for the operator. Exit code 2 for a bad
+    argument, 1 when there is nothing to export yet or the warehouse is busy."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def check_destination(settings: Settings, out: Path) -> Path:
+    target = out.expanduser().absolute()
+    if is_published_path(target, settings.data_dir):
+        raise ExportError(f"{out} is inside the published outputs under {settings.data_dir}: exports with person "
+                          "identifiers are never published; choose a path outside them")
+    if target.resolve() == settings.warehouse_path.resolve():
+        raise ExportError(f"{out} is the pipeline's warehouse; choose another file")
+    if target.is_dir():
+        raise ExportError(f"{out} is a folder; give a file name such as {out / 'measure_cases.csv'}")
+    return target
+
+
+def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    if not settings.warehouse_path.is_file():
+        raise ExportError(f"no warehouse at {settings.warehouse_path}: run the pipeline first (DATA_DIR)", 1)
+    try:
+        return duckdb.connect(str(settings.warehouse_path), read_only=True)
+    except duckdb.IOException as exc:
+        raise ExportError(f"the warehouse {settings.warehouse_path} is in use by a running pipeline; "
+                          f"try again when it finishes ({str(exc).splitlines()[0]})", 1) from None
+
+
+def export_cases(settings: Settings, out: Path, measure: str | None = None) -> int:
+    """Write the case-level table (one measure, or all) to CSV; returns the number of cases written."""
+    target = check_destination(settings, out)
+    with _connect(settings) as con:
+        present = con.execute("select count(*) from information_schema.tables "
+                              "where table_schema = 'marts' and table_name = 'measure_cases'").fetchone()[0]
+        if not present:
+            raise ExportError(f"{CASES_TABLE} is not in {settings.warehouse_path}: run the pipeline first", 1)
+        measures = [r[0] for r in con.execute(f"select distinct measure_id from {CASES_TABLE} order by 1").fetchall()]
+        if measure is not None and measure not in measures:
+            raise ExportError(f"measure {measure!r} has no cases in {settings.warehouse_path} "
+                              f"(measures with cases: {', '.join(measures) or 'none'})")
+        where = f"where measure_id = '{measure}'" if measure is not None else ""  # a value read from the table
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with private_csv(target) as tmp:
+            con.sql(f"select * from {CASES_TABLE} {where} order by {CASES_ORDER}").write_csv(str(tmp), header=True)
+        return con.execute(f"select count(*) from {CASES_TABLE} {where}").fetchone()[0]
+
+
+def add_export_cases_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("out", type=Path, metavar="OUT.csv", help="the CSV file to write (outside DATA_DIR/published)")
+    parser.add_argument("--measure", metavar="M", help="one measure's cases only, e.g. 459 or 220 (default: all)")
+
+
+def export_cases_command(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        written = export_cases(settings, args.out, args.measure)
+    except ExportError as exc:
+        print(f"spine-pipeline export-cases: {exc}", file=sys.stderr)
+        return exc.exit_code
+    scope = f"measure {args.measure}" if args.measure else "all measures"
+    print(f"Wrote {written:,} cases ({scope}) from {CASES_TABLE} to {args.out}.")
+    print("It holds person identifiers and unsuppressed values: keep it inside your organization.")
+    return 0

@@ -1,0 +1,22 @@
+"""docs/data_contract.md describes the contract the loader applies: its column tables (with each column's
+severity and what Tuva declares) are the ones orchestration/contract.py generates."""
+
+from pathlib import Path
+
+from orchestration.contract import CONTRACTS, ERROR, WARN, columns_section
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "data_contract.md"
+
+
+def test_column_tables_are_generated_from_the_contract():
+    text = DOC.read_text()
+    assert text[text.index("## Columns"):] == columns_section(), \
+        "regenerate: python -c 'from orchestration.contract import columns_section; print(columns_section())'"
+
+
+def test_every_severity_is_known_and_every_stricter_choice_says_why():
+    for contract in CONTRACTS.values():
+        for column in contract.columns:
+            assert column.if_empty in (None, ERROR, WARN) and column.if_malformed in (ERROR, WARN)
+            stricter = column.if_empty == ERROR and "error" not in column.tuva and contract.name != "provider"
+            assert not stricter or column.note, f"{contract.name}.{column.name}: say why it is stricter than Tuva"
