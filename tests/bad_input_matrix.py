@@ -47,9 +47,9 @@ ROW_KINDS = [
     Kind("impossible date 2025-02-30", "bad_date", rows=(_b("C1,1,P1,2025-02-30,63030,M51.16,1"),)),
     Kind("US date 03/01/2024", "bad_date", rows=(_b("C1,1,P1,03/01/2024,63030,M51.16,1"),)),
     Kind("empty required person_id", "missing_key", rows=(_b("C1,1,,2024-03-01,63030,M51.16,1"),)),
-    Kind("HCPCS of 4 characters", "unknown_code_format", rows=(_b("C1,1,P1,2024-03-01,6303,M51.16,1"),)),
-    Kind("ICD-10 of the wrong shape", "unknown_code_format", rows=(_b("C1,1,P1,2024-03-01,63030,XX999,1"),)),
-    Kind("amount n/a", "bad_number", rows=(_b("C1,1,P1,2024-03-01,63030,M51.16,n/a"),)),
+    Kind("HCPCS of 4 characters", "loaded, warns unknown_code_format", rows=(_b("C1,1,P1,2024-03-01,6303,M51.16,1"),)),
+    Kind("ICD-10 of the wrong shape", "loaded, warns unknown_code_format", rows=(_b("C1,1,P1,2024-03-01,63030,XX999,1"),)),
+    Kind("amount n/a", "loaded, warns bad_number", rows=(_b("C1,1,P1,2024-03-01,63030,M51.16,n/a"),)),
     Kind("line number 1.5", "bad_number", rows=(_b("C1,1.5,P1,2024-03-01,63030,M51.16,1"),)),
     Kind("line number 1.4 (would replace line 1)", "bad_number", rows=(_b("C0,1.4,P0,2024-03-01,G2136,M51.16,0"),)),
     Kind("line number 1e3", "bad_number", rows=(_b("C1,1e3,P1,2024-03-01,63030,M51.16,1"),)),
@@ -99,8 +99,8 @@ def _row_outcome(con, kind: Kind, work: Path, i: int) -> Outcome:
         report = load_delivery(con, kind.table, delivery_key(path), [path], work / "rows")
     except FileContractError as exc:
         return Outcome(kind.name, kind.expected, "run fails naming the file" if path.name in str(exc) else str(exc))
-    rules = sorted(report.by_rule)
-    outcome = "loaded" if not rules else ", ".join(rules)
+    rules, warned = sorted(report.by_rule), sorted(report.warned_by_rule)
+    outcome = ", ".join(rules) if rules else ("loaded, warns " + ", ".join(warned) if warned else "loaded")
     return Outcome(kind.name, kind.expected, outcome, report.read, report.loaded, report.quarantined)
 
 

@@ -69,6 +69,10 @@ def test_two_versions_of_a_claim_line_in_one_delivery_are_quarantined_with_the_c
                                "this delivery: no version is loaded")
     assert {r[2].split(")")[0] for r in conflicts} == {"claim_id + claim_line_number (C1, 1",
                                                       "claim_id + claim_line_number (C4, 1"}
+    # A version with only a warn-level gap (a malformed HCPCS loads as NULL) is still a version.
+    _, warned = _load(tmp_path / "warned", {"2024-05.csv": ["C5,1,P5,2024-03-01,6303,M51.16,1.00",
+                                                           "C5,1,P5,2024-03-01,63030,M51.16,2.00"]}, "2024-05", con)
+    assert (warned.loaded, warned.by_rule, warned.warned_by_rule) == (0, {"conflicting_versions": 2}, {})
     # A later delivery is a correction, not a conflict: its version loads.
     _, later = _load(tmp_path / "later", {"2024-04.csv": ["C1,1,P1,2024-03-01,63030,M51.16,300.00"]}, "2024-04", con)
     assert (later.loaded, later.quarantined) == (1, 0)
