@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from orchestration.resources import WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 FEATURES_TABLE = "intermediate.int_measure_220__episode_features"
 TERMS_TABLE = "reference.risk_model_terms"
@@ -156,6 +156,7 @@ def _parse(value: str | None) -> date | None:
 @dg.asset(
     key=["risk_model", "coefficients"],
     group_name="risk_model",
+    pool=WAREHOUSE_POOL,
     deps=[dg.AssetKey("int_measure_220__episode_features"), dg.AssetKey("risk_model_terms")],
     description=(
         "Open risk model of measure 220 (OLS of the actual FS change on the risk_model_terms seed's terms), "
