@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 CONTRACT_DOC = "docs/data_contract.md"
 TABLES = ("medical_claim", "eligibility", "observation", "provider")
-FILE_FORMATS = (".csv", ".parquet")
+FILE_FORMATS = (".csv", ".csv.gz", ".csv.zst", ".parquet")  # compressed CSV: gzip, Zstandard
 MAX_DIAGNOSES = 25
 MAX_MODIFIERS = 5
 ERROR, WARN = "error", "warn"

@@ -10,6 +10,7 @@ WORKLIST_EXPORT_DIR (the weekly schedule launches it; the file holds identifiers
 
 import dagster as dg
 
+from orchestration.checks.required_data import CHECK_KEYS as REQUIRED_DATA_CHECKS
 from orchestration.exports.worklist import export_to_folder
 from orchestration.partitions import delivery_partitions
 from orchestration.resources import WarehouseResource
@@ -19,20 +20,23 @@ RISK_MODEL_GROUP = "risk_model"
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
-    selection=dg.AssetSelection.groups(RAW_GROUP),
+    # Required data is judged once every delivery is in: by the refresh and refit jobs, before building anything.
+    selection=dg.AssetSelection.groups(RAW_GROUP) - dg.AssetSelection.checks(*REQUIRED_DATA_CHECKS),
     partitions_def=delivery_partitions,
     description="Load one delivery (partition) of every raw table into the warehouse.",
 )
 
 refresh_job = dg.define_asset_job(
     "refresh_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RAW_GROUP, RISK_MODEL_GROUP),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RAW_GROUP, RISK_MODEL_GROUP)
+    | dg.AssetSelection.checks(*REQUIRED_DATA_CHECKS),
     description="dbt models (with the current risk-model version), data-quality checks and the published tables.",
 )
 
 refit_job = dg.define_asset_job(
     "refit_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RAW_GROUP),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RAW_GROUP)
+    | dg.AssetSelection.checks(*REQUIRED_DATA_CHECKS),
     description="Fit a new open risk-model version, then rebuild everything downstream of the raw layer.",
 )
 

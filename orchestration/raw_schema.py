@@ -11,7 +11,7 @@ from orchestration.contract import CONTRACTS, TableContract
 
 RAW_SCHEMA = "raw"
 LINEAGE_COLUMNS = (
-    ("_delivery", "VARCHAR"),      # partition key: the delivery month (or file stem)
+    ("_delivery", "VARCHAR"),      # partition key: the delivery month (undated files: 0000-<name>)
     ("_source_file", "VARCHAR"),   # path relative to LANDING_DIR
     ("_file_hash", "VARCHAR"),     # sha256 of the delivered file
     ("_line_number", "BIGINT"),    # 1-based line in the file, header = line 1

@@ -12,7 +12,11 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource, DbtProject
 
+from orchestration.data_dir_lock import DataDirBusy, data_dir_lock
 from orchestration.settings import DBT_PROJECT_DIR, Settings, load_settings
+
+# The Dagster concurrency pool of every step that opens the warehouse (limit 1: DATA_DIR/dagster_home/dagster.yaml).
+WAREHOUSE_POOL = "warehouse"
 
 
 def export_dbt_env(settings: Settings) -> None:
@@ -22,7 +26,8 @@ def export_dbt_env(settings: Settings) -> None:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file under DATA_DIR. One writer at a time: jobs run in-process."""
+    """The DuckDB warehouse file under DATA_DIR. One process at a time: every connection, and every dbt
+    invocation, holds the DATA_DIR lock (orchestration/data_dir_lock.py) while the file is open."""
 
     data_dir: str = ""
     memory_limit: str = "4GB"
@@ -36,21 +41,30 @@ class WarehouseResource(dg.ConfigurableResource):
         return load_settings(env)
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def locked(self) -> Iterator[Settings]:
+        """Hold the DATA_DIR lock (re-entrant: the headless run already holds it around its in-process jobs)."""
         settings = self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        settings.spill_dir.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
         try:
-            con.execute(f"SET memory_limit = '{self.memory_limit}'")
-            con.execute(f"SET threads = {int(self.threads)}")
-            con.execute(f"SET temp_directory = '{settings.spill_dir}'")
-            # As in the dbt profile: every query that needs an order says ORDER BY, and loading a delivery
-            # is about a fifth faster when DuckDB may write rows in any order (docs/performance.md).
-            con.execute("SET preserve_insertion_order = false")
-            yield con
-        finally:
-            con.close()
+            with data_dir_lock(settings.data_dir, settings.lock_wait_seconds, holder="a Dagster step"):
+                yield settings
+        except DataDirBusy as exc:
+            raise dg.Failure(description=str(exc)) from exc
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.locked() as settings:
+            settings.spill_dir.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
+            try:
+                con.execute(f"SET memory_limit = '{self.memory_limit}'")
+                con.execute(f"SET threads = {int(self.threads)}")
+                con.execute(f"SET temp_directory = '{settings.spill_dir}'")
+                # As in the dbt profile: every query that needs an order says ORDER BY, and loading a delivery
+                # is about a fifth faster when DuckDB may write rows in any order (docs/performance.md).
+                con.execute("SET preserve_insertion_order = false")
+                yield con
+            finally:
+                con.close()
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration.dagster_home import HEADLESS_TAG, fail_abandoned_headless_runs, write_instance_config
+from orchestration.data_dir_lock import DataDirBusy, data_dir_lock
 from orchestration.exports import cases, worklist
 from orchestration.settings import (
     CONFIG_ENV,
@@ -29,27 +31,20 @@ from orchestration.settings import (
     load_settings,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_BUSY = 0, 1, 2, 3
 EXIT_CODES = """\
 exit codes:
   0  success
   1  a step failed (ingestion, dbt, publication), no delivery was found, or an export could not be written
      (nothing to export yet, the warehouse busy; worklist: any refusal, the reason on stderr)
   2  bad input, nothing was published: an invalid setting or argument (one line on stderr naming it and what
-     is accepted), or a blocking data-quality check failed (the previous publication is kept)"""
-
-DAGSTER_YAML = """\
-telemetry:
-  enabled: false
-"""
-
+     is accepted), or a blocking data-quality check failed (the previous publication is kept)
+  3  run, demo: another run holds DATA_DIR, nothing was done (LOCK_WAIT_SECONDS to wait for it instead)"""
 
 def prepare_dagster_home(settings: Settings) -> Path:
     home = settings.data_dir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
+    write_instance_config(home)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -70,7 +65,7 @@ def _failed_blocking_checks(result) -> list[str]:
     import dagster as dg
 
     return [
-        f"{e.asset_key.to_user_string()}:{e.check_name}"
+        f"{e.asset_key.to_user_string()}:{e.check_name}" + (f" ({e.description})" if e.description else "")
         for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
@@ -105,10 +100,26 @@ def _execute(defs, job_name: str, settings: Settings, **kwargs):
     return job.execute_in_process(run_config=run_config, raise_on_error=False, **kwargs)
 
 
+def _busy(exc: DataDirBusy) -> int:
+    print(exc, file=sys.stderr)
+    return EXIT_BUSY
+
+
 def run_pipeline(settings: Settings, refit: bool = False) -> int:
+    """Holds the DATA_DIR lock for the whole run (re-entrant: `demo` already holds it); EXIT_BUSY if another
+    process holds it (docs/operations.md)."""
+    try:
+        with data_dir_lock(settings.data_dir, settings.lock_wait_seconds, holder="spine-pipeline run"):
+            return _run_pipeline(settings, refit)
+    except DataDirBusy as exc:
+        return _busy(exc)
+
+
+def _run_pipeline(settings: Settings, refit: bool) -> int:
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.ingest.accounting import not_read_warning
     from orchestration.ingest.discovery import discover_deliveries, register_deliveries
 
     if not settings.landing_dir.is_dir():
@@ -122,7 +133,10 @@ def run_pipeline(settings: Settings, refit: bool = False) -> int:
             return _bad_input(f"RISK_MODEL_VERSION={settings.risk_model_version}: no such version in "
                               f"{settings.warehouse_path} (versions: {', '.join(map(str, versions)) or 'none yet'})")
     instance = dg.DagsterInstance.get()
+    fail_abandoned_headless_runs(instance)
     deliveries = discover_deliveries(settings.landing_dir)
+    for line in not_read_warning(settings.landing_dir):
+        print(line, file=sys.stderr)
     if not deliveries:
         print(f"No delivery files under {settings.landing_dir} (see docs/data_contract.md).", file=sys.stderr)
         return EXIT_FAILED
@@ -133,14 +147,15 @@ def run_pipeline(settings: Settings, refit: bool = False) -> int:
     print(f"Ingesting {len(keys)} deliveries from {settings.landing_dir} ...", flush=True)
     ingest = _execute(
         defs, "ingest_job", settings, instance=instance,
-        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1],
+              HEADLESS_TAG[0]: HEADLESS_TAG[1]},
     )
     if not ingest.success:
         print("Ingestion failed; see the run's logs above (or `make ui`).", file=sys.stderr)
         return EXIT_FAILED
     job = "refit_job" if refit or not versions else "refresh_job"
     print(f"Running {job}: dbt models, data-quality checks, publication ...", flush=True)
-    refresh = _execute(defs, job, settings, instance=instance)
+    refresh = _execute(defs, job, settings, instance=instance, tags=dict([HEADLESS_TAG]))
     failed_checks = _failed_blocking_checks(refresh)
     seconds = time.perf_counter() - started
     if failed_checks:
@@ -185,6 +200,7 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
     import duckdb
 
     from orchestration.contract import TABLES
+    from orchestration.ingest.accounting import landing_summary
 
     print(f"\nMaterialized {deliveries} deliveries from {settings.landing_dir} in {seconds:,.0f} s.")
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -196,6 +212,7 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
                 print(f"  {table}: quarantined by rule: {quarantined}")
             if warned:
                 print(f"  {table}: loaded with warn-level gaps (raw.{table}__warnings), by rule: {warned}")
+        print("\n".join(landing_summary(con, settings.landing_dir)))
     if settings.published_db_path.exists():
         with duckdb.connect(str(settings.published_db_path), read_only=True) as con:
             tables = [r[0] for r in con.execute(
@@ -236,8 +253,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    ensure_sample(settings)
-    return _run(args, settings)
+    try:
+        with data_dir_lock(settings.data_dir, settings.lock_wait_seconds, holder="spine-pipeline demo"):
+            ensure_sample(settings)  # written under DATA_DIR too
+            return _run(args, settings)
+    except DataDirBusy as exc:
+        return _busy(exc)
 
 
 def _add_refit(parser: argparse.ArgumentParser) -> None:

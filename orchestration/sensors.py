@@ -1,6 +1,7 @@
 """The landing sensor: every new or changed file under LANDING_DIR registers its delivery partition and
 requests an ingest_job run of its table for that delivery. The run key is the file's sha256, so a file seen
-before (or the same content delivered again under another name) never launches a second run.
+before (or the same content delivered again under another name) never launches a second run. A file that is
+not read (format, folder, name: orchestration/ingest/discovery.py) is logged once as a warning.
 """
 
 import json
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.ingest.discovery import delivery_key, discover_files, file_sha256
+from orchestration.ingest.discovery import delivery_key, file_sha256, scan_landing
 from orchestration.jobs import RAW_GROUP, ingest_job
 from orchestration.partitions import delivery_partitions
 from orchestration.settings import load_settings
@@ -26,7 +27,13 @@ def landing_sensor_result(context: dg.SensorEvaluationContext, landing_dir: Path
     seen: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
     known_partitions = set(context.instance.get_dynamic_partitions(delivery_partitions.name))
     run_requests, new_partitions, cursor = [], set(), {}
-    for table, path in discover_files(landing_dir):
+    landing = scan_landing(landing_dir)
+    for unread in landing.not_read:
+        key = f"not read: {unread.path}"
+        if key not in seen:
+            context.log.warning(f"{unread.path} is not read: {unread.reason}")
+        cursor[key] = unread.reason
+    for table, path in landing.files:
         rel = path.relative_to(landing_dir).as_posix()
         fingerprint = _fingerprint(path)
         previous = seen.get(rel)

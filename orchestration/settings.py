@@ -32,8 +32,10 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_SAMPLE_PERSONS = 10_000
 DEFAULT_SAMPLE_SEED = 20260101
 CONFIG_ENV = "SPINE_PIPELINE_CONFIG"
-# What the publisher writes under DATA_DIR (tables, parquet and pages, QPP files, and their versions).
-PUBLISHED_NAMES = ("published.duckdb", "published", "published_versions", "qpp_submissions", "qpp_submissions_versions")
+# What the publisher writes under DATA_DIR: the pointer `current`, the versions under publications/ and the fixed
+# links through it (docs/published_tables.md), and the older layout's version folders.
+PUBLISHED_NAMES = ("published.duckdb", "published", "published_versions", "qpp_submissions", "qpp_submissions_versions",
+                   "current", "publications")
 
 
 class SettingError(ValueError):
@@ -109,6 +111,26 @@ def _memory(text: str, *_) -> str:
     return text.replace(" ", "")
 
 
+def _seconds(text: str, *_) -> float:
+    value = float(text)  # ValueError when not a number
+    if not value >= 0:
+        raise ValueError
+    return value
+
+
+def _share(text: str, *_) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise ValueError
+    return value
+
+
+def _flag(text: str, *_) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise ValueError
+    return text.lower() == "true"
+
+
 def _export_folder(text: str, base: Path, values: dict) -> Path:
     """An absolute folder outside the published outputs: what is written there holds patient identifiers."""
     path = Path(text).expanduser()
@@ -160,6 +182,15 @@ SETTINGS: tuple[Setting, ...] = (
             default=lambda _: "4GB"),
     Setting("DUCKDB_THREADS", "duckdb_threads", _positive_int, "a whole number >= 1",
             "threads of the warehouse engine", default=lambda _: 2),
+    Setting("LOCK_WAIT_SECONDS", "lock_wait_seconds", _seconds, "a number of seconds >= 0",
+            "how long a run (or a Dagster step) waits for another run on the same DATA_DIR before giving up "
+            "(exit code 3); 0: at once (docs/operations.md)", default=lambda _: 0.0),
+    Setting("ALLOW_MISSING_REQUIRED_DATA", "allow_missing_required_data", _flag, "true or false",
+            "true: publish even when a required raw table is empty or its latest delivery dropped (the check "
+            "warns instead of blocking)", default=lambda _: False),
+    Setting("DELIVERY_DROP_MAX_SHARE", "delivery_drop_max_share", _share, "a share between 0 and 1",
+            "the largest share by which a required table's latest delivery may fall short of the one before",
+            default=lambda _: 0.5),
     Setting("WORKLIST_EXPORT_DIR", "worklist_export_dir", _export_folder,
             "an absolute folder path outside DATA_DIR's published outputs",
             "folder of the weekly follow-up worklist export (schedule weekly_worklist_export, off by default; "
@@ -177,6 +208,9 @@ class Settings:
     log_level: str = "WARNING"
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 2
+    lock_wait_seconds: float = 0.0
+    allow_missing_required_data: bool = False
+    delivery_drop_max_share: float = 0.5
     worklist_export_dir: Path | None = None
     # where each value came from: "default", "env" or "file <path>" (by setting name)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
@@ -226,7 +260,9 @@ class Settings:
 
 def _file_text(value: Any) -> str:
     """A settings-file value as the text an environment variable would hold."""
-    if isinstance(value, bool) or isinstance(value, dict):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
         raise ValueError
     if isinstance(value, list):
         return ",".join(_file_text(v) for v in value)

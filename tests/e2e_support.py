@@ -17,6 +17,7 @@ import dagster as dg
 import pytest
 
 import orchestration.definitions
+from orchestration.publish.swap import current_version
 from orchestration.resources import build_resources
 from orchestration.run import prepare_dagster_home, run_pipeline
 from orchestration.sample_data.cli import generate
@@ -74,13 +75,9 @@ def pipeline_run(tmp_path_factory) -> PipelineRun:
 
 
 def published_fingerprint(settings: Settings) -> dict[str, str]:
-    """Where the live publication points, and the bytes of every published file (database, parquet, pages, QPP)."""
-    files = {"published.duckdb": settings.published_db_path}
-    for link in (settings.published_dir, settings.data_dir / "qpp_submissions"):
-        for path in sorted(link.resolve().rglob("*")):
-            if path.is_file():
-                files[f"{link.name}/{path.relative_to(link.resolve())}"] = path
-    fingerprint = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files.items()}
-    for link in (settings.published_dir, settings.data_dir / "qpp_submissions"):
-        fingerprint[f"{link.name} ->"] = os.readlink(link)
+    """Which version is live, and the bytes of every file in it (database, parquet, pages, QPP)."""
+    current = current_version(settings.data_dir)
+    files = sorted(p for p in current.root.rglob("*") if p.is_file())
+    fingerprint = {p.relative_to(current.root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    fingerprint["current ->"] = os.readlink(settings.data_dir / "current")
     return fingerprint

@@ -89,4 +89,4 @@ def test_without_regression_the_same_job_publishes(tmp_path, pipeline_run):
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
     assert PUBLISHED in {e.asset_key for e in result.get_asset_materialization_events()}
-    assert after["published ->"] != before["published ->"]
+    assert after["current ->"] != before["current ->"]

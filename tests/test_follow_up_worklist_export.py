@@ -68,7 +68,8 @@ def test_export_filters_by_tin_and_due_within(worklist_warehouse, data_dir, tmp_
 
 
 @pytest.mark.parametrize("where", ["published/worklist.csv", "published_versions/v1/worklist.csv",
-                                   "published.duckdb", "qpp_submissions/w.csv"])
+                                   "published.duckdb", "qpp_submissions/w.csv", "publications/v2/w.csv",
+                                   "current/w.csv"])
 def test_export_refuses_the_published_outputs(data_dir, where, capsys):
     (data_dir / "published_versions" / "v1").mkdir(parents=True, exist_ok=True)
     (data_dir / "qpp_submissions").mkdir(exist_ok=True)

@@ -261,6 +261,6 @@ def test_discovery_reads_folder_and_flat_layouts(tmp_path):
     write(tmp_path / "notes.txt", "x")
     found = discover_deliveries(tmp_path)
     assert {k: sorted(v) for k, v in found.items()} == {
-        "2024-03": ["medical_claim"], "2024-04": ["observation"], "eligibility": ["eligibility"],
+        "2024-03": ["medical_claim"], "2024-04": ["observation"], "0000-eligibility": ["eligibility"],
         "2024-05": ["provider"]}
     assert delivery_key(Path("claims_20240315.csv")) == "2024-03"

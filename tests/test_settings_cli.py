@@ -27,6 +27,9 @@ BAD_VALUES = {
     "DUCKDB_MEMORY_LIMIT": "lots",
     "DUCKDB_THREADS": "0",
     "WORKLIST_EXPORT_DIR": "exports",
+    "LOCK_WAIT_SECONDS": "-1",
+    "ALLOW_MISSING_REQUIRED_DATA": "maybe",
+    "DELIVERY_DROP_MAX_SHARE": "1.5",
 }
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from orchestration.resources import WarehouseResource, dbt_project, resolve_as_of_date
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project, resolve_as_of_date
 
 SCORED_SELECTION = "source:risk_model+"
 # Unit tests test the code, with fixtures whose dates and vars are their own: a materialization runs only models,
@@ -80,15 +80,17 @@ def _dbt_vars(warehouse: WarehouseResource) -> str:
 
 
 @dbt_assets(manifest=MANIFEST, project=dbt_project, exclude=SCORED_SELECTION,
-             dagster_dbt_translator=TRANSLATOR, name="dbt_core_models")
+             dagster_dbt_translator=TRANSLATOR, name="dbt_core_models", pool=WAREHOUSE_POOL)
 def dbt_core_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    yield from dbt.cli([*BUILD, "--vars", _dbt_vars(warehouse)], context=context).stream()
+    with warehouse.locked():
+        yield from dbt.cli([*BUILD, "--vars", _dbt_vars(warehouse)], context=context).stream()
 
 
 @dbt_assets(manifest=MANIFEST, project=dbt_project, select=SCORED_SELECTION,
-             dagster_dbt_translator=TRANSLATOR, name="dbt_scored_models")
+             dagster_dbt_translator=TRANSLATOR, name="dbt_scored_models", pool=WAREHOUSE_POOL)
 def dbt_scored_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    yield from dbt.cli([*BUILD, "--vars", _dbt_vars(warehouse)], context=context).stream()
+    with warehouse.locked():
+        yield from dbt.cli([*BUILD, "--vars", _dbt_vars(warehouse)], context=context).stream()
 
 
 ASSETS = [dbt_core_models, dbt_scored_models]

@@ -15,7 +15,7 @@ from orchestration.ingest.loader import DeliveryReport, FileContractError, Recon
 from orchestration.jobs import RAW_GROUP
 from orchestration.partitions import delivery_partitions
 from orchestration.raw_schema import create_raw_tables
-from orchestration.resources import WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 
 def _files_table(reports: list[DeliveryReport]) -> str:
@@ -79,7 +79,7 @@ def build_raw_asset(table: str) -> dg.AssetsDefinition:
                     f"(docs/data_contract.md); rows breaking an error rule go to raw.{table}__quarantine, "
                     f"warn-level gaps of loaded rows to raw.{table}__warnings.",
         kinds={"duckdb"},
-        pool="warehouse",
+        pool=WAREHOUSE_POOL,
     )
     def _raw_table(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         deliveries = discover_deliveries(warehouse.settings.landing_dir)

@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.publish.publisher import publish
-from orchestration.resources import WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 CPT_DESCRIPTORS_ENV = "CPT_DESCRIPTORS_FILE"
 CPT_DESCRIPTORS_DEFAULT_NAME = "cpt_descriptors.csv"
@@ -46,6 +46,7 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
         dg.AssetKey("follow_up_worklist"),
     ],
     group_name="publish",
+    pool=WAREHOUSE_POOL,
     description=(
         "Suppressed code-level and measure-level tables (published.duckdb + parquet), QPP submission JSON and "
         "one page per quality-data code; built aside, validated, then swapped in atomically."

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from orchestration.resources import WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 INPUTS_TABLE = "intermediate.int_rehab__episode_inputs"
 FEATURES_TABLE = "intermediate.int_rehab__episode_features"
@@ -202,6 +202,7 @@ class RiskModelConfig(dg.Config):
 @dg.asset(
     key=["risk_model", "coefficients"],
     group_name="risk_model",
+    pool=WAREHOUSE_POOL,
     deps=[dg.AssetKey("int_rehab__episode_inputs"), dg.AssetKey("int_rehab__episode_features"),
           dg.AssetKey("risk_model_terms")],
     description=(

@@ -14,7 +14,7 @@ from orchestration.quality.parameters import allowed_case_outcomes, measure_ids,
 from orchestration.quality.published import validate_published_database
 from orchestration.quality.suites import default_parameters, load_suite
 from orchestration.quality.validate import SuiteOutcome, run_suite
-from orchestration.resources import WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 # suite name (= expectations/<name>.json and the guarded asset's key), blocking
 WAREHOUSE_SUITES = {
@@ -51,6 +51,7 @@ def warehouse_suite_check(name: str, blocking: bool) -> dg.AssetChecksDefinition
         asset=dg.AssetKey(name),
         name=check,
         blocking=blocking,
+        pool=WAREHOUSE_POOL,
         description=f"Great Expectations suite expectations/{name}.json",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
@@ -68,6 +69,7 @@ def warehouse_suite_check(name: str, blocking: bool) -> dg.AssetChecksDefinition
     asset=dg.AssetKey("published_tables"),
     name="gx_published_tables",
     blocking=True,
+    pool=WAREHOUSE_POOL,
     description="Great Expectations suite expectations/published_tables.json on every table of published.duckdb",
 )
 def gx_published_tables(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:

@@ -14,7 +14,7 @@ import dagster as dg
 from orchestration.contract import CONTRACTS, TableContract
 from orchestration.ingest.ledger import LEDGER_TABLE, LOADED
 from orchestration.raw_schema import quarantine_table, raw_table, warnings_table
-from orchestration.resources import WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import EXPECTATIONS_DIR
 
 SHOWN = 10
@@ -100,7 +100,8 @@ def ledger_mismatch_sql(contract: TableContract) -> str:
 def raw_table_checks(contract: TableContract) -> list[dg.AssetChecksDefinition]:
     asset = dg.AssetKey(["raw", contract.name])
 
-    @dg.asset_check(asset=asset, name="key_unique_per_delivery", description=f"{contract.key} unique per delivery")
+    @dg.asset_check(asset=asset, name="key_unique_per_delivery", description=f"{contract.key} unique per delivery",
+                    pool=WAREHOUSE_POOL)
     def key_unique(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.connect(read_only=True) as con:
             rows = con.sql(duplicate_keys_sql(contract)).fetchall()
@@ -115,7 +116,8 @@ def raw_table_checks(contract: TableContract) -> list[dg.AssetChecksDefinition]:
             },
         )
 
-    @dg.asset_check(asset=asset, name="quarantine_share", description="quarantined share per delivery under threshold")
+    @dg.asset_check(asset=asset, name="quarantine_share", description="quarantined share per delivery under threshold",
+                    pool=WAREHOUSE_POOL)
     def quarantine_share(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         limit = _thresholds()["quarantine_share_max"]
         with warehouse.connect(read_only=True) as con:
@@ -134,7 +136,7 @@ def raw_table_checks(contract: TableContract) -> list[dg.AssetChecksDefinition]:
         )
 
     @dg.asset_check(
-        asset=asset, name="warn_level_gaps",
+        asset=asset, name="warn_level_gaps", pool=WAREHOUSE_POOL,
         description="loaded rows without a warn-level gap (docs/data_contract.md: severity per column)",
     )
     def warn_level_gaps(warehouse: WarehouseResource) -> dg.AssetCheckResult:
@@ -151,7 +153,7 @@ def raw_table_checks(contract: TableContract) -> list[dg.AssetChecksDefinition]:
         )
 
     @dg.asset_check(
-        asset=asset, name="ledger_reconciles", blocking=True,
+        asset=asset, name="ledger_reconciles", blocking=True, pool=WAREHOUSE_POOL,
         description="raw._deliveries: read = loaded + quarantined, and the tables hold what it says",
     )
     def ledger_reconciles(warehouse: WarehouseResource) -> dg.AssetCheckResult:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from orchestration.contract import CONTRACT_DOC, TableContract
 from orchestration.ingest.rules import MALFORMED_RULE, REJECT_RULES, q
@@ -57,8 +58,12 @@ def map_columns(path: Path, contract: TableContract, delivered: list[str]) -> Fi
 
 
 def read_csv_header(path: Path, contract: TableContract) -> list[str]:
-    with open(path, "rb") as handle:
-        probe = handle.read(_HEADER_PROBE_BYTES)
+    try:
+        # Decompresses .csv.gz and .csv.zst by their extension, as DuckDB's reader does.
+        with pa.input_stream(str(path), compression="detect") as handle:
+            probe = handle.read(_HEADER_PROBE_BYTES)
+    except (OSError, pa.ArrowException) as exc:
+        raise _fail(path, f"cannot be read or decompressed ({exc})") from exc
     first_line = probe.split(b"\n", 1)[0].rstrip(b"\r")
     try:
         text = first_line.decode("utf-8-sig")
@@ -119,18 +124,23 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
     columns = "{" + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header) + "}"
     con.execute(f"DROP TABLE IF EXISTS {_REJECTS}")
     con.execute(f"DROP TABLE IF EXISTS {_REJECT_SCANS}")
-    con.execute(
-        f"""
-        INSERT INTO {STAGE_TABLE}
-        SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.ordinality + 1
-        FROM read_csv(
-            $path, header = true, auto_detect = false, columns = {columns}, delim = ',', quote = '"',
-            escape = '"', encoding = 'utf-8', store_rejects = true,
-            rejects_table = '{_REJECTS}', rejects_scan = '{_REJECT_SCANS}', strict_mode = true
-        ) WITH ORDINALITY AS _src
-        """,
-        {"path": str(path), "rel": rel, "hash": file_hash},
-    )
+    try:
+        con.execute(
+            f"""
+            INSERT INTO {STAGE_TABLE}
+            SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.ordinality + 1
+            FROM read_csv(
+                $path, header = true, auto_detect = false, columns = {columns}, delim = ',', quote = '"',
+                escape = '"', encoding = 'utf-8', store_rejects = true,
+                rejects_table = '{_REJECTS}', rejects_scan = '{_REJECT_SCANS}', strict_mode = true
+            ) WITH ORDINALITY AS _src
+            """,
+            {"path": str(path), "rel": rel, "hash": file_hash},
+        )
+    except duckdb.IOException as exc:  # e.g. a compressed file cut short
+        raise _fail(path, f"cannot be read or decompressed ({exc})") from exc
+    except duckdb.InvalidInputException as exc:  # e.g. LF and CRLF line ends mixed in one file
+        raise _fail(path, f"the CSV reader cannot parse it: {str(exc).splitlines()[0]}") from exc
     reject_rules = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in REJECT_RULES.items())
     rejected = con.execute(
         f"""

@@ -3,7 +3,8 @@
 Each rule is a condition, a severity (the contract column's, orchestration/contract.py) and a readable reason.
 A row breaking an ERROR rule goes to quarantine under its first such rule (the order below), with every reason
 listed; a row breaking only WARN rules is loaded (a malformed value as NULL) and each gap is recorded in
-raw.<table>__warnings. Rules run in DuckDB over the VARCHAR stage table.
+raw.<table>__warnings. Rules run in DuckDB over the VARCHAR stage table. `conflicting_versions` is judged
+last, among the rows that break no ERROR rule.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ INSTRUMENTS_TABLE = "_ingest_instruments"
 # Order = priority of the rule that names a quarantined row; WARN-level empties are `missing_<column>`, after these.
 RULES = (
     "duplicate_line",
+    "control_character",
     "missing_key",
     "bad_date",
     "bad_number",
     "unknown_code_format",
     "non_numeric_score",
     "score_out_of_range",
+    "conflicting_versions",
 )
 # The rules of a value that is present but not of its column's type or shape: at WARN it loads as NULL.
 MALFORMED_RULES = ("bad_date", "bad_number", "unknown_code_format")
@@ -45,6 +48,12 @@ ICD10_SHAPE = r"^[A-Za-z][0-9][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$"
 SCORE_TYPE = "DECIMAL(9,3)"  # the type staging gives scores
 CODE_SHAPES = {"hcpcs": (HCPCS_SHAPE, "is not 5 alphanumerics"),
                "icd10": (ICD10_SHAPE, "does not have the ICD-10-CM shape")}
+INTEGER_TYPES = ("INTEGER", "BIGINT", "SMALLINT")
+# A whole number; a zero fraction (`2.0`, as spreadsheet and pandas exports write integers) is the same number.
+# `1.5`, `1.4` and `1e3` are not, where a cast would round them or read them as exponents.
+INTEGER_TEXT = r"^[+-]?[0-9]+(\.0*)?$"
+# C0 control characters but tab, line feed and carriage return (legal inside quoted CSV values), and DEL.
+CONTROL_CHARACTER = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 
 
 def q(name: str) -> str:
@@ -72,6 +81,19 @@ def _breaks_number(col: str, duck_type: str) -> str:
     return f"try_cast({q(col)} AS {duck_type}) IS NULL AND {_present(col)} AND {typed_expr(col, duck_type)} IS NULL"
 
 
+def _breaks_integer(col: str, duck_type: str) -> str:
+    return (f"NOT coalesce(regexp_full_match({q(col)}, '{INTEGER_TEXT}') AND try_cast({q(col)} AS {duck_type}) "
+            f"IS NOT NULL, false) AND {_present(col)} AND NOT coalesce(regexp_full_match(trim({q(col)}), "
+            f"'{INTEGER_TEXT}') AND {typed_expr(col, duck_type)} IS NOT NULL, false)")
+
+
+def _strict_typed(col: str, duck_type: str) -> str:
+    """The typed value a row loads with, NULL where the value breaks its rule (so it never joins a key)."""
+    if duck_type in INTEGER_TYPES:
+        return f"CASE WHEN regexp_full_match(trim({q(col)}), '{INTEGER_TEXT}') THEN {typed_expr(col, duck_type)} END"
+    return typed_expr(col, duck_type)
+
+
 def typed_expr(col: str, duck_type: str) -> str:
     """The typed value of a delivered VARCHAR (NULL when empty; rules have already rejected bad values)."""
     value = f"nullif(trim({q(col)}), '')"
@@ -90,6 +112,9 @@ def _malformed(c: Column) -> tuple[str, str, str]:
     """(rule, condition, reason) of a value that is not of the column's type or code shape."""
     if c.type == "DATE":
         return "bad_date", _breaks_date(c.name), _value_reason(c.name, "is not an ISO date (YYYY-MM-DD)")
+    if c.type in INTEGER_TYPES:
+        return ("bad_number", _breaks_integer(c.name, c.type),
+                _value_reason(c.name, f"is not a whole number fitting {c.type}"))
     if c.type != "VARCHAR":
         return ("bad_number", _breaks_number(c.name, c.type),
                 _value_reason(c.name, f"is not a number fitting {c.type}"))
@@ -127,6 +152,16 @@ def _column_checks(contract: TableContract) -> list[tuple[str, str, str, str, st
     return out
 
 
+def _control_character_check(contract: TableContract) -> tuple[str, str, str, str, str]:
+    """Any column, always ERROR. One pass over the row's values joined together; the columns are named only for
+    the rows that fail."""
+    cond = f"regexp_matches(concat({', '.join(q(n) for n in contract.names)}), '{CONTROL_CHARACTER}')"
+    named = ", ".join(f"CASE WHEN regexp_matches({q(n)}, '{CONTROL_CHARACTER}') THEN '{n}' END" for n in contract.names)
+    reason = (f"'control character (NUL or another non-printing byte) in ' || "
+              f"array_to_string(list_filter([{named}], lambda c: c IS NOT NULL), ', ')")
+    return ("control_character", ERROR, "", cond, reason)
+
+
 def _score_checks() -> list[tuple[str, str, str, str, str]]:
     score = f"try_cast(trim(result) AS {SCORE_TYPE})"
     instrument_row = "_instr.instrument IS NOT NULL AND nullif(trim(result), '') IS NOT NULL"
@@ -155,16 +190,61 @@ def _priority(check: tuple[str, str, str, str, str]) -> tuple[int, int]:
     return (severity != ERROR, RULES.index(rule) if rule in RULES else len(RULES))
 
 
+def _version_key(contract: TableContract) -> list[str]:
+    """The key whose versions must agree within a delivery: the contract key, when all its columns are required."""
+    return list(contract.key) if contract.key and set(contract.key) <= set(contract.required) else []
+
+
+def _conflicting_versions(contract: TableContract, stage: str, record: str) -> tuple[str, str]:
+    """(CTEs, rows) for the rows of a key delivered more than once with different values within the delivery.
+
+    Within one delivery nothing says which version is the correction, so none is loaded: every version is
+    quarantined, with the count, rather than one kept silently. Only rows that break no ERROR rule count (an
+    exact duplicate line or a bad value does not make a second version); the key is compared typed, as loaded.
+    """
+    key = _version_key(contract)
+    if not key:
+        return "", "SELECT * FROM _failing"
+    keys = [f"_k{i}" for i in range(len(key))]
+    clean = ("NOT EXISTS (SELECT 1 FROM _failing AS _f WHERE _f._source_file = _h._source_file "
+             f"AND _f._line_number = _h._line_number AND _f.failures[1].severity = '{ERROR}')")
+    shown = " || ', ' || ".join(f"CAST(_v.{k} AS VARCHAR)" for k in keys)
+    reason = (f"'{' + '.join(key)} (' || {shown} || ') is delivered ' || _v._n || ' times with different values "
+              "in this delivery: no version is loaded'")
+    ctes = f""", _versions AS (
+            SELECT {', '.join(keys)}, count(*) AS _n
+            FROM _hashed AS _h
+            WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)} AND {clean}
+            GROUP BY ALL
+            HAVING min(_row_hash) <> max(_row_hash)
+        ), _conflicting AS (
+            SELECT _s._source_file, _s._file_hash, _s._line_number,
+                   CAST(to_json(struct_pack({record})) AS VARCHAR) AS raw_record,
+                   [{{'rule': 'conflicting_versions', 'severity': '{ERROR}', 'column': '', 'reason': {reason}}}]
+                       AS failures
+            FROM _hashed AS _h
+            JOIN _versions AS _v ON {' AND '.join(f'_v.{k} = _h.{k}' for k in keys)}
+            JOIN {stage} AS _s ON _s._source_file = _h._source_file AND _s._line_number = _h._line_number
+            WHERE {clean}
+        )"""
+    rows = ("SELECT * FROM _failing AS _f WHERE NOT EXISTS (SELECT 1 FROM _conflicting AS _c "
+            "WHERE _c._source_file = _f._source_file AND _c._line_number = _f._line_number) "
+            "UNION ALL SELECT * FROM _conflicting")
+    return ctes, rows
+
+
 def violations_query(contract: TableContract, stage: str) -> str:
     """One row per stage row that breaks a rule: lineage, and either its first ERROR rule (with the delivered
     values and every reason: a quarantine row), or a NULL rule and its WARN-level gaps (a loaded row).
 
-    Rows are first filtered on the cheap conditions, so reasons are only built for the few that fail; exact
-    duplicates are found among rows sharing a 64-bit hash of all columns, then compared column by column.
+    Rows are first filtered on the cheap conditions, so reasons are only built for the few that fail. Each row's
+    64-bit hash of all columns is computed once: exact duplicates are found among rows sharing it (then compared
+    column by column), and versions of a key are told apart by it.
     """
     cols = ", ".join(q(n) for n in contract.names)
     checks = [("duplicate_line", ERROR, "", "_dup._line_number IS NOT NULL",
-               "'exact duplicate of an earlier line of this delivery'"), *_column_checks(contract)]
+               "'exact duplicate of an earlier line of this delivery'"),
+              _control_character_check(contract), *_column_checks(contract)]
     join = ""
     if contract.name == "observation":
         checks += _score_checks()
@@ -177,16 +257,23 @@ def violations_query(contract: TableContract, stage: str) -> str:
         for rule, severity, column, cond, reason in checks)
     any_error = " OR ".join(f"({cond})" for _, severity, _, cond, _ in checks if severity == ERROR)
     record = ", ".join(f"{q(n)} := {q(n)}" for n in contract.names)
+    version_ctes, rows = _conflicting_versions(contract, stage, record)
+    key = [f", {_strict_typed(k, contract.column(k).type)} AS _k{i}" for i, k in enumerate(_version_key(contract))]
     return f"""
-        WITH _dup_hash AS (
-            SELECT _h FROM (SELECT hash({cols}) AS _h FROM {stage}) GROUP BY _h HAVING count(*) > 1
+        WITH _hashed AS MATERIALIZED (
+            SELECT _source_file, _line_number, hash({cols}) AS _row_hash{''.join(key)} FROM {stage}
+        ), _dup_hash AS (
+            SELECT _row_hash FROM _hashed GROUP BY _row_hash HAVING count(*) > 1
         ), _dup AS (
             SELECT _source_file, _line_number FROM (
-                SELECT _source_file, _line_number,
-                       row_number() OVER (PARTITION BY {cols} ORDER BY _source_file, _line_number) AS _rank
-                FROM {stage} WHERE hash({cols}) IN (SELECT _h FROM _dup_hash)
+                SELECT _s._source_file, _s._line_number,
+                       row_number() OVER (PARTITION BY {', '.join(f'_s.{q(n)}' for n in contract.names)}
+                                          ORDER BY _s._source_file, _s._line_number) AS _rank
+                FROM _hashed AS _h
+                JOIN _dup_hash USING (_row_hash)
+                JOIN {stage} AS _s ON _s._source_file = _h._source_file AND _s._line_number = _h._line_number
             ) WHERE _rank > 1
-        ), _failing AS (
+        ), _failing AS MATERIALIZED (
             SELECT _s._source_file, _s._file_hash, _s._line_number,
                    CASE WHEN {any_error} THEN CAST(to_json(struct_pack({record})) AS VARCHAR) END AS raw_record,
                    list_filter([{failures}], lambda f: f IS NOT NULL) AS failures
@@ -194,11 +281,11 @@ def violations_query(contract: TableContract, stage: str) -> str:
             LEFT JOIN _dup ON _dup._source_file = _s._source_file AND _dup._line_number = _s._line_number
             {join}
             WHERE {' OR '.join(f'({cond})' for _, _, _, cond, _ in checks)}
-        )
+        ){version_ctes}
         SELECT _source_file, _file_hash, _line_number, raw_record,
                CASE WHEN failures[1].severity = '{ERROR}' THEN failures[1].rule END AS rule,
                array_to_string(list_transform(failures, lambda f: f.reason), '; ') AS reason,
                list_transform(list_filter(failures, lambda f: f.severity = '{WARN}'),
                               lambda f: {{'rule': f.rule, 'column': f.column, 'reason': f.reason}}) AS warnings
-        FROM _failing
+        FROM ({rows})
     """

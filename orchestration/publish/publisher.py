@@ -1,18 +1,16 @@
-"""Build a whole publication aside, validate it, then swap it in; on any failure the live publication stays.
+"""Build a whole publication in a new version directory, validate it, export it, then switch it in.
 
-Layout under DATA_DIR:
-  published.duckdb                 the tables (replaced atomically)
-  published -> published_versions/<version>/   parquet files, pages/, manifest.json (link replaced atomically)
-  qpp_submissions -> qpp_submissions_versions/<version>/   QPP JSON (exact counts: submission payloads)
+Layout (orchestration/publish/swap.py): DATA_DIR/publications/<version>/ holds published.duckdb, published/
+(parquet, pages/, manifest.json) and qpp_submissions/; the link DATA_DIR/current names the live version, and
+DATA_DIR/published.duckdb, published/ and qpp_submissions/ are fixed links through it. On any failure before
+the switch the live publication stays as it was; a crash leaves leftovers that the next publish removes.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -31,7 +29,7 @@ PUB = "publish_build"
 
 
 class PublicationInvalid(Exception):
-    """The built-aside publication failed validation; nothing was swapped in."""
+    """The new publication failed validation; it was removed and the live one stays."""
 
 
 @dataclass(frozen=True)
@@ -76,16 +74,14 @@ def _export(con: duckdb.DuckDBPyConnection, version: str, version_dir: Path) -> 
 def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Path | None = None,
             progress: Callable[[str], None] = lambda line: None) -> PublishResult:
     """`con` is a (read-only) connection to the warehouse; nothing outside DATA_DIR is written. `progress` gets
-    one line per build step, with its seconds."""
+    one line per build step, with its seconds. The caller holds the DATA_DIR lock, so anything under
+    publications/ that no pointer names is a leftover, never a build."""
     lap = Laps(progress)
-    version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
-    live_db = data_dir / "published.duckdb"
-    live_dir = data_dir / "published"
-    live_qpp = data_dir / "qpp_submissions"
-    version_dir = data_dir / "published_versions" / version
-    qpp_dir = data_dir / "qpp_submissions_versions" / version
-    build_db = data_dir / f".published-{version}.duckdb"
     data_dir.mkdir(parents=True, exist_ok=True)
+    swap.migrate_legacy_layout(data_dir)
+    swap.prune(data_dir)
+    previous = swap.current_version(data_dir)
+    version = swap.new_version(data_dir)
     attached: list[str] = []
     try:
         # The exact counts live only in an in-memory scratch catalog, never in a file of their own nor in
@@ -93,7 +89,7 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
         # several times faster than a scratch file for these aggregations.
         con.execute(f"attach ':memory:' as {WORK} (read_only false)")
         attached.append(WORK)
-        con.execute(f"attach '{build_db}' as {PUB} (read_only false)")
+        con.execute(f"attach '{version.database}' as {PUB} (read_only false)")
         attached.append(PUB)
         load_reference_tables(con, WORK)
         params = load_parameters(con, WORK)
@@ -109,25 +105,26 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
         if problems:
             raise PublicationInvalid("published tables failed validation: " + "; ".join(problems))
         lap("publication validated")
-        row_counts = _export(con, version, version_dir)
+        row_counts = _export(con, version.id, version.directory)
         lap(f"{len(row_counts)} tables written as parquet")
-        pages = render_pages(con, PUB, WORK, version_dir / "pages")
+        pages = render_pages(con, PUB, WORK, version.directory / "pages")
         lap(f"{len(pages)} code pages rendered")
-        qpp_report = qpp.write_submissions(con, qpp_dir, params.qpp_submission_method)
+        qpp_report = qpp.write_submissions(con, version.qpp, params.qpp_submission_method)
         lap(f"{qpp_report.files} QPP submission files written, {len(qpp_report.skipped)} skipped")
         without_tin = qpp.cases_without_tin(con)
         for catalog in reversed(attached):
             con.execute(f"detach {catalog}")
         attached.clear()
-        swap.swap_file(build_db, live_db)
-        swap.swap_dir(version_dir, live_dir)
-        swap.swap_dir(qpp_dir, live_qpp)
+        swap.mark_complete(version, previous,
+                           {"tables": row_counts, "qpp_files": qpp_report.files, "pages": len(pages)})
     except BaseException:
         for catalog in reversed(attached):
             con.execute(f"detach {catalog}")
-        swap.discard(build_db, version_dir, qpp_dir)
+        swap.discard(version)
         raise
-    swap.prune_versions(version_dir.parent, live_dir)
-    swap.prune_versions(qpp_dir.parent, live_qpp)
-    return PublishResult(version, live_db, version_dir, qpp_dir, row_counts, qpp_report.files, len(pages), without_tin,
-                         qpp_report)
+    # From here on the version is complete: a failure leaves it for the next prune, never half-switched.
+    swap.switch_current(data_dir, version)
+    swap.ensure_fixed_links(data_dir)
+    swap.prune(data_dir)
+    return PublishResult(version.id, version.database, version.directory, version.qpp, row_counts, qpp_report.files,
+                         len(pages), without_tin, qpp_report)

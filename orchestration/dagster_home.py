@@ -1,0 +1,69 @@
+"""The Dagster instance the project runs on (DATA_DIR/dagster_home): its dagster.yaml, and runs a kill left open.
+
+Every job opens warehouse.duckdb, which DuckDB lets only one process open while any process writes it, so runs
+must not overlap. dagster.yaml therefore allows one run in progress (sensor runs, the daily schedule and UI
+launches wait in the run queue) and puts every warehouse step in the pool `warehouse` with limit 1. The pool
+is enforced per run (granularity `run`): the queue checks it before launching, and no op-level slot is claimed
+inside a run, which a killed run would otherwise keep claimed. The headless run (`spine-pipeline run`) records
+its runs in the same instance, so the queue counts them as in progress too.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+# Tag of the runs `spine-pipeline run|demo` executes in-process (no run worker that Dagster could monitor).
+HEADLESS_TAG = ("spine/launched_by", "spine-pipeline")
+MANAGED_SETTINGS = {
+    "telemetry": {"enabled": False},
+    "concurrency": {
+        "pools": {"default_limit": 1, "granularity": "run"},
+        "runs": {"max_concurrent_runs": 1},
+    },
+}
+_ACTIVE = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
+           dg.DagsterRunStatus.CANCELING]
+
+
+def _merge(current: dict, managed: dict) -> dict:
+    merged = dict(current)
+    for key, value in managed.items():
+        merged[key] = _merge(merged.get(key) or {}, value) if isinstance(value, dict) else value
+    return merged
+
+
+def write_instance_config(home: Path) -> Path:
+    """Enforce the managed settings in home/dagster.yaml, keeping every other setting a user added there.
+
+    Idempotent: the file is rewritten (atomically) only when a managed value differs.
+    """
+    path = home / "dagster.yaml"
+    current = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+    merged = _merge(current, MANAGED_SETTINGS)
+    # The older spelling of the run limit conflicts with `concurrency: runs:` (Dagster refuses both).
+    run_queue = dict(merged.get("run_queue") or {})
+    if run_queue.pop("max_concurrent_runs", None) is not None:
+        merged["run_queue"] = run_queue
+        if not run_queue:
+            del merged["run_queue"]
+    if merged != current:
+        staged = path.with_name(f".{path.name}.{os.getpid()}")
+        staged.write_text(yaml.safe_dump(merged, sort_keys=False))
+        os.replace(staged, path)
+    return path
+
+
+def fail_abandoned_headless_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the headless runs still recorded as in progress; call only while holding the DATA_DIR lock.
+
+    Holding the lock proves that no other headless run on this DATA_DIR is alive: such a run was killed and its
+    record would otherwise count as in progress forever, and keep the run queue (limit 1) from launching.
+    """
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=_ACTIVE, tags=dict([HEADLESS_TAG])))
+    for run in runs:
+        instance.report_run_failed(run, "abandoned: the process running it ended without finishing it")
+    return [run.run_id for run in runs]
