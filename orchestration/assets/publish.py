@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.publish.publisher import publish
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, resolve_as_of_date
 
 CPT_DESCRIPTORS_ENV = "CPT_DESCRIPTORS_FILE"
 CPT_DESCRIPTORS_DEFAULT_NAME = "cpt_descriptors.csv"
@@ -49,13 +49,14 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
     pool=WAREHOUSE_POOL,
     description=(
         "Suppressed code-level and measure-level tables (published.duckdb + parquet), QPP submission JSON and "
-        "one page per quality-data code; built aside, validated, then swapped in atomically."
+        "the publication site; built aside, validated, then swapped in atomically."
     ),
 )
 def published_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     data_dir = warehouse.settings.data_dir
     with warehouse.connect(read_only=True) as con:
-        result = publish(con, data_dir, cpt_descriptor_file(data_dir), progress=context.log.info)
+        result = publish(con, data_dir, cpt_descriptor_file(data_dir), progress=context.log.info,
+                         as_of_date=resolve_as_of_date(con, warehouse.settings))
     context.log.info(f"published version {result.version}: {len(result.row_counts)} tables")
     for skipped in result.qpp_report.skipped:
         context.log.warning(f"QPP file {skipped['file']} not written: {'; '.join(skipped['problems'])}")
