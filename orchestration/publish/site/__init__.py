@@ -28,7 +28,7 @@ from orchestration.publish.site.data import Meta, SiteData
 from orchestration.publish.site.pages import render_code_page, render_index, render_measure_page
 
 __all__ = ["Meta", "SiteData", "SiteResult", "render_code_page", "render_index", "render_measure_page",
-           "render_site"]
+           "render_site", "write_downloads"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DBT_DOCS_FILE = "dbt-docs.html"

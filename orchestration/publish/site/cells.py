@@ -6,10 +6,8 @@ eligible cases) prints NO_VALUE. Tables are plain data (Table, Row, Cell) that t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-
-import pandas as pd
 
 HIDDEN = "hidden"
 NO_VALUE = "–"
@@ -40,10 +38,10 @@ class Table:
 
 
 def _missing(value) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+    return value is None or (isinstance(value, float) and value != value)
 
 
-def _hidden(row: pd.Series, column: str) -> bool:
+def _hidden(row: Mapping, column: str) -> bool:
     flag = row.get(f"{column}_suppressed")
     return bool(flag) if not _missing(flag) else False
 
@@ -61,16 +59,14 @@ def fmt_money(value) -> str:
 
 
 def fmt_date(value) -> str:
-    if _missing(value):
-        return NO_VALUE
-    return value.date().isoformat() if isinstance(value, pd.Timestamp) else str(value)[:10]
+    return NO_VALUE if _missing(value) else str(value)[:10]
 
 
 FORMATS = {"count": fmt_count, "pct": fmt_pct, "money": fmt_money, "date": fmt_date,
            "text": lambda v: NO_VALUE if _missing(v) else str(v)}
 
 
-def cell(row: pd.Series, column: str, kind: str = "count") -> Cell:
+def cell(row: Mapping, column: str, kind: str = "count") -> Cell:
     """One published figure: HIDDEN when its _suppressed flag is set, else formatted by kind."""
     if _hidden(row, column):
         return Cell(HIDDEN, kind, hidden=True)
@@ -81,12 +77,12 @@ def text(value, href: str | None = None) -> Cell:
     return Cell(FORMATS["text"](value), "text", href=href)
 
 
-def table_of(frame: pd.DataFrame, key: str | Iterable[str], columns: list[tuple[str, str, str]],
+def table_of(rows: Iterable[Mapping], key: str | Iterable[str], columns: list[tuple[str, str, str]],
              empty: str, note: str = "") -> Table:
-    """Rows of `frame` as a Table; columns are (column, heading, kind); `key` names the column(s) of a row's key."""
+    """`rows` as a Table; columns are (column, heading, kind); `key` names the column(s) of a row's key."""
     keys = [key] if isinstance(key, str) else list(key)
     table = Table([(c, heading) for c, heading, _ in columns], empty=empty, note=note)
-    for _, row in frame.iterrows():
+    for row in rows:
         cells = [text(row[c]) if kind == "text" else cell(row, c, kind) for c, _, kind in columns]
         table.rows.append(Row("|".join(str(row[k]) for k in keys), cells))
     return table

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-import pandas as pd
 
 from orchestration.publish.site import charts
 from orchestration.publish.site.cells import (
@@ -27,7 +26,7 @@ from orchestration.publish.site.cells import (
     table_of,
     text,
 )
-from orchestration.publish.site.data import SiteData
+from orchestration.publish.site.data import Record, SiteData
 
 SITE_TITLE = "Spine outcome measures"
 CODES_DIR, MEASURES_DIR = "codes", "measures"
@@ -78,8 +77,17 @@ def _write(path: Path, template: str, **context) -> Path:
     return path
 
 
-def _year_label(value) -> str:
-    return str(int(value))
+def _or_dash(value) -> str:
+    return value if isinstance(value, str) and value else NO_VALUE
+
+
+def _years(first, last) -> str:
+    return f"{first} onward" if last is None else f"{first}-{last}"
+
+
+def _with(rows: list[Record], **columns) -> list[Record]:
+    """Rows with extra display columns, each computed from the row: _with(rows, year=lambda r: ...)."""
+    return [{**row, **{name: make(row) for name, make in columns.items()}} for row in rows]
 
 
 # ---------------------------------------------------------------------------------------------------- index
@@ -87,19 +95,20 @@ def _year_label(value) -> str:
 
 def render_index(data: SiteData, out_dir: Path) -> Path:
     pages = set(data.page_codes())
-    codes = data.codes.assign(
-        _rank=data.codes["role_note"].map({r: i for i, r in enumerate(ROLE_ORDER)}).fillna(len(ROLE_ORDER))
-    ).sort_values(["measure_note", "_rank", "code"])
+    rank = {role: i for i, role in enumerate(ROLE_ORDER)}
+    codes = sorted(data.codes.values(), key=lambda r: (_or_dash(r["measure_note"]),
+                                                       rank.get(r["role_note"], len(ROLE_ORDER)), r["code"]))
     rows = []
-    for _, row in codes.iterrows():
-        values = [row["code"], row["descriptor"], row["measure_note"], row["role_note"], row["qdc_status"]]
+    for row in codes:
+        labels = [row["code"], row["descriptor"], row["measure_note"], row["role_note"], row["qdc_status"]]
         rows.append({
             "code": row["code"], "descriptor": _or_dash(row["descriptor"]), "measure": _or_dash(row["measure_note"]),
             "role": _or_dash(row["role_note"]), "status": _or_dash(row["qdc_status"]),
             "claim_lines": cell(row, "claim_lines"), "cases_assigned": cell(row, "cases_assigned"),
             "href": code_href(row["code"]) if row["code"] in pages else None,
-            "search": " ".join(str(v) for v in values if isinstance(v, str)).lower(),
+            "search": " ".join(v for v in labels if isinstance(v, str)).lower(),
         })
+    roles = {row["role"] for row in rows}
     downloads = Table([("table", "Table"), ("rows", "Rows"), ("csv", "CSV"), ("parquet", "Parquet")])
     for name, count in data.tables:
         downloads.rows.append(Row(name, [text(name), Cell(fmt_count(count), "count"),
@@ -108,37 +117,25 @@ def render_index(data: SiteData, out_dir: Path) -> Path:
     return _write(
         out_dir / "index.html", "index.html", title="Index", root="", meta=data.meta, crumbs=[("Index", None)],
         measures=_measures_table(data), measure_list=", ".join(data.measure_ids()), codes=rows,
-        measure_options=sorted({r["measure"] for r in rows}), role_options=[
-            r for r in ROLE_ORDER if r in {row["role"] for row in rows}
-        ] + sorted({row["role"] for row in rows} - set(ROLE_ORDER)),
-        downloads=downloads,
+        measure_options=sorted({r["measure"] for r in rows}),
+        role_options=[r for r in ROLE_ORDER if r in roles] + sorted(roles - set(ROLE_ORDER)), downloads=downloads,
     )
-
-
-def _or_dash(value) -> str:
-    return value if isinstance(value, str) and value else NO_VALUE
-
-
-def _overall(data: SiteData, measure_id: str) -> pd.DataFrame:
-    """A measure's whole-measure rows of measure_performance (entity all): stratum `all`."""
-    perf = data.performance
-    return perf[(perf["measure_id"] == measure_id) & (perf["entity_level"] == "all") & (perf["stratum"] == "all")]
 
 
 def _measures_table(data: SiteData) -> Table:
     table = Table([("measure", "Measure"), ("title", "Title"), ("year", "Latest performance year"),
                    ("eligible_population", "Eligible"), ("performance_rate_pct", "Performance rate")],
                   empty="No measure in the registry.")
-    for _, measure in data.measures.iterrows():
-        overall = _overall(data, measure["measure_id"]).sort_values("performance_year")
-        if overall.empty:
-            cells = [text(NO_VALUE), Cell(NO_VALUE, "count"), Cell(NO_VALUE, "pct")]
-        else:
-            latest = overall.iloc[-1]
-            cells = [text(_year_label(latest["performance_year"])), cell(latest, "eligible_population"),
+    for measure_id, title in data.measures.items():
+        overall = [r for r in data.performance.get(measure_id, [])
+                   if r["entity_level"] == "all" and r["stratum"] == "all"]
+        if overall:
+            latest = max(overall, key=lambda r: r["performance_year"])
+            cells = [text(str(latest["performance_year"])), cell(latest, "eligible_population"),
                      cell(latest, "performance_rate_pct", "pct")]
-        table.rows.append(Row(measure["measure_id"], [
-            text(measure["measure_id"], href=measure_href(measure["measure_id"])), text(measure["title"]), *cells]))
+        else:
+            cells = [text(NO_VALUE), Cell(NO_VALUE, "count"), Cell(NO_VALUE, "pct")]
+        table.rows.append(Row(measure_id, [text(measure_id, href=measure_href(measure_id)), text(title), *cells]))
     return table
 
 
@@ -146,12 +143,11 @@ def _measures_table(data: SiteData) -> Table:
 
 
 def render_code_page(data: SiteData, code: str, out_dir: Path) -> Path:
-    info = data.codes[data.codes["code"] == code].iloc[0]
-    memberships = data.measure_codes[data.measure_codes["code"] == code]
-    measure_ids = list(dict.fromkeys(memberships["measure_id"]))
-    titles = dict(zip(data.measures["measure_id"], data.measures["title"]))
+    info = data.codes[code]
+    memberships = [r for r in data.measure_codes if r["code"] == code]
     facts = [("Measure", _or_dash(info["measure_note"]), None)]
-    facts += [("Measure page", f"{m} · {titles.get(m, m)}", measure_href(m, "../")) for m in measure_ids]
+    facts += [("Measure page", f"{m} · {data.measures.get(m, m)}", measure_href(m, "../"))
+              for m in dict.fromkeys(r["measure_id"] for r in memberships)]
     facts += [
         ("Role", _or_dash(info["role_note"]), None), ("Status", _or_dash(info["qdc_status"]), None),
         ("Claim lines", cell(info, "claim_lines").text, None), ("Claims", cell(info, "claims").text, None),
@@ -160,10 +156,9 @@ def render_code_page(data: SiteData, code: str, out_dir: Path) -> Path:
         ("First billed", cell(info, "first_service_date", "date").text, None),
         ("Last billed", cell(info, "last_service_date", "date").text, None),
     ]
-    overview = data.overview[data.overview["code"] == code]
-    sections = [_trend_section(data, code, overview), _payer_section(data, code)]
+    sections = [_trend_section(data, code), _payer_section(data, code)]
     sections += [_breakdown_section(data, code, *spec) for spec in BREAKDOWN_SECTIONS]
-    sections.append(_code_measure_section(data, code, memberships, titles))
+    sections.append(_code_measure_section(data, code, memberships))
     return _write(
         out_dir / CODES_DIR / f"{code}.html", "page.html", title=code, root="../", meta=data.meta,
         crumbs=[("Index", "../index.html"), ("Codes", "../index.html#codes"), (code, None)],
@@ -172,44 +167,47 @@ def render_code_page(data: SiteData, code: str, out_dir: Path) -> Path:
     )
 
 
-def _quarter_bars(data: SiteData, overview: pd.DataFrame) -> tuple[list[charts.Bar], Table]:
-    quarters = overview[overview["period_type"] == "quarter"].set_index("period")
-    years = overview[overview["period_type"] == "year"].set_index("year")
+def _quarter_bars(data: SiteData, overview: list[Record]) -> tuple[list[charts.Bar], Table]:
+    """A bar per quarter of the common axis; a hidden quarter carries what its year's total leaves for it."""
+    quarters = {r["period"]: r for r in overview if r["period_type"] == "quarter"}
+    years = {r["year"]: r for r in overview if r["period_type"] == "year"}
+    bounds = {}
+    for year, total in years.items():
+        members = [r for r in quarters.values() if r["year"] == year]
+        visible = [r["claim_lines"] for r in members if not r["claim_lines_suppressed"]]
+        bounds[year] = hidden_range(total["claim_lines"], total["claim_lines_suppressed"], visible,
+                                    len(members) - len(visible))
     bars, table = [], Table([("period", "Quarter"), ("claim_lines", "Claim lines"), ("claims", "Claims"),
                              ("persons", "Persons")], empty="Not on any claim line.")
     for period in data.quarters:
-        if period not in quarters.index:
+        row = quarters.get(period)
+        if row is None:
             bars.append(charts.Bar(period, 0))
             continue
-        row = quarters.loc[period]
-        if not row["claim_lines_suppressed"]:
-            bars.append(charts.Bar(period, int(row["claim_lines"])))
-            lines = cell(row, "claim_lines")
-        else:
-            same_year = quarters[quarters["year"] == row["year"]]
-            visible = [int(v) for v in same_year.loc[~same_year["claim_lines_suppressed"], "claim_lines"]]
-            year = years.loc[row["year"]] if row["year"] in years.index else None
-            bound = None if year is None else hidden_range(
-                year["claim_lines"], bool(year["claim_lines_suppressed"]), visible,
-                int(same_year["claim_lines_suppressed"].sum()))
+        if row["claim_lines_suppressed"]:
+            bound = bounds.get(row["year"])
             bars.append(charts.Bar(period, None, bound))
             lines = Cell(f"{HIDDEN} ({bound[0]}-{bound[1]})" if bound else HIDDEN, "count", hidden=True)
+        else:
+            bars.append(charts.Bar(period, row["claim_lines"]))
+            lines = cell(row, "claim_lines")
         table.rows.append(Row(period, [text(period), lines, cell(row, "claims"), cell(row, "persons")]))
     return bars, table
 
 
-def _trend_section(data: SiteData, code: str, overview: pd.DataFrame) -> Section:
+def _trend_section(data: SiteData, code: str) -> Section:
     section = Section("trend", "Claim lines by quarter")
-    years = overview[overview["period_type"] == "year"].sort_values("year")
-    if years.empty:
+    overview = data.overview.get(code, [])
+    years = [r for r in overview if r["period_type"] == "year"]
+    if not years:
         section.text.append("This code is on no claim line in this data.")
         return section
     bars, quarters = _quarter_bars(data, overview)
     labels = [b.key if len(bars) <= 12 or b.key.endswith("Q1") else "" for b in bars]
     section.chart = charts.bars(f"trend-{code}", f"{code} claim lines per quarter", bars, "claim lines", labels)
     if any(b.value is None for b in bars):
-        section.text.append("A hatched bar is a hidden count, drawn up to the most it can be; its label is the range "
-                            "the year's total leaves for it.")
+        section.text.append("A hatched span is a hidden count: it covers the range the year's published total "
+                            "leaves for it, which its label gives.")
     section.tables.append(Captioned("By year", table_of(years, "period", [
         ("period", "Year", "text"), ("claim_lines", "Claim lines", "count"), ("claims", "Claims", "count"),
         ("persons", "Persons", "count"), ("rendering_npis", "Rendering NPIs", "count"), ("units", "Units", "count"),
@@ -219,26 +217,22 @@ def _trend_section(data: SiteData, code: str, overview: pd.DataFrame) -> Section
     return section
 
 
-def _pivot(frame: pd.DataFrame, label: list[tuple[str, str]], value: str, share: str, empty: str,
+def _pivot(rows: list[Record], label: list[tuple[str, str]], value: str, share: str, empty: str,
            extra: list[tuple[str, str]] = ()) -> Table:
-    """Categories down, years across; each cell `count (share%)`. Categories hidden in every year they occur
-    are named in a note instead of filling rows with `hidden`."""
-    years = sorted({int(y) for y in frame["year"]})
-    table = Table([(c, h) for c, h in (*label, *extra)] + [(str(y), str(y)) for y in years], empty=empty)
-    if frame.empty:
-        return table
-    keys = [c for c, _ in label]
-    groups = {key if isinstance(key, tuple) else (key,): rows
-              for key, rows in frame.groupby(keys, dropna=False, sort=False)}
+    """Categories down (keyed by the first label column), years across; each cell `count (share%)`. Categories
+    hidden in every year they occur are named in a note instead of filling rows with `hidden`."""
+    years = sorted({r["year"] for r in rows})
+    table = Table([*label, *extra, *[(str(y), str(y)) for y in years]], empty=empty)
+    groups: dict[object, list[Record]] = {}
+    for row in rows:
+        groups.setdefault(row[label[0][0]], []).append(row)
     hidden_only = []
-    for key in sorted(groups, key=lambda k: (-groups[k][value].fillna(0).sum(), [str(x) for x in k])):
-        rows = groups[key]
-        if rows[f"{value}_suppressed"].all():
-            hidden_only.append(str(key[0]))
+    for key, members in sorted(groups.items(), key=lambda kv: (-sum(r[value] or 0 for r in kv[1]), str(kv[0]))):
+        if all(r[f"{value}_suppressed"] for r in members):
+            hidden_only.append(str(key))
             continue
-        by_year = {int(r["year"]): r for _, r in rows.iterrows()}
-        first = rows.iloc[0]
-        cells = [text(first[c]) for c, _ in (*label, *extra)]
+        by_year = {r["year"]: r for r in members}
+        cells = [text(members[0][c]) for c, _ in (*label, *extra)]
         for year in years:
             row = by_year.get(year)
             if row is None:
@@ -248,7 +242,7 @@ def _pivot(frame: pd.DataFrame, label: list[tuple[str, str]], value: str, share:
             else:
                 pct = "share hidden" if row[f"{share}_suppressed"] else fmt_pct(row[share])
                 cells.append(Cell(f"{fmt_count(row[value])} ({pct})", "count"))
-        table.rows.append(Row(str(key[0]), cells))
+        table.rows.append(Row(str(key), cells))
     if hidden_only:
         table.note = (f"{'Also seen' if table.rows else 'Seen'}, with hidden counts only: "
                       f"{', '.join(sorted(hidden_only))}.")
@@ -257,27 +251,25 @@ def _pivot(frame: pd.DataFrame, label: list[tuple[str, str]], value: str, share:
 
 
 def _payer_section(data: SiteData, code: str) -> Section:
-    frame = data.breakdowns["code_by_payer"]
-    frame = frame[frame["code"] == code]
+    rows = data.breakdowns["code_by_payer"].get(code, [])
     section = Section("payers", "Payer mix", ["Claim lines by payer and year, with each payer's share of the "
                                                "code's claim lines in that year."])
-    table = _pivot(frame, [("payer", "Payer")], "claim_lines", "share_of_claim_lines_pct", "No payer on its claims.",
-                   extra=[("payer_type", "Payer type")])
-    section.tables.append(Captioned("", table))
-    visible = frame[~frame["share_of_claim_lines_pct_suppressed"]]
-    if not visible.empty:
-        years = sorted({int(y) for y in frame["year"]})
-        top = (visible.groupby("payer")["claim_lines"].sum().sort_values(ascending=False, kind="stable")
-               .index[:TOP_PAYERS].tolist())
-        series: dict[str, list[float | None]] = {}
-        for payer in top:
-            shares = visible[visible["payer"] == payer].set_index("year")["share_of_claim_lines_pct"]
-            series[payer] = [float(shares[y]) if y in shares.index else None for y in years]
-        rest = visible[~visible["payer"].isin(top)].groupby("year")["share_of_claim_lines_pct"].sum()
-        if not rest.empty:
-            series["other payers"] = [float(rest.get(y, 0.0)) for y in years]
+    section.tables.append(Captioned("", _pivot(rows, [("payer", "Payer")], "claim_lines", "share_of_claim_lines_pct",
+                                               "No payer on its claims.", extra=[("payer_type", "Payer type")])))
+    visible = [r for r in rows if not r["share_of_claim_lines_pct_suppressed"]]
+    if visible:
+        years = sorted({r["year"] for r in rows})
+        totals: dict[str, int] = {}
+        for r in visible:
+            totals[r["payer"]] = totals.get(r["payer"], 0) + r["claim_lines"]
+        top = sorted(totals, key=lambda p: (-totals[p], p))[:TOP_PAYERS]
+        shares = {(r["payer"], r["year"]): float(r["share_of_claim_lines_pct"]) for r in visible}
+        series = {payer: [shares.get((payer, y)) for y in years] for payer in top}
+        rest = [sum(v for (p, y2), v in shares.items() if y2 == y and p not in top) for y in years]
+        if any(rest):
+            series["other payers"] = rest
         shown = [sum(s[i] or 0.0 for s in series.values()) for i in range(len(years))]
-        hidden = [max(0.0, 100.0 - v) if 100.0 - v >= 0.05 else 0.0 for v in shown]
+        hidden = [100.0 - v if 100.0 - v >= 0.05 else 0.0 for v in shown]
         section.chart = charts.stacked_shares(f"payers-{code}", f"{code} payer mix by year (share of claim lines)",
                                               [str(y) for y in years], series, hidden)
     return section
@@ -292,7 +284,8 @@ BREAKDOWN_SECTIONS = [
      [("taxonomy_code", "NUCC code"), ("taxonomy_description", "Description")],
      "claim_lines", "share_of_claim_lines_pct", "No rendering provider taxonomy on its claim lines.", []),
     ("code_modifiers", "modifiers", "Modifiers", [("modifier", "Modifier")],
-     "claim_lines", "share_of_claim_lines_pct", "No modifier on its claim lines.", [("invalid_reason", "Invalid because")]),
+     "claim_lines", "share_of_claim_lines_pct", "No modifier on its claim lines.",
+     [("invalid_reason", "Invalid because")]),
     ("code_related_diagnoses", "diagnoses", "Related diagnoses (same claim)",
      [("diagnosis_code", "ICD-10-CM"), ("diagnosis_description", "Description")],
      "claims", "share_of_claims_pct", "No diagnosis on claims with this code.", []),
@@ -309,149 +302,141 @@ BREAKDOWN_TEXT = {
 def _breakdown_section(data: SiteData, code: str, table: str, section_id: str, heading: str,
                        label: list[tuple[str, str]], value: str, share: str, empty: str,
                        extra: list[tuple[str, str]]) -> Section:
-    frame = data.breakdowns[table]
-    frame = frame[frame["code"] == code]
-    pivot = _pivot(frame, label, value, share, empty, extra)
-    return Section(section_id, heading, [BREAKDOWN_TEXT[value]] if not frame.empty else [],
-                   tables=[Captioned("", pivot)])
+    rows = data.breakdowns[table].get(code, [])
+    return Section(section_id, heading, [BREAKDOWN_TEXT[value]] if rows else [],
+                   tables=[Captioned("", _pivot(rows, label, value, share, empty, extra))])
 
 
-def _code_measure_section(data: SiteData, code: str, memberships: pd.DataFrame, titles: dict[str, str]) -> Section:
+def _code_measure_section(data: SiteData, code: str, memberships: list[Record]) -> Section:
     section = Section("measure", "In its measure")
-    if memberships.empty:
+    if not memberships:
         section.text.append("The pipeline assigns this code in no measure it computes; it is counted on the claims "
                             "only.")
         return section
-    for _, m in memberships.iterrows():
-        section.text.append(f"Measure {m['measure_id']} ({titles.get(m['measure_id'], '')}), stratum {m['stratum']}: "
-                            f"{OUTCOME_LABELS.get(m['outcome'], m['outcome'])}, performance years "
+    for m in memberships:
+        section.text.append(f"Measure {m['measure_id']} ({data.measures.get(m['measure_id'], '')}), stratum "
+                            f"{m['stratum']}: {OUTCOME_LABELS.get(m['outcome'], m['outcome'])}, performance years "
                             f"{_years(m['year_from'], m['year_to'])}.")
     section.text.append("Performance, the distribution across TINs, the CMS benchmark position and the follow-up "
                         "worklist are on the measure's page.")
-    accuracy = data.accuracy[data.accuracy["code"] == code].sort_values(["measure_id", "performance_year"])
-    section.tables.append(Captioned("Reporting accuracy: the code the clinical data supports vs the code billed",
-                                    table_of(accuracy.assign(year=accuracy["performance_year"].map(_year_label)),
-                                             ("measure_id", "year"), [
-        ("measure_id", "Measure", "text"), ("year", "Performance year", "text"),
-        ("supported_cases", "Supported cases", "count"), ("agree", "Billed as supported", "count"),
-        ("conflicting", "Another code billed", "count"), ("supported_not_billed", "Not billed", "count"),
-        ("billed_without_support", "Billed without support", "count"),
-        ("agreement_rate_pct", "Agreement", "pct"),
-    ], "Neither supported by the clinical data nor billed in a case's window.")))
+    section.tables.append(Captioned(
+        "Reporting accuracy: the code the clinical data supports vs the code billed",
+        table_of(data.accuracy_by_code.get(code, []), ("measure_id", "performance_year"), [
+            ("measure_id", "Measure", "text"), ("performance_year", "Performance year", "text"), *ACCURACY_COLUMNS,
+        ], "Neither supported by the clinical data nor billed in a case's window.")))
     return section
+
+
+ACCURACY_COLUMNS = [
+    ("supported_cases", "Supported cases", "count"), ("agree", "Billed as supported", "count"),
+    ("conflicting", "Another code billed", "count"), ("supported_not_billed", "Not billed", "count"),
+    ("billed_without_support", "Billed without support", "count"), ("agreement_rate_pct", "Agreement", "pct"),
+]
 
 
 # -------------------------------------------------------------------------------------------- measure pages
 
 
 def render_measure_page(data: SiteData, measure_id: str, out_dir: Path) -> Path:
-    title = data.measures.set_index("measure_id").loc[measure_id, "title"]
-    perf = data.performance[data.performance["measure_id"] == measure_id]
+    performance = data.performance.get(measure_id, [])
     sections = [
         _codes_of_measure(data, measure_id),
-        _performance_section(measure_id, perf),
-        _tin_section(data, measure_id, perf),
+        _performance_section(measure_id, [r for r in performance if r["entity_level"] == "all"]),
+        _tin_section(data, measure_id, [r for r in performance if r["entity_level"] == "tin" and r["stratum"] == "all"]),
         _position_section(data, measure_id),
         _follow_up_section(data, measure_id),
-        _accuracy_section(data, measure_id),
+        Section("accuracy", "Reporting accuracy", [
+            "Per code and year: the code the clinical data supports beside the code(s) of the measure billed in the "
+            "case's window."], tables=[Captioned("", table_of(
+                data.accuracy.get(measure_id, []), ("performance_year", "code"), [
+                    ("performance_year", "Year", "text"), ("code", "Code", "text"), *ACCURACY_COLUMNS,
+                ], "No supported or billed code of this measure."))]),
     ]
     return _write(
         out_dir / MEASURES_DIR / f"{measure_id}.html", "page.html", title=f"Measure {measure_id}", root="../",
         meta=data.meta,
         crumbs=[("Index", "../index.html"), ("Measures", "../index.html#measures"), (f"Measure {measure_id}", None)],
-        heading=f"Measure {measure_id} · {title}", intro=[], facts=[], sections=sections,
+        heading=f"Measure {measure_id} · {data.measures[measure_id]}", intro=[], facts=[], sections=sections,
     )
 
 
 def _codes_of_measure(data: SiteData, measure_id: str) -> Section:
     pages = set(data.page_codes())
-    rows = data.measure_codes[data.measure_codes["measure_id"] == measure_id]
     table = Table([("stratum", "Stratum"), ("outcome", "Outcome"), ("code", "Code"), ("years", "Performance years")],
                   empty="The registry assigns no code for this measure.")
-    for _, r in rows.iterrows():
-        years = _years(r["year_from"], r["year_to"])
+    for r in (r for r in data.measure_codes if r["measure_id"] == measure_id):
         href = code_href(r["code"], "../") if r["code"] in pages else None
         table.rows.append(Row(f"{r['stratum']}|{r['outcome']}|{r['code']}", [
             text(r["stratum"]), text(OUTCOME_LABELS.get(r["outcome"], r["outcome"])),
-            text(r["code"] if href else f"{r['code']} (does not occur)", href=href), text(years)]))
+            text(r["code"] if href else f"{r['code']} (does not occur)", href=href),
+            text(_years(r["year_from"], r["year_to"]))]))
     return Section("codes", "Codes", ["The quality-data codes the pipeline assigns for this measure (the registry)."],
                    tables=[Captioned("", table)])
 
 
-def _years(first, last) -> str:
-    return f"{int(first)} onward" if pd.isna(last) else f"{int(first)}-{int(last)}"
-
-
-def _strata(perf: pd.DataFrame) -> list[str]:
-    """The strata to show: each stratum, and `all` only when there are several (else it repeats the one)."""
-    strata = sorted(s for s in perf["stratum"].unique() if s != "all")
-    return (["all"] if len(strata) != 1 else []) + strata
-
-
-def _performance_section(measure_id: str, perf: pd.DataFrame) -> Section:
+def _performance_section(measure_id: str, overall: list[Record]) -> Section:
     section = Section("performance", "Performance by year and stratum",
                       ["Performance rate = met / eligible population: a case whose outcome was not measured counts "
                        "as not met. Reporting rate = (met + not met) / eligible population."])
-    overall = perf[perf["entity_level"] == "all"]
-    strata = _strata(overall)
-    overall = overall[overall["stratum"].isin(strata)].sort_values(["performance_year", "stratum"])
-    years = sorted({int(y) for y in overall["performance_year"]})
+    strata = sorted({r["stratum"] for r in overall} - {"all"})
+    strata = (["all"] if len(strata) != 1 else []) + strata  # `all` would repeat a measure's only stratum
+    rows = sorted((r for r in overall if r["stratum"] in strata), key=lambda r: (r["performance_year"], r["stratum"]))
+    years = sorted({r["performance_year"] for r in rows})
     if years:
-        series = {}
-        for stratum in strata:
-            rows = overall[overall["stratum"] == stratum].set_index("performance_year")
-            series[stratum] = [_rate(rows.loc[y]) if y in rows.index else None for y in years]
+        rates = {(r["stratum"], r["performance_year"]): _rate(r) for r in rows}
         section.chart = charts.rates(f"performance-{measure_id}", f"Measure {measure_id} performance rate",
-                                     [str(y) for y in years], series)
-    section.tables.append(Captioned("", table_of(
-        overall.assign(year=overall["performance_year"].map(_year_label)), ("year", "stratum"), [
-            ("year", "Year", "text"), ("stratum", "Stratum", "text"), ("cases", "Cases", "count"),
-            ("pending", "Pending", "count"), ("not_eligible", "Not eligible", "count"),
-            ("excluded", "Excluded", "count"), ("eligible_population", "Eligible", "count"), ("met", "Met", "count"),
-            ("not_met", "Not met", "count"), ("not_measured", "Not measured", "count"),
-            ("performance_rate_pct", "Performance rate", "pct"), ("reporting_rate_pct", "Reporting rate", "pct"),
-        ], "No case of this measure in this data.")))
+                                     [str(y) for y in years],
+                                     {s: [rates.get((s, y)) for y in years] for s in strata})
+    section.tables.append(Captioned("", table_of(rows, ("performance_year", "stratum"), [
+        ("performance_year", "Year", "text"), ("stratum", "Stratum", "text"), ("cases", "Cases", "count"),
+        ("pending", "Pending", "count"), ("not_eligible", "Not eligible", "count"), ("excluded", "Excluded", "count"),
+        ("eligible_population", "Eligible", "count"), ("met", "Met", "count"), ("not_met", "Not met", "count"),
+        ("not_measured", "Not measured", "count"), ("performance_rate_pct", "Performance rate", "pct"),
+        ("reporting_rate_pct", "Reporting rate", "pct"),
+    ], "No case of this measure in this data.")))
     return section
 
 
-def _rate(row: pd.Series) -> float | str | None:
+def _rate(row: Record) -> float | str | None:
     if row["performance_rate_pct_suppressed"]:
         return HIDDEN
-    return None if pd.isna(row["performance_rate_pct"]) else float(row["performance_rate_pct"])
+    return None if row["performance_rate_pct"] is None else float(row["performance_rate_pct"])
 
 
-def _tin_section(data: SiteData, measure_id: str, perf: pd.DataFrame) -> Section:
+def _tin_section(data: SiteData, measure_id: str, tins: list[Record]) -> Section:
     section = Section("tins", "Distribution across TINs",
                       ["Each TIN's performance rate (all strata) per year; the lines are the published percentiles "
-                       "(10th, median in colour, 90th) of TINs with enough eligible cases."])
-    tins = perf[(perf["entity_level"] == "tin") & (perf["stratum"] == "all")]
-    bench = data.benchmarks[(data.benchmarks["measure_id"] == measure_id) & (data.benchmarks["stratum"] == "all")]
-    years = sorted({int(y) for y in tins["performance_year"]})
+                       "(10th, median in colour, 90th) of TINs with enough eligible cases.",
+                       "TIN counts count providers, not patients, and follow from the published rows of "
+                       "measure_performance: they are not suppressed."])
+    bench = {(r["performance_year"], r["percentile"]): r
+             for r in data.benchmarks.get(measure_id, []) if r["stratum"] == "all"}
+    years = sorted({r["performance_year"] for r in tins})
     table = Table([("year", "Year"), ("tins", "TINs"), ("with_rate", "With a published rate"),
                    ("rate_hidden", "Rate hidden"), ("no_eligible", "No eligible case"),
                    ("benchmarked", "TINs in the percentiles"), ("p10", "10th pct"), ("p50", "Median"),
                    ("p90", "90th pct")], empty="No TIN has a case of this measure.")
     points, percentiles = {}, {}
     for year in years:
-        of_year = tins[tins["performance_year"] == year]
-        rated = of_year[~of_year["performance_rate_pct_suppressed"] & of_year["performance_rate_pct"].notna()]
-        hidden = int(of_year["performance_rate_pct_suppressed"].sum())
-        points[str(year)] = [float(v) for v in rated["performance_rate_pct"]]
-        pct = bench[bench["performance_year"] == year].set_index("percentile")
-        percentiles[str(year)] = {int(p): float(r["performance_rate_pct"]) for p, r in pct.iterrows()
-                                  if p in (10, 50, 90) and not r["performance_rate_pct_suppressed"]}
-        cells = [text(str(year)), Cell(fmt_count(len(of_year)), "count"), Cell(fmt_count(len(rated)), "count"),
-                 Cell(fmt_count(hidden), "count"), Cell(fmt_count(len(of_year) - len(rated) - hidden), "count")]
-        cells.append(cell(pct.iloc[0], "n_entities") if not pct.empty else Cell(NO_VALUE, "count"))
-        for p in (10, 50, 90):
-            cells.append(cell(pct.loc[p], "performance_rate_pct", "pct") if p in pct.index else Cell(NO_VALUE, "pct"))
-        table.rows.append(Row(str(year), cells))
+        of_year = [r for r in tins if r["performance_year"] == year]
+        rated = [float(r["performance_rate_pct"]) for r in of_year
+                 if not r["performance_rate_pct_suppressed"] and r["performance_rate_pct"] is not None]
+        hidden = sum(bool(r["performance_rate_pct_suppressed"]) for r in of_year)
+        points[str(year)] = rated
+        percentiles[str(year)] = {p: float(bench[year, p]["performance_rate_pct"]) for p in (10, 50, 90)
+                                  if (year, p) in bench and not bench[year, p]["performance_rate_pct_suppressed"]}
+        any_percentile = next((bench[year, p] for p in (10, 50, 90) if (year, p) in bench), None)
+        table.rows.append(Row(str(year), [
+            text(str(year)), Cell(fmt_count(len(of_year)), "count"), Cell(fmt_count(len(rated)), "count"),
+            Cell(fmt_count(hidden), "count"), Cell(fmt_count(len(of_year) - len(rated) - hidden), "count"),
+            cell(any_percentile, "n_entities") if any_percentile else Cell(NO_VALUE, "count"),
+            *[cell(bench[year, p], "performance_rate_pct", "pct") if (year, p) in bench else Cell(NO_VALUE, "pct")
+              for p in (10, 50, 90)],
+        ]))
     if any(points.values()):
         section.chart = charts.strip(f"tins-{measure_id}", f"Measure {measure_id}: TIN performance rates",
                                      [str(y) for y in years], points, percentiles)
     section.tables.append(Captioned("", table))
-    section.text.append("TIN counts here count providers, not patients: they are not suppressed (each TIN's row is "
-                        "in measure_performance).")
     return section
 
 
@@ -460,30 +445,32 @@ def _position_section(data: SiteData, measure_id: str) -> Section:
                       ["Each TIN's overall rate placed in CMS's benchmark deciles for its year and submission method, "
                        "with the achievement points it would earn; a TIN below the case minimum, or whose rate is "
                        "hidden, is not positioned."])
-    positions = data.positions[data.positions["measure_id"] == measure_id]
-    if positions.empty:
+    positions = data.positions.get(measure_id, [])
+    if not positions:
         section.text.append("No TIN has cases of this measure, so there is nothing to position.")
         return section
-    table = Table([("year", "Year"), ("benchmark", "CMS benchmark"), *[(s, label) for s, label in
-                   POSITION_STATUSES.items()], ("median_points", "Median points"), ("deciles", "TINs by decile")])
-    for year, group in positions.groupby("performance_year", sort=True):
-        statuses = group["position_status"].value_counts()
-        placed = group[group["position_status"] == "positioned"]
-        median = placed["achievement_points"].astype(float).median() if not placed.empty else None
-        deciles = placed["decile"].astype(int).value_counts().sort_index()
+    table = Table([("year", "Year"), ("benchmark", "CMS benchmark"), *POSITION_STATUSES.items(),
+                   ("median_points", "Median points"), ("deciles", "TINs by decile")])
+    for year in sorted({r["performance_year"] for r in positions}):
+        of_year = [r for r in positions if r["performance_year"] == year]
+        placed = [r for r in of_year if r["position_status"] == "positioned"]
+        points = sorted(float(r["achievement_points"]) for r in placed)
+        median = (points[(len(points) - 1) // 2] + points[len(points) // 2]) / 2 if points else None
+        deciles: dict[int, int] = {}
+        for r in placed:
+            deciles[r["decile"]] = deciles.get(r["decile"], 0) + 1
         table.rows.append(Row(str(year), [
-            text(str(year)), text(group["benchmark"].iloc[0]),
-            *[Cell(fmt_count(statuses.get(s, 0)), "count") for s in POSITION_STATUSES],
+            text(str(year)), text(of_year[0]["benchmark"]),
+            *[Cell(fmt_count(sum(r["position_status"] == s for r in of_year)), "count") for s in POSITION_STATUSES],
             Cell(NO_VALUE if median is None else f"{median:.2f}", "count"),
-            text(", ".join(f"{d}: {n}" for d, n in deciles.items()) or NO_VALUE),
+            text(", ".join(f"{d}: {n}" for d, n in sorted(deciles.items())) or NO_VALUE),
         ]))
-        if not placed.empty:
-            section.details.append(Captioned(f"{year}: the {len(placed)} positioned TINs", table_of(
-                placed.sort_values(["decile", "tin"]), "tin", [
-                    ("tin", "TIN", "text"), ("performance_rate_pct", "Performance rate", "pct"),
-                    ("decile", "Decile", "text"), ("achievement_points", "Achievement points", "text"),
-                ], "")))
-    if (positions["position_status"] == "no_benchmark").all():
+        if placed:
+            section.details.append(Captioned(f"{year}: the {len(placed)} positioned TINs", table_of(placed, "tin", [
+                ("tin", "TIN", "text"), ("performance_rate_pct", "Performance rate", "pct"),
+                ("decile", "Decile", "text"), ("achievement_points", "Achievement points", "text"),
+            ], "")))
+    if all(r["position_status"] == "no_benchmark" for r in positions):
         section.text.append(f"CMS publishes no benchmark for measure {measure_id} in any year shown: the table "
                             "gives CMS's reason for each year.")
     section.tables.append(Captioned("", table))
@@ -492,38 +479,24 @@ def _position_section(data: SiteData, measure_id: str) -> Section:
 
 def _follow_up_section(data: SiteData, measure_id: str) -> Section:
     section = Section("follow-up", "Follow-up worklist")
-    rows = data.follow_up[data.follow_up["measure_id"] == measure_id]
-    overall = rows[rows["entity_level"] == "all"]
-    if overall.empty:
+    rows = data.follow_up.get(measure_id, [])
+    overall = [r for r in rows if r["entity_level"] == "all"]
+    if not overall:
         section.text.append("No case of this measure has an open window on the as-of date.")
         return section
-    row = overall.iloc[0]
-    share = cell(row, "open_missing_score_pct", "pct")
+    row = overall[0]
     section.text.append(
-        f"On {cell(row, 'as_of_date', 'date').text}, {share.text} of the {cell(row, 'open_cases').text} cases whose "
-        "window is still open miss a score (they are on the worklist).")
+        f"On {cell(row, 'as_of_date', 'date').text}, {cell(row, 'open_missing_score_pct', 'pct').text} of the "
+        f"{cell(row, 'open_cases').text} cases whose window is still open miss a score (they are on the worklist).")
     columns = [
         ("tin", "TIN", "text"), ("open_cases", "Open cases", "count"), ("scored_in_window", "Scored", "count"),
         ("open_missing_score", "Missing a score", "count"), ("not_yet_due", "Not yet due", "count"),
         ("due_now", "Due now", "count"), ("closing_soon", "Closing within 14 days", "count"),
         ("missed", "Missed (last 30 days)", "count"), ("open_missing_score_pct", "Share missing", "pct"),
     ]
-    section.tables.append(Captioned("", table_of(overall.assign(tin="all TINs"), "entity_level", columns, "")))
-    tins = rows[rows["entity_level"] == "tin"].sort_values("tin", na_position="last")
+    section.tables.append(Captioned("", table_of(_with(overall, tin=lambda r: "all TINs"), "entity_level", columns,
+                                                 "")))
+    tins = [r for r in rows if r["entity_level"] == "tin"]
     section.details.append(Captioned(f"By TIN ({len(tins)})", table_of(
-        tins.assign(tin=tins["tin"].fillna("(no TIN)")), "tin", columns, "No TIN.")))
+        _with(tins, tin=lambda r: r["tin"] or "(no TIN)"), "tin", columns, "No TIN.")))
     return section
-
-
-def _accuracy_section(data: SiteData, measure_id: str) -> Section:
-    accuracy = data.accuracy[data.accuracy["measure_id"] == measure_id].sort_values(["performance_year", "code"])
-    return Section("accuracy", "Reporting accuracy", [
-        "Per code and year: the code the clinical data supports beside the code(s) of the measure billed in the "
-        "case's window."], tables=[Captioned("", table_of(
-            accuracy.assign(year=accuracy["performance_year"].map(_year_label)), ("year", "code"), [
-                ("year", "Year", "text"), ("code", "Code", "text"), ("supported_cases", "Supported cases", "count"),
-                ("agree", "Billed as supported", "count"), ("conflicting", "Another code billed", "count"),
-                ("supported_not_billed", "Not billed", "count"),
-                ("billed_without_support", "Billed without support", "count"),
-                ("agreement_rate_pct", "Agreement", "pct"),
-            ], "No supported or billed code of this measure."))])
