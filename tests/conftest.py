@@ -18,10 +18,12 @@ DBT_PROJECT = REPO / "dbt_project"
 
 
 class DbtWarehouse:
-    """A DuckDB warehouse in a temporary directory with raw tables, and dbt runs against it."""
+    """A DuckDB warehouse in a temporary directory with raw tables, and dbt runs against it (the project's dbt
+    project, or a copy of it)."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, project: Path = DBT_PROJECT):
         self.path = root / "warehouse.duckdb"
+        self.project = project
         self.env = {
             **os.environ,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -46,7 +48,7 @@ class DbtWarehouse:
     def dbt(self, *args: str) -> subprocess.CompletedProcess:
         dbt = Path(sys.executable).with_name("dbt")
         result = subprocess.run(
-            [str(dbt), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)],
+            [str(dbt), *args, "--project-dir", str(self.project), "--profiles-dir", str(self.project)],
             env=self.env, capture_output=True, text=True,
         )
         assert result.returncode == 0, f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
