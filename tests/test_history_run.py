@@ -6,8 +6,7 @@ no measurement for a nonProportion year; those cases are not_eligible with the r
 
 Size: 3,000 persons over ten years (about 80 s here): enough for every measure-year of the window to have cases.
 At that size a monthly observation delivery holds a dozen rows, which vary from month to month more than the
-required-data check's drop rule allows (docs/operations.md); the run allows it (ALLOW_MISSING_REQUIRED_DATA), the
-rule has its own tests."""
+required-data check's drop share: with the defaults a drop warns and the run publishes (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -29,8 +28,7 @@ COMPUTED = {"singlePerformanceRate", "multiPerformanceRate"}
 
 @pytest.fixture(scope="module")
 def history_run(tmp_path_factory) -> PipelineRun:
-    return run_real_pipeline(tmp_path_factory.mktemp("history"), persons=PERSONS, window=WINDOW, defect_rate=0.0,
-                             env={"ALLOW_MISSING_REQUIRED_DATA": "true"})
+    return run_real_pipeline(tmp_path_factory.mktemp("history"), persons=PERSONS, window=WINDOW, defect_rate=0.0)
 
 
 def _files(run: PipelineRun) -> dict[str, dict]:
