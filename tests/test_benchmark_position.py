@@ -10,7 +10,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from e2e_support import pipeline_run  # noqa: F401  (the session fixture: one real pipeline run)
 from orchestration.publish.reference_data import Parameters
 from orchestration.publish.tables import build_benchmark_position
 from orchestration.settings import SEEDS_DIR
