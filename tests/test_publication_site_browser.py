@@ -13,7 +13,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from e2e_support import pipeline_run  # noqa: F401  (the session fixture)
 from orchestration.resources import resolve_as_of_date
 from test_ui_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
@@ -151,7 +150,7 @@ def check_measure_page(site: Site, measure_id: str) -> None:
             page.locator("#follow-up").inner_text()
 
 
-def test_site_index_filters_and_pages_match_the_published_tables(pipeline_run):  # noqa: F811
+def test_site_index_filters_and_pages_match_the_published_tables(pipeline_run):
     from playwright.sync_api import sync_playwright
 
     settings = pipeline_run.settings
