@@ -14,7 +14,6 @@ import pytest
 from orchestration.publish.publisher import publish
 from orchestration.publish.site import Meta, SiteData, render_code_page, render_measure_page
 from orchestration.publish.site.cells import hidden_range
-from orchestration.settings import SEEDS_DIR
 from publish_support import build_warehouse
 
 pytestmark = pytest.mark.xdist_group("publication_site")
@@ -108,28 +107,6 @@ def test_no_research_note_in_any_published_label(site):
         leaked = pub.execute(f'select distinct "{column}" from {table} where regexp_matches("{column}", ?)',
                              [f"(?i)({RESEARCH_NOTE.pattern})"]).fetchall()
         assert not leaked, f"{table}.{column}: {leaked}"
-
-
-def test_role_labels_come_from_the_seed_and_agree_with_the_registry():
-    with open(SEEDS_DIR / "quality_data_codes.csv", newline="") as handle:
-        seed = {row["hcpcs_code"]: row for row in csv.DictReader(handle)}
-    for row in seed.values():
-        for column in ("measure_note", "role_note", "status", "long_descriptor", "source"):
-            assert not RESEARCH_NOTE.search(row[column]), (row["hcpcs_code"], column, row[column])
-        assert row["evidence"], f"{row['hcpcs_code']}: the research notes belong in the evidence column"
-    roles = {"met": "Performance Met", "not_met": "Performance Not Met", "not_measured": "Not measured",
-             "excluded": "Denominator exclusion"}
-    assigned = []
-    for name, outcomes in (("pairs_parameters", roles), ("rehab_parameters", {k: roles[k] for k in roles
-                                                                              if k != "excluded"})):
-        with open(SEEDS_DIR / f"{name}.csv", newline="") as handle:
-            for row in csv.DictReader(handle):
-                assigned += [(row[f"code_{outcome}"], label) for outcome, label in outcomes.items()]
-    with open(SEEDS_DIR / "rehab_exclusions.csv", newline="") as handle:
-        assigned += [(row["exclusion_code"], roles["excluded"]) for row in csv.DictReader(handle)]
-    assert len(assigned) > 20
-    for code, label in assigned:
-        assert seed[code]["role_note"] == label, code
 
 
 def test_one_page_re_renders_alone_to_the_same_bytes(site, tmp_path):
