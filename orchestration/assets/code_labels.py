@@ -65,8 +65,8 @@ def write_cpt_descriptors(con: duckdb.DuckDBPyConnection, path: Path | None) -> 
         return 0
     if not path.is_file():
         raise FileNotFoundError(f"CPT descriptor file {path} does not exist")
-    columns = {c.lower() for c in con.execute("select * from read_csv(?, header = true, all_varchar = true) limit 0",
-                                              [str(path)]).columns}
+    columns = {c.lower() for c in con.sql(
+        f"select * from read_csv('{path}', header = true, all_varchar = true) limit 0").columns}
     if not {"code", "descriptor"} <= columns:
         raise ValueError(f"CPT descriptor file {path} needs columns 'code' and 'descriptor', has {sorted(columns)}")
     con.execute(
