@@ -15,3 +15,10 @@
 {% macro period_grouping(keys) -%}
     group by grouping sets (({{ keys | join(', ') }}, year, quarter), ({{ keys | join(', ') }}, year))
 {%- endmacro %}
+
+{#- The line counts of every code table: lines, distinct claims, distinct persons. -#}
+{% macro line_counts() -%}
+    count(*) as claim_lines,
+    count(distinct claim_id) as claims,
+    count(distinct person_id) as persons
+{%- endmacro %}

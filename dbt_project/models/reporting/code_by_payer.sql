@@ -7,9 +7,7 @@ with counts as (
         {{ period_columns() }},
         payer,
         payer_type,
-        count(*) as claim_lines,
-        count(distinct claim_id) as claims,
-        count(distinct person_id) as persons,
+        {{ line_counts() }},
         cast(sum(allowed_amount) as decimal(38, 2)) as allowed_amount,
         cast(sum(paid_amount) as decimal(38, 2)) as paid_amount
     from {{ ref('int_reporting__code_lines') }}

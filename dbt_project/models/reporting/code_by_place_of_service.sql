@@ -6,9 +6,7 @@ with counts as (
         code,
         {{ period_columns() }},
         place_of_service_code,
-        count(*) as claim_lines,
-        count(distinct claim_id) as claims,
-        count(distinct person_id) as persons
+        {{ line_counts() }}
     from {{ ref('int_reporting__code_lines') }}
     {{ period_grouping(['code', 'place_of_service_code']) }}
 

@@ -7,9 +7,7 @@ with counts as (
         code,
         {{ period_columns() }},
         taxonomy_code,
-        count(*) as claim_lines,
-        count(distinct claim_id) as claims,
-        count(distinct person_id) as persons,
+        {{ line_counts() }},
         count(distinct rendering_npi) as rendering_npis
     from {{ ref('int_reporting__code_lines') }}
     {{ period_grouping(['code', 'taxonomy_code']) }}

@@ -3,9 +3,7 @@
 select
     code,
     {{ period_columns() }},
-    count(*) as claim_lines,
-    count(distinct claim_id) as claims,
-    count(distinct person_id) as persons,
+    {{ line_counts() }},
     count(distinct rendering_npi) as rendering_npis,
     cast(sum(units) as decimal(38, 3)) as units,
     cast(sum(allowed_amount) as decimal(38, 2)) as allowed_amount,

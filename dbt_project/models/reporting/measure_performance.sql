@@ -10,11 +10,7 @@ with counts as (
         measure_id,
         case when grouping(stratum) = 0 then stratum else 'all' end as stratum,
         performance_year,
-        case
-            when grouping(tin) = 1 then 'all'
-            when grouping(rendering_npi) = 1 then 'tin'
-            else 'tin_npi'
-        end as entity_level,
+        {{ entity_level() }},
         tin,
         rendering_npi,
         cast(count(*) as {{ dbt.type_bigint() }}) as cases,
@@ -26,14 +22,7 @@ with counts as (
         cast(count_if(status = 'not_met') as {{ dbt.type_bigint() }}) as not_met,
         cast(count_if(status = 'not_measured') as {{ dbt.type_bigint() }}) as not_measured
     from {{ ref('measure_cases') }}
-    group by grouping sets (
-        (measure_id, performance_year),
-        (measure_id, performance_year, tin),
-        (measure_id, performance_year, tin, rendering_npi),
-        (measure_id, stratum, performance_year),
-        (measure_id, stratum, performance_year, tin),
-        (measure_id, stratum, performance_year, tin, rendering_npi)
-    )
+    {{ entity_grouping([['measure_id', 'performance_year'], ['measure_id', 'stratum', 'performance_year']]) }}
 
 )
 

@@ -127,11 +127,7 @@ counts as (
         code,
         measure_id,
         performance_year,
-        case
-            when grouping(tin) = 1 then 'all'
-            when grouping(rendering_npi) = 1 then 'tin'
-            else 'tin_npi'
-        end as entity_level,
+        {{ entity_level() }},
         tin,
         rendering_npi,
         cast(count_if(category <> 'billed_without_support') as {{ dbt.type_bigint() }}) as supported_cases,
@@ -140,11 +136,7 @@ counts as (
         cast(count_if(category = 'supported_not_billed') as {{ dbt.type_bigint() }}) as supported_not_billed,
         cast(count_if(category = 'billed_without_support') as {{ dbt.type_bigint() }}) as billed_without_support
     from events
-    group by grouping sets (
-        (code, measure_id, performance_year),
-        (code, measure_id, performance_year, tin),
-        (code, measure_id, performance_year, tin, rendering_npi)
-    )
+    {{ entity_grouping([['code', 'measure_id', 'performance_year']]) }}
 
 )
 
