@@ -125,8 +125,22 @@ def with_table_metadata(invocation):
     """The invocation's events with each table's row count and every model's column schema (docs/performance.md:
     their cost). On DuckDB dagster-dbt waits for dbt to exit (one writer per file), then reads the warehouse
     read-only in this process, which holds the DATA_DIR lock; a view's row count is not fetched (it would run
-    the view)."""
-    return invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+    the view). The adapter's read-only handle is closed afterwards: DuckDB refuses a second connection of another
+    configuration to the same file in one process (the next step opens it read-write)."""
+    try:
+        yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+    finally:
+        _close_adapter(invocation.adapter)
+
+
+def _close_adapter(adapter) -> None:
+    if adapter is None:
+        return
+    adapter.connections.cleanup_all()
+    environment = getattr(type(adapter.connections), "_ENV", None)  # dbt-duckdb keeps one database per process
+    if environment is not None:
+        environment.close()
+        type(adapter.connections)._ENV = None
 
 
 @dbt_assets(manifest=MANIFEST, project=dbt_project, exclude=SCORED_SELECTION,
