@@ -33,7 +33,10 @@ PUBLISH = textwrap.dedent(
     from orchestration.publish.publisher import publish
     warehouse, out = sys.argv[1], Path(sys.argv[2])
     with duckdb.connect(warehouse, read_only=True) as con:
+        # as the Dagster asset's connection (orchestration/resources.py), at the default settings
         con.execute("SET threads = 2")
+        con.execute("SET memory_limit = '4GB'")
+        con.execute("SET preserve_insertion_order = false")
         # the previous publisher took the CPT file as an argument; the current one reads the labels schema
         extra = {"cpt_descriptors": None} if "cpt_descriptors" in inspect.signature(publish).parameters else {}
         result = publish(con, out, **extra)
