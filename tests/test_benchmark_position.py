@@ -11,7 +11,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from e2e_support import pipeline_run  # noqa: F401  (the session fixture: one real pipeline run)
 from orchestration.settings import SEEDS_DIR
 from publish_support import run_dbt_models
 from registry_support import copy_registry

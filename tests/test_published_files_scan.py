@@ -11,7 +11,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from e2e_support import pipeline_run  # noqa: F401  (the session fixture: one real pipeline run)
 from orchestration.publish.swap import current_version
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]

@@ -31,6 +31,7 @@ BAD_VALUES = {
     "ALLOW_MISSING_REQUIRED_DATA": "maybe",
     "DELIVERY_DROP_MAX_SHARE": "1.5",
     "DATA_DOCS_PORT": "http",
+    "DELIVERY_DROP_BLOCKS": "sometimes",
 }
 
 

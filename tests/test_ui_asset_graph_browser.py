@@ -13,7 +13,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from e2e_support import pipeline_run  # noqa: F401  (the session fixture: one real pipeline run)
 from test_ui_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, REPO, _free_port, _wait_for
 
 pytestmark = [
