@@ -71,10 +71,15 @@ def test_asset_graph_of_the_real_code_location_shows_a_dbt_row_count(real_webser
             expect(page.get_by_text(group, exact=True).first).to_be_visible()
         # the reporting layer's asset graph, and the row count in the selected asset's sidebar
         page.goto(f"{base}/locations/spine_outcomes/asset-groups/reporting")
+        # the graph renders only the nodes in view: filter it to the model with the graph's own selection box
+        selection = page.get_by_role("textbox", name="Search and filter assets")
+        selection.click()
+        selection.fill(f'key:"{MODEL}"')
+        selection.press("Enter")
         node = page.get_by_text(MODEL, exact=True).first
-        expect(node).to_be_visible()
+        expect(node).to_be_visible(timeout=60_000)
         node.click()
-        expect(page.get_by_text("Row count").first).to_be_visible()
+        expect(page.get_by_text("Row count").first).to_be_visible(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "asset_graph_row_count.png"), full_page=True)
         sidebar = page.get_by_text("Row count").first.locator("xpath=ancestor::*[3]").inner_text()
         browser.close()
