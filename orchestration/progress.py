@@ -28,9 +28,10 @@ STAGE_LABELS = {
     "raw__eligibility": "ingest eligibility",
     "raw__observation": "ingest observation",
     "raw__provider": "ingest provider",
-    "dbt_core_models": "dbt: staging and measure models",
+    # one dbt step in a refresh; a refit splits it around the fit (orchestration/assets/dbt_models.py)
+    "dbt_models": "dbt: models and tests",
     "risk_model__coefficients": "fit the open measure-220 risk model",
-    "dbt_scored_models": "dbt: measure-220 scoring and marts",
+    "dbt_models_2": "dbt: models scored with the new risk model",
     "published_tables": "publication",
 }
 

@@ -23,4 +23,4 @@ def test_measure_459_dbt_unit_tests_pass(dbt_warehouse):
     # a selection that silently matched nothing would also exit 0
     assert "pairs_outcome_thresholds_pending_and_order" in result.stdout
     assert "stg_claims_latest_delivery_wins" in result.stdout
-    assert "stg_claims_superseded_left_out_and_as_of_cut" in result.stdout
+    assert "stg_claims_incremental_build_ranks_the_touched_lines_again" in result.stdout

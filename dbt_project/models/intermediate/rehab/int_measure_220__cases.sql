@@ -3,7 +3,7 @@
     intake or discharge FS) -> residual >= 0 G8659, else G8660. Age is part of the episode start. A TIN is in
     scope for a performance year when one of its episodes ending that year has an intake FS, unless var
     measure_220_tins_in_scope lists the TINs. -#}
-{%- set tins_in_scope = var('measure_220_tins_in_scope', []) -%}
+{%- set tins_in_scope = run_var('measure_220_tins_in_scope') -%}
 
 with episodes as (
 

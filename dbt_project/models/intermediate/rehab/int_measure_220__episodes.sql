@@ -178,7 +178,7 @@ select
     chained.end_date,
     case
         when chained.discharge_date is not null then 'discharge_m1012'
-        when {{ dbt.datediff('chained.end_date', "cast('" ~ var('as_of_date') ~ "' as date)", 'day') }}
+        when {{ dbt.datediff('chained.end_date', "cast('" ~ run_var('as_of_date') ~ "' as date)", 'day') }}
             <= parameters.pending_days then 'open'
         else 'gap_over_60_days'
     end as end_reason,

@@ -8,7 +8,7 @@
     'acuity_over_90', 'prior_lumbar_surgery', 'comorbidity_count', 'payer_medicare',
     'payer_medicare_advantage', 'payer_medicaid', 'payer_self_pay'
 ] -%}
-{%- set pinned_version = var('risk_model_version', none) -%}
+{%- set pinned_version = run_var('risk_model_version') -%}
 
 with coefficients as (
 
