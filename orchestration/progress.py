@@ -129,6 +129,10 @@ class ProgressPrinter(logging.Handler):
             state.materialized.add(key)
         metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
         if "rows_read" in metadata:
+            unchanged = metadata.get("unchanged_deliveries") or []
+            if unchanged:
+                self._print(step, f"  {self._label(step)}: {len(unchanged)} deliveries unchanged since their last "
+                                  "load, not loaded again")
             warned = metadata.get("warned_by_rule") or {}
             quarantined = metadata.get("quarantined_by_rule") or {}
             self._print(step, f"  {self._label(step)}: read {_count(metadata['rows_read'])}, loaded "
