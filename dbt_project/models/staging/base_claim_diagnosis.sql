@@ -1,7 +1,7 @@
 {#- Diagnoses of the latest version of each claim line, every date: Tuva's input layer carries
     diagnosis_code_1..25 (orchestration/contract.py MAX_DIAGNOSES); one row per filled position.
-    Incremental, as base_medical_claim (macros/claim_line_versions.sql): a processed line's positions are
-    written again, and positions it no longer fills are deleted. -#}
+    Incremental, as base_medical_claim (macros/claim_line_versions.sql): a line with a new latest version has
+    its positions written again, and the positions it no longer fills are deleted. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy=claim_incremental_strategy(),
@@ -13,16 +13,12 @@
 with
 
 {% if is_incremental() -%}
-touched as (
-
-    {{ touched_claim_lines() }}
-
-),
+{{ claim_line_changes() }},
 {%- endif %}
 
 versions as (
 
-    {{ latest_claim_line_versions('touched') }}
+    {{ latest_claim_line_versions() }}
 
 ),
 
@@ -52,5 +48,5 @@ diagnoses as (
 )
 
 select * from diagnoses
-{{ claim_line_deletions('diagnoses', 'touched', ['claim_id', 'claim_line_number', 'diagnosis_position'],
+{{ claim_line_deletions('diagnoses', ['claim_id', 'claim_line_number', 'diagnosis_position'],
                         ['person_id', 'service_date', 'diagnosis_code']) }}

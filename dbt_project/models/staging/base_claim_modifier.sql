@@ -13,16 +13,12 @@
 with
 
 {% if is_incremental() -%}
-touched as (
-
-    {{ touched_claim_lines() }}
-
-),
+{{ claim_line_changes() }},
 {%- endif %}
 
 versions as (
 
-    {{ latest_claim_line_versions('touched') }}
+    {{ latest_claim_line_versions() }}
 
 ),
 
@@ -50,5 +46,5 @@ modifiers as (
 )
 
 select * from modifiers
-{{ claim_line_deletions('modifiers', 'touched', ['claim_id', 'claim_line_number', 'modifier_position'],
+{{ claim_line_deletions('modifiers', ['claim_id', 'claim_line_number', 'modifier_position'],
                         ['service_date', 'modifier']) }}

@@ -17,16 +17,12 @@
 with
 
 {% if is_incremental() -%}
-touched as (
-
-    {{ touched_claim_lines() }}
-
-),
+{{ claim_line_changes() }},
 {%- endif %}
 
 versions as (
 
-    {{ latest_claim_line_versions('touched') }}
+    {{ latest_claim_line_versions() }}
 
 ),
 
@@ -56,7 +52,7 @@ lines as (
 )
 
 select * from lines
-{{ claim_line_deletions('lines', 'touched', ['claim_id', 'claim_line_number'],
+{{ claim_line_deletions('lines', ['claim_id', 'claim_line_number'],
                         ['person_id', 'payer', 'payer_key', 'service_date', 'place_of_service_code', 'hcpcs_code',
                          'service_unit_quantity', 'rendering_npi', 'rendering_tin', 'allowed_amount',
                          'paid_amount']) }}
