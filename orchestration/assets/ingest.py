@@ -9,6 +9,8 @@ from collections import Counter
 
 import dagster as dg
 
+from orchestration.assets.dbt_models import MANIFEST
+from orchestration.automation import raw_freshness_policy
 from orchestration.contract import CONTRACTS, TABLES
 from orchestration.ingest.discovery import discover_deliveries
 from orchestration.ingest.loader import DeliveryReport, FileContractError, ReconciliationError, load_delivery
@@ -89,6 +91,8 @@ def build_raw_asset(table: str) -> dg.AssetsDefinition:
                     f"warn-level gaps of loaded rows to raw.{table}__warnings.",
         kinds={"duckdb"},
         pool=WAREHOUSE_POOL,
+        # the windows of dbt's source freshness on the rows' load times (models/staging/_sources.yml)
+        freshness_policy=raw_freshness_policy(MANIFEST, table),
     )
     def _raw_table(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         deliveries = discover_deliveries(warehouse.settings.landing_dir)
