@@ -77,8 +77,11 @@ def _read_seed(seeds_dir: Path, name: str) -> list[dict[str, str]]:
 
 
 def load_rules(seeds_dir: Path = SEEDS_DIR) -> Measure459Rules:
-    params = [r for r in _read_seed(seeds_dir, "measure_parameters") if r["measure_id"] == MEASURE_ID]
-    value_sets = _read_seed(seeds_dir, "procedure_value_sets")
+    # The baselines apply one specification: the current one (the open-ended rows); they do not model
+    # performance years (the pipeline does: docs/measures.md, "Performance years").
+    params = [r for r in _read_seed(seeds_dir, "pairs_parameters")
+              if r["measure_id"] == MEASURE_ID and not r["performance_year_to"]]
+    value_sets = [r for r in _read_seed(seeds_dir, "procedure_value_sets") if not r["performance_year_to"]]
     exclusion_rows = _read_seed(seeds_dir, "exclusion_diagnoses_lumbar")
     strata = {}
     for row in params:
@@ -103,7 +106,7 @@ def load_rules(seeds_dir: Path = SEEDS_DIR) -> Measure459Rules:
             exclusion_lookback_months=int(row["exclusion_lookback_months"]),
         )
     if set(strata) != {DISCECTOMY, FUSION}:
-        raise ValueError(f"measure_parameters must hold the 459 strata {DISCECTOMY}, {FUSION}; found {sorted(strata)}")
+        raise ValueError(f"pairs_parameters must hold the 459 strata {DISCECTOMY}, {FUSION}; found {sorted(strata)}")
     instruments = {r["instrument"] for r in params if r.get("instrument")}
     if len(instruments) != 1:
         raise ValueError(f"measure 459 strata must share one instrument, found {sorted(instruments)}")

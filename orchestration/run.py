@@ -171,7 +171,7 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
 
 
 SUMMARY_SQL = """
-    select measure_id, performance_year, cases, pending, excluded, eligible_population, met, not_met,
+    select measure_id, performance_year, cases, pending, not_eligible, excluded, eligible_population, met, not_met,
            not_measured, performance_rate_pct
     from measure_performance
     where entity_level = 'all' and stratum = 'all'

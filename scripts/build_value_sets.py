@@ -18,6 +18,10 @@ import simple_icd_10_cm as icd
 OUTPUT = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds" / "exclusion_diagnoses_lumbar.csv"
 VALUE_SET = "lumbar_spine_exclusion"
 SOURCE = "G9945 descriptor (CMS HCPCS 2026) read as ICD-10-CM categories; project choice (2026)"
+# The performance years the value set applies to (459's first performance year, open-ended): a new reading for
+# a later year is a second run with other categories and these two set, its rows appended.
+PERFORMANCE_YEAR_FROM = 2018
+PERFORMANCE_YEAR_TO = ""
 
 # (category, exclusion group, seventh characters to keep or None for all): lumbar (x6) and lumbosacral (x7)
 # subcategories only, so that a cervical or thoracic condition does not exclude a lumbar case.
@@ -74,11 +78,12 @@ def main() -> None:
     rows = []
     for category, group, seventh in CATEGORIES:
         for code in billable_codes(category, seventh):
-            rows.append((VALUE_SET, icd.remove_dot(code), category, group, icd.get_description(code), release, SOURCE))
+            rows.append((VALUE_SET, icd.remove_dot(code), category, group, icd.get_description(code),
+                         PERFORMANCE_YEAR_FROM, PERFORMANCE_YEAR_TO, release, SOURCE))
     with OUTPUT.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(("value_set", "diagnosis_code", "category", "exclusion_group", "description",
-                         "icd10_release", "source"))
+                         "performance_year_from", "performance_year_to", "icd10_release", "source"))
         writer.writerows(sorted(set(rows)))
     print(f"{len(rows)} codes -> {OUTPUT}")
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from orchestration.checks.gx_checks import CHECKS as GX_CHECKS
 from orchestration.resources import WarehouseResource
+from registry_support import copy_registry
 
 GUARDED = ("score_pairs", "measure_cases", "rehab_episodes")
 
@@ -67,7 +68,7 @@ def good_rehab_episodes() -> pd.DataFrame:
             "episode_id": ["e1"],
             "start_date": [date(2025, 1, 6)],
             "end_date": [date(2025, 3, 1)],
-            "end_reason": ["discharge_m1012"],
+            "end_reason": ["discharge"],
             "intake_fs": [Decimal("45")],
             "intake_date": [date(2025, 1, 6)],
             "discharge_fs": [Decimal("70")],
@@ -79,6 +80,7 @@ def good_rehab_episodes() -> pd.DataFrame:
 def write_tables(warehouse: Path, tables: dict[str, pd.DataFrame]) -> None:
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema if not exists marts")
+        copy_registry(con)
         for name, df in tables.items():
             con.register("frame", df)
             con.execute(f"create or replace table marts.{name} as select * from frame")

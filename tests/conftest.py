@@ -14,15 +14,21 @@ from orchestration.assets.risk_model import ensure_coefficients_table
 from orchestration.ingest.ledger import create_ledger
 from orchestration.raw_schema import create_raw_tables
 
+# The real pipeline run (e2e_support.pipeline_run) is a session fixture registered once, here: a module that
+# imported it would get a fixture of its own and run the whole pipeline again.
+pytest_plugins = ["e2e_support"]
+
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
 
 
 class DbtWarehouse:
-    """A DuckDB warehouse in a temporary directory with raw tables, and dbt runs against it."""
+    """A DuckDB warehouse in a temporary directory with raw tables, and dbt runs against it (the project's dbt
+    project, or a copy of it)."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, project: Path = DBT_PROJECT):
         self.path = root / "warehouse.duckdb"
+        self.project = project
         self.env = {
             **os.environ,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -48,7 +54,7 @@ class DbtWarehouse:
     def dbt(self, *args: str) -> subprocess.CompletedProcess:
         dbt = Path(sys.executable).with_name("dbt")
         result = subprocess.run(
-            [str(dbt), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)],
+            [str(dbt), *args, "--project-dir", str(self.project), "--profiles-dir", str(self.project)],
             env=self.env, capture_output=True, text=True,
         )
         assert result.returncode == 0, f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"

@@ -49,9 +49,10 @@ def definitions_for(settings: Settings, jobs: list | None = None) -> dg.Definiti
     )
 
 
-def run_real_pipeline(root: Path) -> PipelineRun:
+def run_real_pipeline(root: Path, persons: int = PERSONS, window: tuple[str, str] = WINDOW,
+                      defect_rate: float = DEFECT_RATE, env: dict[str, str] | None = None) -> PipelineRun:
     landing, data_dir = root / "landing", root / "data"
-    generated = generate(PERSONS, SEED, landing, defect_rate=DEFECT_RATE, start=WINDOW[0], end=WINDOW[1])
+    generated = generate(persons, SEED, landing, defect_rate=defect_rate, start=window[0], end=window[1])
     with pytest.MonkeyPatch.context() as mp:
         for name, value in {
             "DATA_DIR": str(data_dir), "LANDING_DIR": str(landing), "AS_OF_DATE": "",
@@ -59,6 +60,7 @@ def run_real_pipeline(root: Path) -> PipelineRun:
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DAGSTER_DISABLE_TELEMETRY": "true",
             # build_resources exports these for dbt's profile; set here so they are restored afterwards
             "WAREHOUSE_PATH": str(data_dir / "warehouse.duckdb"), "DUCKDB_MEMORY_LIMIT": "4GB",
+            **(env or {}),
         }.items():
             mp.setenv(name, value)
         settings = load_settings()

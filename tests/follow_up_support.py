@@ -115,6 +115,7 @@ def worklist_warehouse(tmp_path_factory):
     with duckdb.connect(str(wh.path)) as con:
         create_ledger(con)
     wh.dbt("build", "--select", "+follow_up_worklist", "+follow_up_counts", "+measure_cases",
-           "--exclude-resource-type", "unit_test", "--vars", json.dumps({"as_of_date": AS_OF.isoformat()}))
+           "--indirect-selection", "cautious", "--exclude-resource-type", "unit_test",
+           "--vars", json.dumps({"as_of_date": AS_OF.isoformat()}))
     _BUILT["warehouse"] = wh
     return wh

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.settings import SEEDS_DIR
+from registry_support import copy_registry
 
-SEEDS = ("quality_data_codes", "place_of_service", "nucc_taxonomy", "measure_parameters", "measure_220_parameters")
 CODES = "['G2137', 'G8659', '63030', '97161', 'G2136', '22612', 'G9943', 'G8660', '99213', 'G2137']"
 
 
@@ -22,12 +21,7 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
     try:
         for schema in ("staging", "marts", "reference"):
             con.execute(f"create schema if not exists {schema}")
-        for seed_name in SEEDS:
-            con.execute(
-                f"create or replace table reference.{seed_name} as "
-                "select * from read_csv(?, header = true, all_varchar = true)",
-                [str(SEEDS_DIR / f"{seed_name}.csv")],
-            )
+        copy_registry(con)
         con.execute(
             f"""
             create or replace table staging.stg_medical_claim as
@@ -95,8 +89,12 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
                        case when i % 4 = 0 then '220' else '459' end as measure_id,
                        case when i % 4 = 0 then 'overall' when i % 3 = 0 then 'lumbarFusion'
                             else 'lumbarDiscectomy' end as stratum,
-                       ['met', 'met', 'not_met', 'not_measured', 'excluded', 'met', 'pending', 'not_met']
-                           [1 + (h % 8)::int] as status,
+                       -- fusion cases before PY2024 (window end = index + 140 days here): not_eligible, as
+                       -- CMS defines 459's fusion stratum from PY2024
+                       case when i % 4 <> 0 and i % 3 = 0
+                                 and year(date '2023-01-01' + (h // 8 % 600)::int + 140) < 2024 then 'not_eligible'
+                            else ['met', 'met', 'not_met', 'not_measured', 'excluded', 'met', 'pending', 'not_met']
+                                     [1 + (h % 8)::int] end as status,
                        -- TIN 0 is large, TIN 1 medium, TIN 2 small: small cells on purpose
                        case when i % 10 < 7 then '123456780' when i % 10 < 9 then '123456781'
                             else '123456782' end as tin,
@@ -113,7 +111,7 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
                    4.0::decimal(9, 3) as improvement, null::decimal(9, 3) as actual_change,
                    null::decimal(9, 3) as predicted_change, null as predictor, null as predictor_version,
                    null::decimal(9, 3) as residual, status,
-                   case when status = 'pending' then null
+                   case when status in ('pending', 'not_eligible') then null
                         when measure_id = '220' then
                             case status when 'met' then 'G8659' when 'not_met' then 'G8660'
                                         when 'not_measured' then 'G8662' else 'M1122' end
@@ -123,7 +121,9 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
                         else case status when 'met' then 'G2136' when 'not_met' then 'G2137'
                                          when 'not_measured' then 'G9943' else 'G9945' end
                    end as qdc_code,
-                   'fixture' as reason,
+                   case when status = 'not_eligible'
+                        then 'stratum lumbarFusion of measure 459 is not defined by CMS for PY' || year(index_date + 140)
+                        else 'fixture' end as reason,
                    year(case when measure_id = '220' then index_date + 40 else index_date + 140 end)::int
                        as performance_year,
                    tin, '10000000' || (h % 9)::varchar || '0' as rendering_npi

@@ -15,7 +15,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from e2e_support import definitions_for, pipeline_run, published_fingerprint  # noqa: F401  (session fixture)
+from e2e_support import definitions_for, published_fingerprint
 from orchestration.settings import load_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]

@@ -12,17 +12,19 @@ import pytest
 
 from orchestration.quality import validate_published
 from orchestration.quality.frames import suite_frame
-from orchestration.quality.parameters import allowed_case_outcomes, place_of_service_codes
+from orchestration.quality.parameters import allowed_case_outcomes, measure_ids, place_of_service_codes
 from orchestration.quality.suites import default_parameters, load_suite
 from orchestration.quality.validate import run_suite
 from orchestration.raw_schema import create_raw_tables
 from orchestration.settings import EXPECTATIONS_DIR
 from checks_standin import good_measure_cases, good_rehab_episodes, good_score_pairs
+from registry_support import copy_registry
 
 
 def _validate(name: str, df: pd.DataFrame, schema: str = "marts", params: dict | None = None):
     with duckdb.connect() as con:
-        con.execute(f"create schema {schema}")
+        con.execute(f"create schema if not exists {schema}")
+        copy_registry(con)
         con.register("frame", df)
         con.execute(f"create table {schema}.{name} as select * from frame")
         frame = suite_frame(con, name)
@@ -34,8 +36,12 @@ def _failed_rules(outcome) -> list[str]:
 
 
 def _case_params() -> dict:
+    """As the check computes them: the registry read from a warehouse (built by dbt from the seeds)."""
     suite = load_suite("measure_cases")
-    return {"allowed_case_outcomes": allowed_case_outcomes(default_parameters(suite)["allowed_case_outcomes"])}
+    with duckdb.connect() as con:
+        copy_registry(con)
+        return {"measure_ids": measure_ids(con),
+                "allowed_case_outcomes": allowed_case_outcomes(con, default_parameters(suite)["statuses_without_code"])}
 
 
 def test_every_suite_declares_rule_and_severity():
@@ -72,6 +78,7 @@ def test_score_pair_defects(column, value, rule_word):
     [
         ("met", "G2137", None, "qdc_code is the code"),
         ("pending", "G8659", 1.0, "qdc_code is the code"),
+        ("not_eligible", "G8659", None, "qdc_code is the code"),
         ("not_measured", None, None, "qdc_code is the code"),
         ("met", "G8659", None, "A residual is present"),
         ("not_measured", "G8662", 2.0, "No residual"),
@@ -84,6 +91,19 @@ def test_measure_case_defects(status, code, residual, rule_word):
     df.loc[2, ["status", "qdc_code", "residual"]] = [status, code, residual]
     outcome = _validate("measure_cases", df, params=_case_params())
     assert any(rule_word in r for r in _failed_rules(outcome))
+
+
+def test_a_measure_outside_the_registry_fails():
+    df = good_measure_cases()
+    df.loc[1, "measure_id"] = "999"
+    outcome = _validate("measure_cases", df, params=_case_params())
+    assert any("measure of the registry" in r for r in _failed_rules(outcome))
+
+
+def test_a_not_eligible_case_without_code_passes():
+    df = good_measure_cases()
+    df.loc[1, ["status", "qdc_code"]] = ["not_eligible", None]
+    assert _validate("measure_cases", df, params=_case_params()).success
 
 
 def test_duplicate_case_examples_hide_person_id():

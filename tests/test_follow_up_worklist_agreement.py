@@ -37,7 +37,8 @@ def snapshots(tmp_path_factory) -> dict[str, dict[str, dict]]:
                 load_delivery(con, table, delivery, files, root / "landing")
     found = {}
     for as_of in (EARLY, LATE):
-        wh.dbt("build", "--select", "+follow_up_worklist", "+measure_cases", "--exclude-resource-type", "unit_test",
+        wh.dbt("build", "--select", "+follow_up_worklist", "+measure_cases", "--indirect-selection", "cautious",
+               "--exclude-resource-type", "unit_test",
                "--vars", json.dumps({"as_of_date": as_of}))
         found[as_of] = {
             name: {

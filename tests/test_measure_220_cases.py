@@ -2,59 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-import duckdb
-import pandas as pd
 import pytest
+
+from crafted_claims import claim_lines, load_raw
 
 AS_OF = "2026-06-30"
 BACK = "M54.50"
-
-
-def _claim_lines(rows: list[tuple]) -> pd.DataFrame:
-    """rows: (person, date, hcpcs, tin, dx1[, dx2])."""
-    frame = pd.DataFrame(
-        [
-            {
-                "claim_id": f"C{i}",
-                "claim_line_number": 1,
-                "person_id": person,
-                "claim_start_date": date.fromisoformat(day),
-                "hcpcs_code": hcpcs,
-                "rendering_tin": tin,
-                "rendering_npi": f"1{tin}",
-                "diagnosis_code_1": dx[0],
-                "diagnosis_code_2": dx[1] if len(dx) > 1 else None,
-                "payer": "Medicare",
-            }
-            for i, (person, day, hcpcs, tin, *dx) in enumerate(rows)
-        ]
-    )
-    return frame
-
-
-def _load(path, claims: pd.DataFrame, persons: list[str], scores: list[tuple]) -> None:
-    eligibility = pd.DataFrame(
-        {
-            "person_id": persons,
-            "birth_date": [date(1970, 5, 1)] * len(persons),
-            "gender": ["female"] * len(persons),
-            "enrollment_start_date": [date(2020, 1, 1)] * len(persons),
-            "payer": ["Medicare"] * len(persons),
-        }
-    )
-    observations = pd.DataFrame(
-        [
-            {"person_id": p, "observation_date": date.fromisoformat(d), "source_code": code, "result": value}
-            for p, d, code, value in scores
-        ]
-    )
-    with duckdb.connect(str(path)) as con:
-        for table, frame in (("medical_claim", claims), ("eligibility", eligibility), ("observation", observations)):
-            con.register("frame", frame.assign(_delivery="2026-06", _line_number=range(2, len(frame) + 2)))
-            con.execute(f"insert into raw.{table} by name select * from frame")
-            con.unregister("frame")
 
 
 FS, PRED = "FOTO-LUMBAR-FS", "FOTO-LUMBAR-FS-PRED"
@@ -63,7 +16,7 @@ FS, PRED = "FOTO-LUMBAR-FS", "FOTO-LUMBAR-FS-PRED"
 @pytest.mark.slow
 @pytest.mark.xdist_group("measure_220_dbt")
 def test_every_outcome_appears_and_counts_reconcile(dbt_warehouse):
-    claims = _claim_lines(
+    claims = claim_lines(
         [
             # met: residual exactly 0 (50 - 40 - 10)
             ("p_met", "2026-01-05", "97161", "111111111", BACK),
@@ -104,19 +57,19 @@ def test_every_outcome_appears_and_counts_reconcile(dbt_warehouse):
         ("p_open", "2026-06-01", FS, "40"),
         ("p_other", "2026-01-05", FS, "40"),
     ]
-    _load(dbt_warehouse.path, claims, persons, scores)
-    dbt_warehouse.dbt("build", "--select", "+int_measure_220__cases", "+rehab_episodes",
+    load_raw(dbt_warehouse.path, claims, persons, scores)
+    dbt_warehouse.dbt("build", "--select", "+int_rehab__cases", "+rehab_episodes", "--indirect-selection", "cautious",
                       "--vars", f'{{"as_of_date": "{AS_OF}"}}')
 
     cases = dict(dbt_warehouse.query(
-        "select person_id, coalesce(qdc_code, status) from intermediate.int_measure_220__cases"
+        "select person_id, coalesce(qdc_code, status) from intermediate.int_rehab__cases"
     ))
     assert cases == {
         "p_met": "G8659", "p_not_met": "G8660", "p_no_discharge": "G8662", "p_parkinson": "M1122",
         "p_g9733": "G9733", "p_open": "pending",
     }
     residuals = dict(dbt_warehouse.query(
-        "select person_id, residual from intermediate.int_measure_220__cases where residual is not null"
+        "select person_id, residual from intermediate.int_rehab__cases where residual is not null"
     ))
     assert {p: str(r) for p, r in residuals.items()} == {"p_met": "0.000", "p_not_met": "-0.500"}
 
@@ -124,12 +77,12 @@ def test_every_outcome_appears_and_counts_reconcile(dbt_warehouse):
         """
         select
             (select count(*) from marts.rehab_episodes),
-            (select count(*) from intermediate.int_measure_220__cases),
+            (select count(*) from intermediate.int_rehab__cases),
             (select count(*) from marts.rehab_episodes where tin = '222222222')
         """
     )[0]
     assert episode_count == case_count + out_of_scope
     statuses = dict(dbt_warehouse.query(
-        "select status, count(*) from intermediate.int_measure_220__cases group by status"
+        "select status, count(*) from intermediate.int_rehab__cases group by status"
     ))
     assert statuses == {"met": 1, "not_met": 1, "not_measured": 1, "excluded": 2, "pending": 1}

@@ -68,7 +68,7 @@ def _insert_raw(wh) -> None:
 @pytest.mark.xdist_group("dbt_measure_459")
 def test_crafted_rows_produce_every_459_code_and_reconcile(dbt_warehouse):
     _insert_raw(dbt_warehouse)
-    dbt_warehouse.dbt("build", "--select", "+measure_cases", "+score_pairs",
+    dbt_warehouse.dbt("build", "--select", "+measure_cases", "+score_pairs", "--indirect-selection", "cautious",
                       "--vars", json.dumps({"as_of_date": AS_OF}))
 
     codes = dict(dbt_warehouse.query(

@@ -175,8 +175,8 @@ def test_configured_tins_replace_the_default_scope(tins_run):
                                  "group by 1").fetchall())
         episodes = {tin: (n, intake) for tin, n, intake in con.execute("""
             select e.tin, count(*), count(*) filter (where s.intake_fs is not null)
-            from intermediate.int_measure_220__episodes e
-            join intermediate.int_measure_220__episode_scores s using (episode_id) group by 1""").fetchall()}
+            from intermediate.int_rehab__episodes e
+            join intermediate.int_rehab__episode_scores s using (episode_id) group by 1""").fetchall()}
         surgery_codes = {c for (c,) in con.execute(
             "select distinct qdc_code from marts.measure_cases where measure_id = '220' and tin = ?",
             [surgery_tin]).fetchall()}

@@ -14,6 +14,7 @@ import pytest
 from orchestration.assets.risk_model import (
     COEFFICIENTS_TABLE,
     RiskModelError,
+    ensure_coefficients_table,
     fit_risk_model,
     risk_model_coefficients,
 )
@@ -54,12 +55,22 @@ def _features(n: int, seed: int = 7) -> pd.DataFrame:
 
 
 def _warehouse(path, features: pd.DataFrame) -> None:
+    """The dbt models the fit reads, from a wide frame: episode inputs, and the design matrix in long form (one
+    value per episode and term, the intercept a constant 1), as int_rehab__episode_features holds it."""
+    terms = [t for t in TERMS if t in features.columns]
+    long = features.melt(id_vars=["episode_id"], value_vars=terms, var_name="term", value_name="value")
+    long = pd.concat([long, features[["episode_id"]].assign(term="intercept", value=1.0)]).assign(measure_id="220")
     with duckdb.connect(str(path)) as con:
         con.execute("create schema intermediate; create schema reference")
-        con.register("features", features)
-        con.execute("create table intermediate.int_measure_220__episode_features as select * from features")
+        con.register("features", features.assign(measure_id="220"))
+        con.execute("create table intermediate.int_rehab__episode_inputs as "
+                    "select episode_id, measure_id, end_date, is_reference, actual_change, intake_fs from features")
+        con.register("long", long)
+        con.execute("create table intermediate.int_rehab__episode_features as "
+                    "select episode_id, measure_id, term, value::decimal(18, 3) as value from long")
         con.execute(
-            f"create table reference.risk_model_terms as select * from read_csv('{SEEDS_DIR / 'risk_model_terms.csv'}')"
+            f"create table reference.risk_model_terms as select * from read_csv('{SEEDS_DIR / 'risk_model_terms.csv'}',"
+            " types = {'measure_id': 'varchar'})"
         )
 
 
@@ -67,8 +78,8 @@ def test_fit_recovers_true_coefficients_and_keeps_versions(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     _warehouse(path, _features(20_000))
     with duckdb.connect(str(path)) as con:
-        first = fit_risk_model(con)
-        second = fit_risk_model(con, reference_start=date(2025, 1, 1), reference_end=date(2025, 12, 31))
+        [first] = fit_risk_model(con)
+        [second] = fit_risk_model(con, reference_start=date(2025, 1, 1), reference_end=date(2025, 12, 31))
         versions = con.execute(
             f"select version, count(*), min(n), min(reference_end) from {COEFFICIENTS_TABLE} group by version order by version"
         ).fetchall()
@@ -80,7 +91,7 @@ def test_fit_recovers_true_coefficients_and_keeps_versions(tmp_path):
         assert fitted.loc[term, "std_error"] < tolerance / 2, term
     assert first.n == 20_000 and 0.2 < first.r_squared < 0.9
     assert abs(first.mean_residual) < 1e-6
-    assert (first.version, second.version) == (1, 2)
+    assert (first.version, second.version) == (1, 2) and first.measure_id == "220"
     assert versions[0][:3] == (1, len(TRUE_FS_CHANGE_COEFFICIENTS), 20_000)
     assert versions[1][1] == len(TRUE_FS_CHANGE_COEFFICIENTS) and versions[1][2] < 20_000
     assert versions[1][3] == date(2025, 12, 31)
@@ -89,7 +100,7 @@ def test_fit_recovers_true_coefficients_and_keeps_versions(tmp_path):
 def test_too_few_reference_episodes_fail_clearly(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     _warehouse(path, _features(len(TRUE_FS_CHANGE_COEFFICIENTS)))
-    with duckdb.connect(str(path)) as con, pytest.raises(RiskModelError, match="14 terms but .* only 14"):
+    with duckdb.connect(str(path)) as con, pytest.raises(RiskModelError, match="220 has 14 terms but .* only 14"):
         fit_risk_model(con)
 
 
@@ -104,7 +115,7 @@ def test_no_fs_data_writes_nothing(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     _warehouse(path, _features(200).assign(intake_fs=None, actual_change=None, is_reference=False))
     with duckdb.connect(str(path)) as con:
-        assert fit_risk_model(con) is None
+        assert fit_risk_model(con) == []
         assert con.execute(f"select count(*) from {COEFFICIENTS_TABLE}").fetchall()[0][0] == 0
 
 
@@ -129,3 +140,14 @@ def test_asset_reports_fit_without_identifiers(tmp_path):
         raise_on_error=False,
     )
     assert not failed.success
+
+
+def test_a_coefficients_table_from_before_per_measure_models_gains_its_measure(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create schema risk_model")
+        con.execute(f"create table {COEFFICIENTS_TABLE} (version integer, term varchar, coefficient double, "
+                    "std_error double, reference_start date, reference_end date, n integer, r_squared double, "
+                    "fitted_at timestamp)")
+        con.execute(f"insert into {COEFFICIENTS_TABLE} values (1, 'intercept', 2.0, 0.1, null, null, 100, 0.5, now())")
+        ensure_coefficients_table(con)
+        assert con.execute(f"select measure_id, term from {COEFFICIENTS_TABLE}").fetchall() == [("220", "intercept")]

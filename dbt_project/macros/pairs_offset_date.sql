@@ -1,4 +1,4 @@
-{#- A date moved by an offset whose unit (day | month) is data in measure_parameters; months clamp to the
+{#- A date moved by an offset whose unit (day | month) is data in pairs_parameters; months clamp to the
     month's end (add_months). -#}
 {% macro pairs_offset_date(date_expression, offset, unit) -%}
     case

@@ -33,6 +33,14 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
         dg.AssetKey("stg_claim_diagnosis"),
         dg.AssetKey("stg_claim_modifier"),
         dg.AssetKey("stg_provider"),
+        # the registry and CMS's data: outcome codes, QPP names and metric types per year, benchmarks
+        dg.AssetKey("measure_codes"),
+        dg.AssetKey("measure_stratum_years"),
+        dg.AssetKey("qpp_measure_years"),
+        dg.AssetKey("qpp_measure_strata"),
+        dg.AssetKey("qpp_benchmarks"),
+        dg.AssetKey("qpp_benchmark_deciles"),
+        dg.AssetKey("qpp_scoring_rules"),
         # the worklist counts are published; its blocking check gates them
         dg.AssetKey("follow_up_counts"),
         dg.AssetKey("follow_up_worklist"),
@@ -49,6 +57,8 @@ def published_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     with warehouse.connect(read_only=True) as con:
         result = publish(con, data_dir, cpt_descriptor_file(data_dir), progress=context.log.info)
     context.log.info(f"published version {result.version}: {len(result.row_counts)} tables")
+    for skipped in result.qpp_report.skipped:
+        context.log.warning(f"QPP file {skipped['file']} not written: {'; '.join(skipped['problems'])}")
     return dg.MaterializeResult(
         metadata={
             "version": result.version,
@@ -58,6 +68,10 @@ def published_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             "row_counts": dg.MetadataValue.json(result.row_counts),
             "tables": dg.MetadataValue.text(", ".join(sorted(result.row_counts))),
             "qpp_files": result.qpp_files,
+            # a file with a problem is skipped (the others are written); measure-years CMS does not define, or
+            # defines with a metric type the pipeline does not compute, are not submitted
+            "qpp_files_skipped": dg.MetadataValue.json(result.qpp_report.skipped),
+            "qpp_not_submitted": dg.MetadataValue.json(result.qpp_report.not_submitted),
             "pages": result.pages,
             "cases_not_submitted_without_tin": result.cases_without_tin,
         }

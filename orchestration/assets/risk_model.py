@@ -1,8 +1,10 @@
-"""The open risk model of measure 220: OLS of the actual FS change on the risk_model_terms seed's terms.
+"""The open risk model of the rehab measures (220): OLS of the actual FS change on the risk_model_terms seed's terms.
 
 FOTO's own model is proprietary, so episodes without a vendor prediction are scored with this one. Each fit
-appends a new version to risk_model.coefficients (one row per term); dbt applies the latest version, or the
-one pinned with var risk_model_version, in int_measure_220__predicted.
+appends a new version to risk_model.coefficients (one row per measure and term; every rehab measure with FS data
+is fitted in that version); dbt applies the measure's latest version, or the one pinned with var
+risk_model_version, in int_rehab__predicted. The terms, bands and categories are data (risk_model_terms): the
+design matrix is int_rehab__episode_features in long form, pivoted here on the seed's terms.
 """
 
 from dataclasses import dataclass
@@ -16,13 +18,14 @@ import statsmodels.api as sm
 
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
-FEATURES_TABLE = "intermediate.int_measure_220__episode_features"
+INPUTS_TABLE = "intermediate.int_rehab__episode_inputs"
+FEATURES_TABLE = "intermediate.int_rehab__episode_features"
 TERMS_TABLE = "reference.risk_model_terms"
 COEFFICIENTS_TABLE = "risk_model.coefficients"
-INTERCEPT = "intercept"
 COEFFICIENTS_DDL = f"""
 create table if not exists {COEFFICIENTS_TABLE} (
     version integer not null,
+    measure_id varchar,
     term varchar not null,
     coefficient double not null,
     std_error double,
@@ -33,6 +36,9 @@ create table if not exists {COEFFICIENTS_TABLE} (
     fitted_at timestamp not null
 )
 """
+# Versions fitted before the model was kept per measure (no measure_id column) were measure 220's, the only
+# rehab measure then.
+LEGACY_MEASURE_ID = "220"
 
 
 class RiskModelError(Exception):
@@ -41,6 +47,7 @@ class RiskModelError(Exception):
 
 @dataclass(frozen=True)
 class FitResult:
+    measure_id: str
     version: int
     n: int
     r_squared: float
@@ -51,66 +58,77 @@ class FitResult:
 
 
 def ensure_coefficients_table(con: duckdb.DuckDBPyConnection) -> None:
-    """dbt's risk_model source must resolve before the first fit, so the empty table is created up front."""
+    """dbt's risk_model source must resolve before the first fit, so the empty table is created up front; a table
+    from before per-measure models gets its measure_id column."""
     con.execute("create schema if not exists risk_model")
     con.execute(COEFFICIENTS_DDL)
+    con.execute(f"alter table {COEFFICIENTS_TABLE} add column if not exists measure_id varchar")
+    con.execute(f"update {COEFFICIENTS_TABLE} set measure_id = ? where measure_id is null", [LEGACY_MEASURE_ID])
 
 
-def model_terms(con: duckdb.DuckDBPyConnection) -> list[str]:
-    terms = [row[0] for row in con.execute(f"select term from {TERMS_TABLE} order by term").fetchall()]
-    return [INTERCEPT] + [t for t in terms if t != INTERCEPT]
+def model_terms(con: duckdb.DuckDBPyConnection, measure_id: str) -> list[str]:
+    """The measure's terms, the constant (intercept) first, then by name: the columns of the design matrix."""
+    return [row[0] for row in con.execute(
+        f"select term from {TERMS_TABLE} where measure_id = ? order by operator <> 'constant', term", [measure_id]
+    ).fetchall()]
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _reference_episodes(
-    con: duckdb.DuckDBPyConnection, terms: list[str], start: date | None, end: date | None
+    con: duckdb.DuckDBPyConnection, measure_id: str, terms: list[str], start: date | None, end: date | None
 ) -> pd.DataFrame:
-    feature_columns = {row[0] for row in con.execute(f"describe {FEATURES_TABLE}").fetchall()}
-    missing = [t for t in terms if t != INTERCEPT and t not in feature_columns]
+    present = {row[0] for row in con.execute(
+        f"select distinct term from {FEATURES_TABLE} where measure_id = ?", [measure_id]).fetchall()}
+    missing = [t for t in terms if t not in present]
     if missing:
         raise RiskModelError(
-            f"{FEATURES_TABLE} lacks the term column(s) {missing} listed in the risk_model_terms seed: "
-            "rebuild the dbt models or correct the seed."
+            f"{FEATURES_TABLE} lacks the term(s) {missing} listed in the risk_model_terms seed for measure "
+            f"{measure_id}: rebuild the dbt models or correct the seed."
         )
-    columns = ", ".join(["actual_change", *(t for t in terms if t != INTERCEPT), "end_date"])
+    columns = ", ".join(f"max(case when f.term = {_literal(t)} then f.value end)::double as {_quoted(t)}"
+                        for t in terms)
     return con.execute(
         f"""
-        select {columns}
-        from {FEATURES_TABLE}
-        where is_reference
-          and ($start is null or end_date >= $start)
-          and ($end is null or end_date <= $end)
+        select i.actual_change::double as actual_change, i.end_date, {columns}
+        from {INPUTS_TABLE} as i
+        join {FEATURES_TABLE} as f on f.episode_id = i.episode_id
+        where i.measure_id = $measure and i.is_reference
+          and ($start is null or i.end_date >= $start)
+          and ($end is null or i.end_date <= $end)
+        group by i.episode_id, i.actual_change, i.end_date
+        order by i.episode_id
         """,
-        {"start": start, "end": end},
+        {"measure": measure_id, "start": start, "end": end},
     ).df()
 
 
-def _has_intake_scores(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute(f"select count(*) from {FEATURES_TABLE} where intake_fs is not null").fetchall()[0][0] > 0
+def _measures_with_intake_scores(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [row[0] for row in con.execute(
+        f"""
+        select distinct i.measure_id from {INPUTS_TABLE} as i
+        where i.intake_fs is not null and i.measure_id in (select measure_id from {TERMS_TABLE})
+        order by 1
+        """).fetchall()]
 
 
-def fit_risk_model(
-    con: duckdb.DuckDBPyConnection,
-    reference_start: date | None = None,
-    reference_end: date | None = None,
-    fitted_at: datetime | None = None,
-) -> FitResult | None:
-    """Fit on the reference episodes and append a new version; None (nothing written) when no FS data exist."""
-    ensure_coefficients_table(con)
-    if not _has_intake_scores(con):
-        return None
-    terms = model_terms(con)
-    episodes = _reference_episodes(con, terms, reference_start, reference_end)
+def _fit_one(con: duckdb.DuckDBPyConnection, measure_id: str, version: int, reference_start: date | None,
+             reference_end: date | None, fitted_at: datetime) -> FitResult:
+    terms = model_terms(con, measure_id)
+    episodes = _reference_episodes(con, measure_id, terms, reference_start, reference_end)
     if len(episodes) <= len(terms):
         raise RiskModelError(
-            f"The open risk model has {len(terms)} terms but the reference period "
+            f"The open risk model of measure {measure_id} has {len(terms)} terms but the reference period "
             f"({reference_start or 'first'} to {reference_end or 'last'} episode end) holds only {len(episodes)} "
             "closed, scored, non-excluded episodes: widen the period or load more FS data."
         )
-    predictors = sm.add_constant(
-        episodes[[t for t in terms if t != INTERCEPT]].astype(float), has_constant="add"
-    ).rename(columns={"const": INTERCEPT})
-    fit = sm.OLS(episodes["actual_change"].astype(float), predictors).fit()
-    version = con.execute(f"select coalesce(max(version), 0) + 1 from {COEFFICIENTS_TABLE}").fetchall()[0][0]
+    fit = sm.OLS(episodes["actual_change"], episodes[terms]).fit()
     start = reference_start or episodes["end_date"].min()
     end = reference_end or episodes["end_date"].max()
     coefficients = pd.DataFrame(
@@ -118,22 +136,26 @@ def fit_risk_model(
     )
     rows = coefficients.assign(
         version=version,
+        measure_id=measure_id,
         reference_start=pd.Timestamp(start).date(),
         reference_end=pd.Timestamp(end).date(),
         n=int(fit.nobs),
         r_squared=float(fit.rsquared),
-        fitted_at=fitted_at or datetime.now(timezone.utc).replace(tzinfo=None),
+        fitted_at=fitted_at,
     )
     con.register("new_coefficients", rows)
     con.execute(
         f"""
-        insert into {COEFFICIENTS_TABLE}
-        select version, term, coefficient, std_error, reference_start, reference_end, n, r_squared, fitted_at
+        insert into {COEFFICIENTS_TABLE} (version, measure_id, term, coefficient, std_error, reference_start,
+                                          reference_end, n, r_squared, fitted_at)
+        select version, measure_id, term, coefficient, std_error, reference_start, reference_end, n, r_squared,
+               fitted_at
         from new_coefficients
         """
     )
     con.unregister("new_coefficients")
     return FitResult(
+        measure_id=measure_id,
         version=int(version),
         n=int(fit.nobs),
         r_squared=float(fit.rsquared),
@@ -144,22 +166,47 @@ def fit_risk_model(
     )
 
 
-class RiskModelConfig(dg.Config):
-    reference_start: str | None = None  # ISO date: first episode end in the reference period (default: all)
-    reference_end: str | None = None  # ISO date: last episode end in the reference period (default: all)
+def fit_risk_model(
+    con: duckdb.DuckDBPyConnection,
+    reference_start: date | None = None,
+    reference_end: date | None = None,
+    fitted_at: datetime | None = None,
+) -> list[FitResult]:
+    """Fit every rehab measure that has FS data on its reference episodes, as one new version; [] (nothing
+    written) when no measure has any. A refusal of one measure writes nothing for any."""
+    ensure_coefficients_table(con)
+    measures = _measures_with_intake_scores(con)
+    if not measures:
+        return []
+    version = con.execute(f"select coalesce(max(version), 0) + 1 from {COEFFICIENTS_TABLE}").fetchall()[0][0]
+    fitted_at = fitted_at or datetime.now(timezone.utc).replace(tzinfo=None)
+    con.execute("begin transaction")
+    try:
+        results = [_fit_one(con, m, version, reference_start, reference_end, fitted_at) for m in measures]
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+    return results
 
 
 def _parse(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+class RiskModelConfig(dg.Config):
+    reference_start: str | None = None  # ISO date: first episode end in the reference period (default: all)
+    reference_end: str | None = None  # ISO date: last episode end in the reference period (default: all)
+
+
 @dg.asset(
     key=["risk_model", "coefficients"],
     group_name="risk_model",
     pool=WAREHOUSE_POOL,
-    deps=[dg.AssetKey("int_measure_220__episode_features"), dg.AssetKey("risk_model_terms")],
+    deps=[dg.AssetKey("int_rehab__episode_inputs"), dg.AssetKey("int_rehab__episode_features"),
+          dg.AssetKey("risk_model_terms")],
     description=(
-        "Open risk model of measure 220 (OLS of the actual FS change on the risk_model_terms seed's terms), "
+        "Open risk model of the rehab measures (OLS of the actual FS change on the risk_model_terms seed's terms), "
         "one new version per materialization, previous versions kept in risk_model.coefficients."
     ),
 )
@@ -168,23 +215,27 @@ def risk_model_coefficients(
 ) -> dg.MaterializeResult:
     with warehouse.connect() as con:
         try:
-            result = fit_risk_model(con, _parse(config.reference_start), _parse(config.reference_end))
+            results = fit_risk_model(con, _parse(config.reference_start), _parse(config.reference_end))
         except RiskModelError as exc:
             raise dg.Failure(str(exc)) from exc
-    if result is None:
-        context.log.info("No FOTO low back FS scores in the data: no model fitted; measure 220 yields no cases.")
+    if not results:
+        context.log.info("No FS scores of a rehab measure in the data: no model fitted; those measures yield no cases.")
         return dg.MaterializeResult(metadata={"fitted": False, "reason": "no FS data"})
-    table = result.coefficients.round(4).to_markdown(index=False)
+    fits = pd.DataFrame([
+        {"measure_id": r.measure_id, "n": r.n, "r_squared": round(r.r_squared, 4),
+         "mean_residual": round(r.mean_residual, 6), "reference_start": r.reference_start.isoformat(),
+         "reference_end": r.reference_end.isoformat()} for r in results
+    ])
+    coefficients = pd.concat([r.coefficients.assign(measure_id=r.measure_id) for r in results])
     return dg.MaterializeResult(
         metadata={
             "fitted": True,
-            "version": result.version,
-            "n": result.n,
-            "r_squared": dg.MetadataValue.float(result.r_squared),
-            "mean_residual": dg.MetadataValue.float(result.mean_residual),
-            "reference_start": result.reference_start.isoformat(),
-            "reference_end": result.reference_end.isoformat(),
-            "coefficients": dg.MetadataValue.md(table),
+            "version": results[0].version,
+            "measures": dg.MetadataValue.text(", ".join(r.measure_id for r in results)),
+            "n": int(fits["n"].sum()),
+            "fits": dg.MetadataValue.md(fits.to_markdown(index=False)),
+            "coefficients": dg.MetadataValue.md(
+                coefficients[["measure_id", "term", "coefficient", "std_error"]].round(4).to_markdown(index=False)),
         }
     )
 

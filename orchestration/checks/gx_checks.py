@@ -10,7 +10,7 @@ from orchestration.quality.check_result import to_check_result
 from orchestration.quality.data_docs import write_data_docs
 from orchestration.quality.frames import suite_frame
 from orchestration.quality.history import append_history
-from orchestration.quality.parameters import allowed_case_outcomes, place_of_service_codes
+from orchestration.quality.parameters import allowed_case_outcomes, measure_ids, place_of_service_codes
 from orchestration.quality.published import validate_published_database
 from orchestration.quality.suites import default_parameters, load_suite
 from orchestration.quality.validate import SuiteOutcome, run_suite
@@ -26,10 +26,12 @@ WAREHOUSE_SUITES = {
 }
 
 
-def _parameters(suite: dict) -> dict:
+def _parameters(suite: dict, con) -> dict:
+    """The suite's defaults, and what comes from reference data at run time (the measure registry in the warehouse)."""
     params = default_parameters(suite)
     if suite["name"] == "measure_cases":
-        params["allowed_case_outcomes"] = allowed_case_outcomes(params["allowed_case_outcomes"])
+        params["measure_ids"] = measure_ids(con)
+        params["allowed_case_outcomes"] = allowed_case_outcomes(con, params["statuses_without_code"])
     if suite["name"] == "stg_medical_claim":
         params["place_of_service_codes"] = place_of_service_codes()
     return params
@@ -56,7 +58,8 @@ def warehouse_suite_check(name: str, blocking: bool) -> dg.AssetChecksDefinition
         suite = load_suite(name)
         with warehouse.connect(read_only=True) as con:
             frame = suite_frame(con, name)
-        outcome = run_suite(frame.df, suite, _parameters(suite))
+            params = _parameters(suite, con)
+        outcome = run_suite(frame.df, suite, params)
         return _record(context, warehouse, check, outcome, frame.note)
 
     return _check

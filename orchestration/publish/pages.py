@@ -46,6 +46,7 @@ class PublishedData:
     benchmarks: pd.DataFrame
     accuracy: pd.DataFrame
     measure_codes: pd.DataFrame
+    positions: pd.DataFrame
     follow_up: pd.DataFrame
 
     @classmethod
@@ -66,6 +67,8 @@ class PublishedData:
             benchmarks=con.execute(f"select * from {catalog}.measure_benchmarks").df(),
             accuracy=con.execute(f"select * from {catalog}.reporting_accuracy where entity_level = 'all'").df(),
             measure_codes=con.execute(f"select * from {work}.measure_codes").df(),
+            positions=con.execute(
+                f"select * from {catalog}.measure_benchmark_position where entity_level = 'tin'").df(),
             follow_up=con.execute(
                 f"select * from {catalog}.follow_up_worklist_counts where entity_level = 'all'").df(),
         )
@@ -129,7 +132,7 @@ def _measure_of(data: PublishedData, code: str) -> tuple[str | None, str | None]
     if rows.empty:
         return None, None
     first = rows.iloc[0]
-    stratum = first["qpp_stratum"] if isinstance(first["qpp_stratum"], str) and first["qpp_stratum"] else None
+    stratum = first["stratum"] if isinstance(first["stratum"], str) and first["stratum"] else None
     return first["measure_id"], stratum
 
 
@@ -221,6 +224,7 @@ def _performance_sections(data: PublishedData, code: str, measure_id: str | None
         _table(performance, {
             "performance_year": "Performance year", "eligible_population": "Eligible", "excluded": "Excluded",
             "met": "Met", "not_met": "Not met", "not_measured": "Not measured", "pending": "Pending",
+            "not_eligible": "Not eligible",
             "performance_rate_pct": "Performance rate %", "reporting_rate_pct": "Reporting rate %",
         }, "No cases for this measure."),
         _figure(out_dir, f"{code}_performance", performance.assign(year=performance["performance_year"].astype(str)),
@@ -246,6 +250,7 @@ def _performance_sections(data: PublishedData, code: str, measure_id: str | None
                     "performance_rate_pct", f"Measure {measure_id} ({perf_stratum}) TIN rate percentiles", "%",
                     "every percentile is suppressed"),
         ]
+    sections += _position_section(data, measure_id)
     sections += [
         "### Reporting accuracy (code supported by clinical data vs code billed)\n",
         _table(data.accuracy[data.accuracy["code"] == code].sort_values("performance_year"), {
@@ -255,6 +260,32 @@ def _performance_sections(data: PublishedData, code: str, measure_id: str | None
         }, "No supported or billed occurrences of this code."),
     ]
     return sections
+
+
+def _position_section(data: PublishedData, measure_id: str) -> list[str]:
+    """Per performance year: CMS's benchmark (or why there is none), how many TINs it positions and their median
+    achievement points (table measure_benchmark_position has each TIN's rate, decile and points)."""
+    positions = data.positions[data.positions["measure_id"] == measure_id]
+    rows = []
+    for year, group in positions.groupby("performance_year"):
+        placed = group[group["position_status"] == "positioned"]
+        n = len(placed)
+        rows.append({
+            "performance_year": year,
+            "benchmark": group["benchmark"].iloc[0],
+            "tins": n, "tins_suppressed": 1 <= n <= 10,
+            "median_points": placed["achievement_points"].astype(float).median() if n else None,
+        })
+    table = pd.DataFrame(rows, columns=["performance_year", "benchmark", "tins", "tins_suppressed", "median_points"])
+    return [
+        "### Position against the CMS benchmark (TINs)\n",
+        "The measure's overall rate per TIN placed in CMS's benchmark deciles for its year; TINs below the benchmark "
+        "case minimum are not positioned (table `measure_benchmark_position`, docs/benchmark_position.md).\n",
+        _table(table.sort_values("performance_year") if not table.empty else table, {
+            "performance_year": "Year", "benchmark": "CMS benchmark", "tins": "TINs positioned",
+            "median_points": "Median achievement points",
+        }, "No TIN has cases of this measure."),
+    ]
 
 
 def _follow_up_line(data: PublishedData, measure_id: str) -> str:

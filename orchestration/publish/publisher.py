@@ -20,7 +20,7 @@ from orchestration.publish import qpp, swap
 from orchestration.publish.pages import render_pages
 from orchestration.publish.reference_data import load_parameters, load_reference_tables
 from orchestration.publish.suppression import suppress
-from orchestration.publish.tables import SPECS, build_benchmarks, build_exact_tables
+from orchestration.publish.tables import SPECS, build_benchmark_position, build_benchmarks, build_exact_tables
 from orchestration.publish.validate import MANIFEST, published_tables, validate_publication
 from orchestration.quality.published import validate_published
 
@@ -42,11 +42,12 @@ class PublishResult:
     qpp_files: int
     pages: int
     cases_without_tin: int
+    qpp_report: qpp.SubmissionReport
 
 
 def _suppress_all(con: duckdb.DuckDBPyConnection, params) -> None:
     for name, spec in SPECS.items():
-        if name == "measure_benchmarks":
+        if name in ("measure_benchmarks", "measure_benchmark_position"):
             continue
         suppress(con, f"{WORK}.{name}", f"{PUB}.{name}", spec, params.suppression_min_count,
                  params.suppression_max_count)
@@ -54,6 +55,7 @@ def _suppress_all(con: duckdb.DuckDBPyConnection, params) -> None:
     build_benchmarks(con, WORK, f"{PUB}.measure_performance", params)
     suppress(con, f"{WORK}.measure_benchmarks", f"{PUB}.measure_benchmarks", SPECS["measure_benchmarks"],
              params.suppression_min_count, params.suppression_max_count)
+    build_benchmark_position(con, WORK, f"{PUB}.measure_performance", f"{PUB}.measure_benchmark_position", params)
 
 
 def _export(con: duckdb.DuckDBPyConnection, version: str, version_dir: Path) -> dict[str, int]:
@@ -107,13 +109,14 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
         lap(f"{len(row_counts)} tables written as parquet")
         pages = render_pages(con, PUB, WORK, version.directory / "pages")
         lap(f"{len(pages)} code pages rendered")
-        qpp_files = qpp.write_submissions(con, WORK, version.qpp)
-        lap(f"{qpp_files} QPP submission files written")
+        qpp_report = qpp.write_submissions(con, version.qpp, params.qpp_submission_method)
+        lap(f"{qpp_report.files} QPP submission files written, {len(qpp_report.skipped)} skipped")
         without_tin = qpp.cases_without_tin(con)
         for catalog in reversed(attached):
             con.execute(f"detach {catalog}")
         attached.clear()
-        swap.mark_complete(version, previous, {"tables": row_counts, "qpp_files": qpp_files, "pages": len(pages)})
+        swap.mark_complete(version, previous,
+                           {"tables": row_counts, "qpp_files": qpp_report.files, "pages": len(pages)})
     except BaseException:
         for catalog in reversed(attached):
             con.execute(f"detach {catalog}")
@@ -123,5 +126,5 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
     swap.switch_current(data_dir, version)
     swap.ensure_fixed_links(data_dir)
     swap.prune(data_dir)
-    return PublishResult(version.id, version.database, version.directory, version.qpp, row_counts, qpp_files,
-                         len(pages), without_tin)
+    return PublishResult(version.id, version.database, version.directory, version.qpp, row_counts, qpp_report.files,
+                         len(pages), without_tin, qpp_report)

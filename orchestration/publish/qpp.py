@@ -1,15 +1,25 @@
-"""QPP Submissions API JSON, one file per TIN and performance year, validated against the project's schema.
+"""QPP Submissions API JSON, one file per TIN and performance year, built from CMS's own measure data for that year.
+
+What a file holds comes from the warehouse's registry (dbt): a measure is submitted for a year only when CMS
+defines it then and the pipeline computes its metric type (reference.measure_stratum_years, from
+reference.qpp_measure_years), its strata are the ones CMS lists that year under CMS's names (qpp_stratum, e.g.
+`discectomyLaminectmy` in PY2024), a single-rate year has no strata. A file is written only for a TIN-year with
+at least one such measure. Every file is checked against the project's schema and against CMS's data for its
+year (measure exists, metric type, exact strata names, submission method); a file with a problem is skipped
+and reported, the others are written.
 
 Counts come straight from the case table (exact, unsuppressed: a submission must match the clinical record),
 so these files are submission payloads for CMS, not public tables; they live beside the publication.
 Not measured counts as not met; excluded cases leave the eligible population and the exclusion field stays 0,
-as QPP asks for MIPS CQMs. Pending cases are not counted.
+as QPP asks for MIPS CQMs. Pending and not_eligible cases are not counted.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -18,19 +28,37 @@ import jsonschema
 from orchestration.publish.reference_data import PACKAGE_DIR
 
 SCHEMA_PATH = PACKAGE_DIR / "schemas" / "qpp_submission.schema.json"
+NOT_COUNTED = ("pending", "not_eligible")
+SINGLE_RATE = "singlePerformanceRate"
+LOG = logging.getLogger(__name__)
 
 
-def _counts(con: duckdb.DuckDBPyConnection, work: str) -> list[tuple]:
-    """(tin, year, measure, stratum, met, not met, eligible); every configured stratum is listed, zero or not."""
+@dataclass
+class SubmissionReport:
+    """What write_submissions did: files written, files skipped with their problems, measure-years not submitted."""
+
+    files: int = 0
+    skipped: list[dict] = field(default_factory=list)
+    not_submitted: list[dict] = field(default_factory=list)
+
+
+def _not_counted() -> str:
+    return ", ".join(f"'{s}'" for s in NOT_COUNTED)
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(tin, year, measure, metric type, QPP stratum, met, not met, eligible): for every TIN-year-measure with a
+    counted case whose measure CMS defines that year, one row per stratum CMS lists (zero or not); QPP stratum
+    null for a single-rate year."""
     return con.execute(
         f"""
-        with strata as (
-            select distinct measure_id, nullif(qpp_stratum, '') as qpp_stratum from {work}.measure_codes
-            where outcome <> 'excluded'
-        ),
-        entity_measures as (
+        with entity_measures as (
             select distinct tin, performance_year, measure_id from marts.measure_cases
-            where status <> 'pending' and tin is not null
+            where status not in ({_not_counted()}) and tin is not null
+        ),
+        defined_strata as (
+            select measure_id, stratum, performance_year, metric_type, qpp_stratum
+            from reference.measure_stratum_years where not_eligible_reason is null
         ),
         cases as (
             select tin, performance_year, measure_id, stratum,
@@ -38,24 +66,37 @@ def _counts(con: duckdb.DuckDBPyConnection, work: str) -> list[tuple]:
                    count_if(status in ('not_met', 'not_measured')) as not_met,
                    count_if(status in ('met', 'not_met', 'not_measured')) as eligible
             from marts.measure_cases
-            where status <> 'pending' and tin is not null
+            where status not in ({_not_counted()}) and tin is not null
             group by all
         )
-        select em.tin, em.performance_year, em.measure_id, coalesce(s.qpp_stratum, c.stratum) as stratum,
-               coalesce(c.met, 0), coalesce(c.not_met, 0), coalesce(c.eligible, 0), s.qpp_stratum is not null
+        select em.tin, em.performance_year, em.measure_id, s.metric_type, s.qpp_stratum,
+               coalesce(c.met, 0), coalesce(c.not_met, 0), coalesce(c.eligible, 0)
         from entity_measures as em
-        left join strata as s on s.measure_id = em.measure_id
+        join defined_strata as s
+          on s.measure_id = em.measure_id and s.performance_year = em.performance_year
         left join cases as c
           on c.tin = em.tin and c.performance_year = em.performance_year and c.measure_id = em.measure_id
-         and (s.qpp_stratum is null or c.stratum = s.qpp_stratum)
-        order by 1, 2, 3, 4
+         and c.stratum = s.stratum
+        order by 1, 2, 3, 5
         """
     ).fetchall()
 
 
+def not_submitted(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The measure-years with cases that no file carries, and why (the not_eligible reasons: a year before the
+    measure's first, a metric type the pipeline does not compute, a stratum CMS does not define)."""
+    rows = con.execute(
+        """
+        select distinct measure_id, performance_year, reason from marts.measure_cases
+        where status = 'not_eligible' order by 1, 2, 3
+        """
+    ).fetchall()
+    return [{"measure_id": m, "performance_year": int(y), "reason": r} for m, y, r in rows]
+
+
 def cases_without_tin(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute(
-        "select count(*) from marts.measure_cases where status <> 'pending' and tin is null"
+        f"select count(*) from marts.measure_cases where status not in ({_not_counted()}) and tin is null"
     ).fetchone()[0]
 
 
@@ -69,9 +110,9 @@ def _rates(met: int, not_met: int, eligible: int) -> dict:
     }
 
 
-def build_submissions(con: duckdb.DuckDBPyConnection, work: str) -> list[dict]:
+def build_submissions(con: duckdb.DuckDBPyConnection, submission_method: str) -> list[dict]:
     submissions: dict[tuple, dict] = {}
-    for tin, year, measure_id, stratum, met, not_met, eligible, stratified in _counts(con, work):
+    for tin, year, measure_id, metric_type, qpp_stratum, met, not_met, eligible in _counts(con):
         submission = submissions.setdefault(
             (tin, year),
             {
@@ -81,7 +122,7 @@ def build_submissions(con: duckdb.DuckDBPyConnection, work: str) -> list[dict]:
                 "measurementSets": [
                     {
                         "category": "quality",
-                        "submissionMethod": "registry",
+                        "submissionMethod": submission_method,
                         "performanceStart": f"{year}-01-01",
                         "performanceEnd": f"{year}-12-31",
                         "measurements": [],
@@ -90,15 +131,56 @@ def build_submissions(con: duckdb.DuckDBPyConnection, work: str) -> list[dict]:
             },
         )
         measurements = submission["measurementSets"][0]["measurements"]
+        stratified = metric_type != SINGLE_RATE
         if not measurements or measurements[-1]["measureId"] != measure_id:
             value = {"isEndToEndReported": False, **({"strata": []} if stratified else {})}
             measurements.append({"measureId": measure_id, "value": value})
         value = measurements[-1]["value"]
         if stratified:
-            value["strata"].append({"stratum": stratum, **_rates(met, not_met, eligible)})
+            value["strata"].append({"stratum": qpp_stratum, **_rates(met, not_met, eligible)})
         else:
             value.update(_rates(met, not_met, eligible))
     return list(submissions.values())
+
+
+def cms_measure_data(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], dict]:
+    """(measure, year) -> CMS's metric type, submission methods and strata names (reference.qpp_* seeds)."""
+    years = con.execute(
+        "select measure_id, performance_year, metric_type, submission_methods from reference.qpp_measure_years"
+    ).fetchall()
+    strata = con.execute(
+        "select measure_id, performance_year, list(qpp_stratum order by stratum_order) "
+        "from reference.qpp_measure_strata group by all"
+    ).fetchall()
+    names = {(m, int(y)): list(s) for m, y, s in strata}
+    return {
+        (m, int(y)): {"metric_type": t, "submission_methods": (methods or "").split("|"),
+                      "strata": names.get((m, int(y)), [])}
+        for m, y, t, methods in years
+    }
+
+
+def check_against_cms(submission: dict, cms: dict[tuple[str, int], dict]) -> list[str]:
+    """The file against CMS's measure data for its year: the measure exists then, the submission method is
+    one of its methods, a single-rate measure carries no strata and a multi-rate one exactly CMS's strata names."""
+    problems = []
+    year = submission["performanceYear"]
+    method = submission["measurementSets"][0]["submissionMethod"]
+    for measurement in submission["measurementSets"][0]["measurements"]:
+        measure_id = measurement["measureId"]
+        facts = cms.get((measure_id, year))
+        if facts is None:
+            problems.append(f"measure {measure_id}: CMS defines no such measure for PY{year}")
+            continue
+        if method not in facts["submission_methods"]:
+            problems.append(f"measure {measure_id}: PY{year} submission methods are {facts['submission_methods']}")
+        strata = [s["stratum"] for s in measurement["value"].get("strata", [])]
+        if facts["metric_type"] == SINGLE_RATE and strata:
+            problems.append(f"measure {measure_id}: PY{year} is single-rate in CMS data, the file lists strata {strata}")
+        elif facts["metric_type"] != SINGLE_RATE and sorted(strata) != sorted(facts["strata"]):
+            problems.append(f"measure {measure_id}: PY{year} {facts['metric_type']} strata are {facts['strata']}, "
+                            f"the file lists {strata}")
+    return problems
 
 
 def check_submission(submission: dict, validator: jsonschema.protocols.Validator) -> list[str]:
@@ -123,15 +205,20 @@ def file_name(submission: dict) -> str:
     return f"qpp_{tin}_{submission['performanceYear']}.json"
 
 
-def write_submissions(con: duckdb.DuckDBPyConnection, work: str, out_dir: Path) -> int:
-    """Validate every submission first, then write them; raises on the first invalid one."""
+def write_submissions(con: duckdb.DuckDBPyConnection, out_dir: Path, submission_method: str) -> SubmissionReport:
+    """Check every submission (schema, CMS's data for its year) and write the ones without a problem; a file
+    with a problem is skipped, logged and listed in the report, never stopping the others."""
     validator = load_validator()
-    submissions = build_submissions(con, work)
-    for submission in submissions:
-        problems = check_submission(submission, validator)
-        if problems:
-            raise ValueError(f"QPP submission {file_name(submission)} is invalid: {problems}")
+    cms = cms_measure_data(con)
+    report = SubmissionReport(not_submitted=not_submitted(con))
     out_dir.mkdir(parents=True, exist_ok=True)
-    for submission in submissions:
-        (out_dir / file_name(submission)).write_text(json.dumps(submission, indent=2) + "\n")
-    return len(submissions)
+    for submission in build_submissions(con, submission_method):
+        name = file_name(submission)
+        problems = check_submission(submission, validator) + check_against_cms(submission, cms)
+        if problems:
+            LOG.warning("QPP submission %s skipped: %s", name, "; ".join(problems))
+            report.skipped.append({"file": name, "problems": problems})
+            continue
+        (out_dir / name).write_text(json.dumps(submission, indent=2) + "\n")
+        report.files += 1
+    return report

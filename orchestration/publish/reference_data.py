@@ -1,5 +1,6 @@
 """The publication's own value sets and thresholds, kept as CSV files (with their source) beside this module,
-and the measures' outcome codes, read from the dbt seeds that assign them (one source of truth)."""
+and the measures' outcome codes, read from the warehouse's registry (dbt model reference.measure_codes, built
+from the parameter seeds: one source of truth)."""
 
 from __future__ import annotations
 
@@ -11,28 +12,15 @@ import duckdb
 PACKAGE_DIR = Path(__file__).resolve().parent
 REFERENCE_TABLES = ("parameters", "code_systems", "modifier_rules")
 
-# measure, QPP stratum ('' when the code is not stratum-specific), outcome, code
+# measure, stratum ('' when the code serves several strata of the measure, e.g. an exclusion code), outcome,
+# code, and the performance years the registry gives it
 MEASURE_CODES_SQL = """
-    with pairs as (
-        select cast(measure_id as varchar) as measure_id, stratum, code_met, code_not_met, code_not_measured,
-               code_excluded
-        from reference.measure_parameters
-    ),
-    rehab as (
-        select cast(measure_id as varchar) as measure_id, code_met, code_not_met, code_not_measured,
-               degenerative_condition_code, unable_to_complete_code
-        from reference.measure_220_parameters
-    )
-    select measure_id, stratum as qpp_stratum, 'met' as outcome, code_met as code from pairs
-    union all select measure_id, stratum, 'not_met', code_not_met from pairs
-    union all select measure_id, stratum, 'not_measured', code_not_measured from pairs
-    union all select distinct measure_id, '', 'excluded', code_excluded from pairs
-    union all select measure_id, '', 'met', code_met from rehab
-    union all select measure_id, '', 'not_met', code_not_met from rehab
-    union all select measure_id, '', 'not_measured', code_not_measured from rehab
-    union all select measure_id, '', 'excluded', degenerative_condition_code from rehab
-    union all select measure_id, '', 'excluded', unable_to_complete_code from rehab
-    order by measure_id, qpp_stratum, outcome, code
+    select distinct measure_id,
+           case when count(distinct stratum) over (partition by measure_id, code) > 1 then '' else stratum end
+               as stratum,
+           outcome, code, performance_year_from, performance_year_to
+    from reference.measure_codes
+    order by measure_id, stratum, outcome, code, performance_year_from
 """
 
 
@@ -43,6 +31,7 @@ class Parameters:
     benchmark_min_cases: int
     benchmark_percentiles: tuple[int, ...]
     related_codes_per_code_year: int
+    qpp_submission_method: str
 
 
 def load_reference_tables(con: duckdb.DuckDBPyConnection, schema: str) -> None:
@@ -63,4 +52,5 @@ def load_parameters(con: duckdb.DuckDBPyConnection, schema: str) -> Parameters:
         benchmark_min_cases=int(values["benchmark_min_cases"]),
         benchmark_percentiles=tuple(int(p) for p in values["benchmark_percentiles"].split(",")),
         related_codes_per_code_year=int(values["related_codes_per_code_year"]),
+        qpp_submission_method=values["qpp_submission_method"],
     )

@@ -97,21 +97,25 @@ SPECS: dict[str, TableSpec] = {
     ),
     "measure_performance": TableSpec(
         name="measure_performance",
-        counts=("cases", "pending", "excluded", "eligible_population", "met", "not_met", "not_measured"),
+        counts=("cases", "pending", "not_eligible", "excluded", "eligible_population", "met", "not_met",
+                "not_measured"),
         groups=(
             Group(("measure_id", "performance_year", "entity_level", "tin", "rendering_npi"), "stratum <> 'all'"),
             *ENTITY_GROUPS,
         ),
         row_sets=(
             ("eligible_population", "met", "not_met", "not_measured"),
-            ("cases", "pending", "excluded", "eligible_population"),
+            ("cases", "pending", "not_eligible", "excluded", "eligible_population"),
         ),
         derived={
-            "performance_rate_pct": ("met", "not_met", "not_measured", "eligible_population"),
+            # met / eligible: it reveals no more than its two counts (the split of the rest is not in it)
+            "performance_rate_pct": ("met", "eligible_population"),
             "reporting_rate_pct": ("met", "not_met", "not_measured", "eligible_population"),
         },
     ),
     "measure_benchmarks": TableSpec(name="measure_benchmarks", counts=("n_entities",)),
+    # Built from the already suppressed measure_performance (build_benchmark_position): no count of its own.
+    "measure_benchmark_position": TableSpec(name="measure_benchmark_position", counts=()),
     "follow_up_worklist_counts": TableSpec(
         name="follow_up_worklist_counts",
         counts=FOLLOW_UP_COUNTS,
@@ -531,6 +535,7 @@ def _build_measure_performance(con: duckdb.DuckDBPyConnection, work: str) -> Non
         counts as (
             select measure_id, stratum, performance_year, entity_level, tin, rendering_npi,
                    count(*) as cases, count_if(status = 'pending') as pending,
+                   count_if(status = 'not_eligible') as not_eligible,
                    count_if(status = 'excluded') as excluded,
                    count_if(status in ('met', 'not_met', 'not_measured')) as eligible_population,
                    count_if(status = 'met') as met, count_if(status = 'not_met') as not_met,
@@ -619,6 +624,132 @@ def build_benchmarks(con: duckdb.DuckDBPyConnection, work: str, published_perfor
     )
 
 
+def build_benchmark_position(
+    con: duckdb.DuckDBPyConnection, work: str, published_performance: str, target: str, params: Parameters
+) -> None:
+    """Where each entity's overall performance rate falls against CMS's benchmark for its measure, performance
+    year and submission method (reference.qpp_benchmarks / qpp_benchmark_deciles), and the achievement points it
+    would earn (reference.qpp_scoring_rules); docs/benchmark_position.md has the rules and their sources.
+
+    Decile: the highest decile whose inclusive lower bound the rate reaches (decile 1 from 0; an inverse measure
+    mirrors the comparisons). Points: decile 10 earns the maximum; another decile d earns d plus the share of the
+    decile's range the rate has covered, truncated to 2 decimals; then the year's floor and, for a benchmark
+    topped out by program, its cap. position_status says why a row has no position, in this order: the overall
+    algorithm is not computed, CMS publishes no benchmark (position_note gives CMS's reason), fewer than
+    benchmark_min_cases eligible cases (no rate shown either), the published rate is suppressed (its decile
+    and points would reveal it).
+    """
+    con.execute(
+        f"""
+        create or replace table {target} as
+        with entities as (
+            select measure_id, performance_year, entity_level, tin, rendering_npi, eligible_population,
+                   100.0 * met / nullif(eligible_population, 0) as exact_rate
+            from {work}.measure_performance
+            where entity_level <> 'all' and stratum = 'all' and eligible_population > 0
+        ),
+        published as (
+            select measure_id, performance_year, entity_level, tin, rendering_npi, performance_rate_pct,
+                   performance_rate_pct_suppressed
+            from {published_performance}
+            where entity_level <> 'all' and stratum = 'all'
+        ),
+        measure_years as (
+            select measure_id, performance_year, any_value(metric_type) as metric_type,
+                   any_value(overall_algorithm) as overall_algorithm
+            from reference.measure_stratum_years
+            where not_eligible_reason is null
+            group by all
+        ),
+        benchmarks as (
+            select b.*, d.bounds
+            from reference.qpp_benchmarks as b
+            left join (
+                select measure_id, performance_year, submission_method,
+                       list(lower_bound order by decile) as bounds
+                from reference.qpp_benchmark_deciles group by all
+            ) as d using (measure_id, performance_year, submission_method)
+            where b.submission_method = $method
+        ),
+        placed as (
+            select e.*, p.performance_rate_pct, p.performance_rate_pct_suppressed, y.overall_algorithm,
+                   b.has_benchmark, b.benchmark_year, coalesce(b.is_inverse, false) as is_inverse,
+                   coalesce(b.is_topped_out_by_program, false) as is_topped_out_by_program,
+                   b.reason_codes, b.reason_descriptions, b.bounds,
+                   case when b.bounds is null then null
+                        when coalesce(b.is_inverse, false)
+                            then 1 + len(list_filter(b.bounds, lambda bound: e.exact_rate <= bound))
+                        else 1 + len(list_filter(b.bounds, lambda bound: e.exact_rate >= bound))
+                   end as decile,
+                   r.minimum_points, r.maximum_points, r.topped_out_by_program_cap
+            from entities as e
+            join published as p
+              on p.measure_id = e.measure_id and p.performance_year = e.performance_year
+             and p.entity_level = e.entity_level and p.tin is not distinct from e.tin
+             and p.rendering_npi is not distinct from e.rendering_npi
+            left join measure_years as y
+              on y.measure_id = e.measure_id and y.performance_year = e.performance_year
+            left join benchmarks as b
+              on b.measure_id = e.measure_id and b.performance_year = e.performance_year
+            left join reference.qpp_scoring_rules as r
+              on e.performance_year >= r.performance_year_from
+             and (r.performance_year_to is null or e.performance_year <= r.performance_year_to)
+        ),
+        scored as (
+            select *,
+                   case when is_inverse then coalesce(bounds[decile - 1], 100.0) else coalesce(bounds[decile - 1], 0.0)
+                   end as decile_start,
+                   bounds[decile] as next_decile_start
+            from placed
+        ),
+        positioned as (
+            select *,
+                   case
+                       when overall_algorithm is not null and overall_algorithm <> 'weightedAverage' then 'not_computed'
+                       when not coalesce(has_benchmark, false) then 'no_benchmark'
+                       when eligible_population < {int(params.benchmark_min_cases)} then 'below_case_minimum'
+                       when performance_rate_pct_suppressed then 'rate_suppressed'
+                       else 'positioned'
+                   end as position_status,
+                   case when decile = 10 then maximum_points
+                        else decile + floor(100 * (exact_rate - decile_start) / (next_decile_start - decile_start)) / 100
+                   end as raw_points
+            from scored
+        )
+        select measure_id, performance_year, entity_level, tin, rendering_npi,
+               $method as submission_method,
+               case when position_status in ('positioned', 'rate_suppressed')
+                    or (position_status = 'no_benchmark' and eligible_population >= {int(params.benchmark_min_cases)})
+                    then performance_rate_pct end as performance_rate_pct,
+               (position_status = 'rate_suppressed'
+                or (position_status = 'no_benchmark' and eligible_population >= {int(params.benchmark_min_cases)}))
+               and performance_rate_pct_suppressed as performance_rate_pct_suppressed,
+               case when position_status = 'positioned' then benchmark_year end as benchmark_year,
+               case when position_status = 'positioned' then decile end as decile,
+               case when position_status = 'positioned' then
+                   least(greatest(raw_points, minimum_points),
+                         case when is_topped_out_by_program then topped_out_by_program_cap else maximum_points end)
+               end::decimal(4, 2) as achievement_points,
+               case when has_benchmark
+                    then 'CMS benchmark of PY' || performance_year || ' (' || $method || ', benchmark year '
+                         || benchmark_year || ')'
+                    else coalesce('no CMS benchmark: ' || reason_codes || ' - ' || reason_descriptions,
+                                  'no CMS benchmark published for PY' || performance_year || ' (' || $method || ')')
+               end as benchmark,
+               position_status,
+               case position_status
+                   when 'below_case_minimum' then 'fewer than {int(params.benchmark_min_cases)} eligible cases'
+                   when 'rate_suppressed' then 'the performance rate is suppressed (derived from a count of 1-10)'
+                   when 'not_computed' then 'overall algorithm ' || overall_algorithm || ' is not computed'
+                   when 'no_benchmark' then 'CMS publishes no benchmark for this measure and year'
+               end as position_note
+        from positioned
+        order by measure_id, performance_year, entity_level, tin, rendering_npi
+        """,
+        {"method": params.qpp_submission_method},
+    )
+
+
 def _build_reporting_accuracy(con: duckdb.DuckDBPyConnection, work: str) -> None:
     con.execute(
         f"""
@@ -628,7 +759,7 @@ def _build_reporting_accuracy(con: duckdb.DuckDBPyConnection, work: str) -> None
             select case_id, person_id, measure_id, performance_year, tin, rendering_npi, qdc_code,
                    index_date, coalesce(window_end, episode_end_date) as window_end
             from marts.measure_cases
-            where status <> 'pending' and qdc_code is not null
+            where status not in ('pending', 'not_eligible') and qdc_code is not null
         ),
         billed as (
             select distinct l.person_id, l.code, l.service_date, l.rendering_tin, l.rendering_npi

@@ -15,7 +15,7 @@ IDENTIFIER_COLUMN = re.compile(
 )
 MANIFEST = "_manifest"
 # Integer columns that are labels, not counts; every other integer column must pass the small-cell rule.
-INTEGER_LABELS = {"year", "quarter", "performance_year", "percentile"}
+INTEGER_LABELS = {"year", "quarter", "performance_year", "percentile", "benchmark_year", "decile"}
 INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
 
 

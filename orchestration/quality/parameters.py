@@ -1,4 +1,6 @@
-"""Run-time inputs of the suites that come from reference data (seeds, the ICD-10-CM code set)."""
+"""Run-time inputs of the suites that come from reference data: the measure registry as the warehouse holds it
+(dbt seeds measures / measure_strata and the model measure_codes), the place-of-service seed, the ICD-10-CM
+code set."""
 
 from __future__ import annotations
 
@@ -9,17 +11,13 @@ import pandas as pd
 
 from orchestration.settings import SEEDS_DIR
 
-
-def _seed(con: duckdb.DuckDBPyConnection, name: str) -> duckdb.DuckDBPyRelation | None:
-    path = SEEDS_DIR / f"{name}.csv"
-    if not path.exists():
-        return None
-    return con.read_csv(str(path), all_varchar=True)
+REGISTRY = "reference"
 
 
 def place_of_service_codes() -> list[str]:
     with duckdb.connect() as con:
-        return [r[0] for r in _seed(con, "place_of_service").select("place_of_service_code").fetchall()]
+        rows = con.read_csv(str(SEEDS_DIR / "place_of_service.csv"), all_varchar=True).fetchall()
+    return [r[0] for r in rows]
 
 
 @functools.cache
@@ -31,41 +29,23 @@ def billable_icd10_cm_codes() -> pd.DataFrame:
     return codes[codes.map(cm.is_leaf)].to_frame().reset_index(drop=True)
 
 
-def allowed_case_outcomes(defaults: list[str]) -> list[str]:
-    """measure|stratum|status|code combinations from the measure seeds when they exist, else the suite default."""
-    with duckdb.connect() as con:
-        family, rehab = _seed(con, "measure_parameters"), _seed(con, "measure_220_parameters")
-        if family is None:
-            return defaults
-        outcomes = _outcomes(con, family)
-        if rehab is not None:
-            outcomes += _outcomes(con, rehab)
-        else:
-            outcomes += [o for o in defaults if o.startswith("220|")]
-        return sorted(set(outcomes))
+def measure_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The measures of the registry (seed measures)."""
+    return [r[0] for r in con.execute(f"select measure_id from {REGISTRY}.measures order by 1").fetchall()]
 
 
-# (status, seed column holding its code) in measure_parameters.csv and measure_220_parameters.csv.
-_CODE_COLUMNS = (
-    ("met", "code_met"),
-    ("not_met", "code_not_met"),
-    ("not_measured", "code_not_measured"),
-    ("excluded", "code_excluded"),
-    ("excluded", "degenerative_condition_code"),
-    ("excluded", "unable_to_complete_code"),
-)
-
-
-def _outcomes(con: duckdb.DuckDBPyConnection, seed: duckdb.DuckDBPyRelation) -> list[str]:
-    columns = set(seed.columns)
-    stratum = "stratum" if "stratum" in columns else "'overall'"
-    parts = [
-        f"select measure_id, {stratum}, '{status}', {col} from seed where {col} is not null"
-        for status, col in _CODE_COLUMNS
-        if col in columns
-    ]
-    parts.append(f"select measure_id, {stratum}, 'pending', '' from seed")
-    con.register("seed", seed)
-    rows = con.sql(" union ".join(parts)).fetchall()
-    con.unregister("seed")
-    return [f"{m}|{s}|{status}|{code}" for m, s, status, code in rows]
+def allowed_case_outcomes(con: duckdb.DuckDBPyConnection, statuses_without_code: list[str]) -> list[str]:
+    """Every measure|stratum|status|code a case may carry: each code of measure_codes under its outcome, and
+    each stratum of measure_strata with an empty code under the statuses that carry none."""
+    uncoded = ", ".join(f"('{s}')" for s in statuses_without_code)
+    rows = con.execute(
+        f"""
+        select concat_ws('|', measure_id, stratum, outcome, code) from {REGISTRY}.measure_codes
+        union
+        select concat_ws('|', strata.measure_id, strata.stratum, statuses.status, '')
+        from (select distinct measure_id, stratum from {REGISTRY}.measure_strata) as strata
+        cross join (values {uncoded}) as statuses(status)
+        order by 1
+        """
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -1,5 +1,5 @@
 {#- Every case of every measure with its outcome and code: the pre/post score-pair measures (459, 461, 471)
-    and measure 220. Grain - one row per case_id. -#}
+    and the rehab measures (220). Grain - one row per case_id. -#}
 with pair_cases as (
 
     select * from {{ ref('int_pairs__cases') }}
@@ -8,7 +8,7 @@ with pair_cases as (
 
 rehab_cases as (
 
-    select * from {{ ref('int_measure_220__cases') }}
+    select * from {{ ref('int_rehab__cases') }}
 
 ),
 

@@ -1,18 +1,20 @@
-{#- Measure 220 episodes of care with their intake and discharge FS scores; no person identifier. -#}
+{#- Episodes of care of the rehab measures (220) with their intake and discharge FS scores; no person
+    identifier. -#}
 with episodes as (
 
-    select * from {{ ref('int_measure_220__episodes') }}
+    select * from {{ ref('int_rehab__episodes') }}
 
 ),
 
 scores as (
 
-    select * from {{ ref('int_measure_220__episode_scores') }}
+    select * from {{ ref('int_rehab__episode_scores') }}
 
 )
 
 select
     episodes.episode_id,
+    episodes.measure_id,
     episodes.tin,
     episodes.rendering_npi,
     episodes.start_date,

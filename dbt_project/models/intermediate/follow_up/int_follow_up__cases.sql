@@ -20,19 +20,19 @@ surgical_cases as (
 
 rehab_cases as (
 
-    select * from {{ ref('int_measure_220__cases') }}
+    select * from {{ ref('int_rehab__cases') }}
 
 ),
 
 episodes as (
 
-    select * from {{ ref('int_measure_220__episodes') }}
+    select * from {{ ref('int_rehab__episodes') }}
 
 ),
 
 episode_scores as (
 
-    select * from {{ ref('int_measure_220__episode_scores') }}
+    select * from {{ ref('int_rehab__episode_scores') }}
 
 ),
 
@@ -76,7 +76,8 @@ pair_follow_up as (
     from pair_cases
     inner join surgical_cases
         on pair_cases.case_id = surgical_cases.case_id
-    where pair_cases.status <> 'excluded'
+    -- an excluded case needs no score; a not_eligible one (a measure-year CMS does not define) is not reported
+    where pair_cases.status not in ('excluded', 'not_eligible')
 
 ),
 
@@ -93,15 +94,16 @@ rehab_joined as (
         episode_scores.intake_window_end,
         episode_scores.discharge_window_end,
         episodes.end_reason = 'open'
-            or (episodes.end_reason = 'discharge_m1012' and {{ as_of }} < episode_scores.discharge_window_end)
+            or (episodes.end_reason = 'discharge' and {{ as_of }} < episode_scores.discharge_window_end)
             as is_follow_up_open
     from rehab_cases
     inner join episodes
-        on rehab_cases.person_id = episodes.person_id
+        on rehab_cases.measure_id = episodes.measure_id
+        and rehab_cases.person_id = episodes.person_id
         and rehab_cases.index_date = episodes.start_date
     inner join episode_scores
         on episodes.episode_id = episode_scores.episode_id
-    where rehab_cases.status <> 'excluded'
+    where rehab_cases.status not in ('excluded', 'not_eligible')
 
 ),
 
@@ -135,7 +137,7 @@ rehab_follow_up as (
         end as target_date,
         case
             when pre_score is null then intake_window_end
-            when end_reason = 'discharge_m1012' then discharge_window_end
+            when end_reason = 'discharge' then discharge_window_end
             else open_until
         end as window_closes,
         pre_score is null or post_score is null as is_missing,

@@ -1,4 +1,6 @@
 {#- The outcome of every pre/post score-pair case (measures 459, 461, 471), in the specification's order:
+    not eligible (CMS does not define the measure stratum in the case's performance year, or computes it as a
+    metric type the pipeline does not: measure_stratum_years; or no pairs_parameters row covers the year) ->
     excluded -> pending (window still open on the as-of date and no post-op score yet) -> not measured
     (no post-op score) -> met (post-op <= met_post_max) -> met (pre-op present and pre - post >=
     met_improvement_min) -> not met. Scores and improvement are exact decimals. Columns are those of
@@ -29,10 +31,25 @@ post_scores as (
 
 ),
 
+stratum_years as (
+
+    select * from {{ ref('measure_stratum_years') }}
+
+),
+
 joined as (
 
     select
         cases.*,
+        case
+            when stratum_years.measure_id is null
+                then {{ dbt.concat(["'no registry entry for measure '", "cases.measure_id", "' stratum '",
+                                    "cases.stratum", "' in PY'", dbt.cast("cases.performance_year", text)]) }}
+            when stratum_years.not_eligible_reason is not null then stratum_years.not_eligible_reason
+            when not cases.is_specified
+                then {{ dbt.concat(["'no pairs_parameters row of measure '", "cases.measure_id", "' stratum '",
+                                    "cases.stratum", "' covers PY'", dbt.cast("cases.performance_year", text)]) }}
+        end as not_eligible_reason,
         exclusions.exclusion_reason,
         pre_scores.pre_score,
         pre_scores.pre_score_date,
@@ -46,6 +63,10 @@ joined as (
         on cases.case_id = pre_scores.case_id
     left join post_scores
         on cases.case_id = post_scores.case_id
+    left join stratum_years
+        on cases.measure_id = stratum_years.measure_id
+        and cases.stratum = stratum_years.stratum
+        and cases.performance_year = stratum_years.performance_year
 
 ),
 
@@ -54,6 +75,7 @@ classified as (
     select
         *,
         case
+            when not_eligible_reason is not null then 'not_eligible'
             when exclusion_reason is not null then 'excluded'
             when post_score is null and {{ as_of }} < window_end then 'pending'
             when post_score is null then 'not_measured'
@@ -92,6 +114,7 @@ select
         when 'not_met' then code_not_met
     end as qdc_code,
     case
+        when status = 'not_eligible' then not_eligible_reason
         when status = 'excluded' then exclusion_reason
         when status = 'pending' then {{ dbt.concat([
             "'no post-op score yet; follow-up window open until '", dbt.cast("window_end", text),
@@ -111,7 +134,7 @@ select
             "'post-op score '", dbt.cast("post_score", text), "' > '", dbt.cast("met_post_max", text),
             "' and improvement '", dbt.cast("improvement", text), "' < '", dbt.cast("met_improvement_min", text)]) }}
     end as reason,
-    cast(extract(year from window_end) as integer) as performance_year,
+    performance_year,
     tin,
     rendering_npi
 from classified

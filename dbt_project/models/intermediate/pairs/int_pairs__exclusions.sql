@@ -1,6 +1,7 @@
 {#- Cases meeting the denominator exclusion, one row per case with the evidence found first:
-    - a diagnosis of the case's exclusion value set on any claim line dated from exclusion_lookback_start
-      (inclusive) through the procedure date (later diagnoses do not exclude), or
+    - a diagnosis of the case's exclusion value set (its codes of the case's performance year) on any claim line
+      dated from exclusion_lookback_start (inclusive) through the procedure date (later diagnoses do not
+      exclude), or
     - the exclusion quality-data code (G9945) on a line dated from the procedure date through the end of
       the follow-up window. -#}
 with cases as (
@@ -9,35 +10,15 @@ with cases as (
 
 ),
 
-diagnoses as (
+excluding_diagnoses as (
 
-    select * from {{ ref('stg_claim_diagnosis') }}
+    select * from {{ ref('int_pairs__exclusion_diagnoses') }}
 
 ),
 
 claim_lines as (
 
     select * from {{ ref('stg_medical_claim') }}
-
-),
-
-exclusion_codes as (
-
-    select * from {{ ref('exclusion_diagnoses_lumbar') }}
-
-),
-
-{#- the value set is small: filter the diagnoses to it before meeting the cases -#}
-excluding_diagnoses as (
-
-    select
-        diagnoses.person_id,
-        diagnoses.service_date,
-        diagnoses.diagnosis_code,
-        exclusion_codes.value_set
-    from diagnoses
-    inner join exclusion_codes
-        on diagnoses.diagnosis_code = exclusion_codes.diagnosis_code
 
 ),
 
@@ -53,6 +34,8 @@ evidence as (
     inner join excluding_diagnoses
         on cases.person_id = excluding_diagnoses.person_id
         and cases.exclusion_value_set = excluding_diagnoses.value_set
+        and {{ year_in_range('cases.performance_year', 'excluding_diagnoses.performance_year_from',
+                             'excluding_diagnoses.performance_year_to') }}
         and excluding_diagnoses.service_date >= cases.exclusion_lookback_start
         and excluding_diagnoses.service_date <= cases.index_date
 

@@ -1,4 +1,4 @@
-{#- Numeric scores of the instruments the pair measures use (non-numeric results have no score and cannot
+{#- Numeric scores of the instruments the pair measures use (any performance year) (non-numeric results have no score and cannot
     be a pre- or post-op score). Grain - one row per observation. -#}
 with observations as (
 
@@ -8,7 +8,7 @@ with observations as (
 
 parameters as (
 
-    select distinct instrument from {{ ref('measure_parameters') }}
+    select distinct instrument from {{ ref('pairs_parameters') }}
 
 )
 

@@ -1,6 +1,17 @@
-{#- One row per measure, stratum, person and procedure day: the cases of the pre/post score-pair measures
-    (459, 461, 471), each carrying its windows, thresholds and codes from measure_parameters, so that the
-    downstream models need no measure-specific SQL.
+{#- One row per measure, person and procedure day: the cases of the pre/post score-pair measures (459, 461,
+    471), each carrying the windows, thresholds and codes of the pairs_parameters row of its own performance
+    year, so that the downstream models need no measure- or year-specific SQL.
+
+    Performance year and parameter row: a case's performance year is the year of its follow-up window end, and
+    the window depends on the row. For each candidate case (measure, stratum, person, procedure day) every row
+    of its stratum computes a window end; the row chosen is, in this order: one whose range contains the year
+    of its own window end; of several such rows, the one whose window ends first, then the earliest range (a
+    case is reported in the first year any specification closes it, never in two); when no row's range contains
+    its own year (a procedure before the measure's first specification, or between two ranges) the row whose
+    window ends first, and the case is `not_eligible` downstream (is_specified false). One row per candidate
+    case, whatever the number of years in the seed.
+    Value sets by year: a procedure line counts when its code is in the stratum's procedure value set of the
+    case's performance year (procedure_value_sets ranges); for a case no row specifies, any year's set.
 
     Same day: when procedure codes of several strata fall on one day, the stratum with the lowest
     stratum_priority wins (fusion over decompression); consecutive days stay separate cases.
@@ -22,7 +33,7 @@ persons as (
 
 parameters as (
 
-    select * from {{ ref('measure_parameters') }}
+    select * from {{ ref('pairs_parameters') }}
 
 ),
 
@@ -35,20 +46,103 @@ value_sets as (
 procedure_lines as (
 
     select
-        parameters.measure_id,
-        parameters.stratum,
-        parameters.stratum_priority,
         claim_lines.person_id,
         claim_lines.service_date as procedure_date,
         claim_lines.rendering_tin,
         claim_lines.rendering_npi,
         claim_lines.claim_id,
-        claim_lines.claim_line_number
+        claim_lines.claim_line_number,
+        value_sets.value_set,
+        value_sets.performance_year_from as code_year_from,
+        value_sets.performance_year_to as code_year_to
     from claim_lines
     inner join value_sets
         on claim_lines.hcpcs_code = value_sets.code
+
+),
+
+stratum_value_sets as (
+
+    select distinct measure_id, stratum, procedure_value_set from parameters
+
+),
+
+candidate_days as (
+
+    select distinct
+        stratum_value_sets.measure_id,
+        stratum_value_sets.stratum,
+        procedure_lines.person_id,
+        procedure_lines.procedure_date
+    from procedure_lines
+    inner join stratum_value_sets
+        on procedure_lines.value_set = stratum_value_sets.procedure_value_set
+
+),
+
+candidate_rows as (
+
+    select
+        candidate_days.person_id,
+        candidate_days.procedure_date,
+        parameters.*,
+        {{ pairs_offset_date('candidate_days.procedure_date', 'parameters.followup_end_offset', 'parameters.followup_end_unit') }}
+            as row_window_end
+    from candidate_days
     inner join parameters
-        on value_sets.value_set = parameters.procedure_value_set
+        on candidate_days.measure_id = parameters.measure_id
+        and candidate_days.stratum = parameters.stratum
+
+),
+
+ranked_rows as (
+
+    select
+        *,
+        cast(extract(year from row_window_end) as integer) as performance_year,
+        {{ year_in_range('cast(extract(year from row_window_end) as integer)',
+                         'performance_year_from', 'performance_year_to') }} as is_specified
+    from candidate_rows
+
+),
+
+chosen_rows as (
+
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by measure_id, stratum, person_id, procedure_date
+                order by case when is_specified then 0 else 1 end, row_window_end, performance_year_from
+            ) as row_rank
+        from ranked_rows
+    ) as ranked
+    where row_rank = 1
+
+),
+
+{#- the procedure lines that put the person in each candidate case in its performance year -#}
+case_lines as (
+
+    select
+        chosen_rows.measure_id,
+        chosen_rows.stratum,
+        chosen_rows.stratum_priority,
+        procedure_lines.person_id,
+        procedure_lines.procedure_date,
+        procedure_lines.rendering_tin,
+        procedure_lines.rendering_npi,
+        procedure_lines.claim_id,
+        procedure_lines.claim_line_number
+    from chosen_rows
+    inner join procedure_lines
+        on chosen_rows.person_id = procedure_lines.person_id
+        and chosen_rows.procedure_date = procedure_lines.procedure_date
+        and chosen_rows.procedure_value_set = procedure_lines.value_set
+        and (not chosen_rows.is_specified
+             or {{ year_in_range('chosen_rows.performance_year', 'procedure_lines.code_year_from',
+                                 'procedure_lines.code_year_to') }})
 
 ),
 
@@ -63,21 +157,23 @@ ranked_lines as (
                      claim_id,
                      claim_line_number
         ) as line_rank
-    from procedure_lines
+    from case_lines
 
 ),
 
 cases as (
 
     select
-        ranked_lines.measure_id,
-        ranked_lines.stratum,
-        ranked_lines.person_id,
-        ranked_lines.procedure_date,
+        chosen_rows.*,
         ranked_lines.rendering_tin as tin,
         ranked_lines.rendering_npi,
         persons.birth_date
     from ranked_lines
+    inner join chosen_rows
+        on ranked_lines.measure_id = chosen_rows.measure_id
+        and ranked_lines.stratum = chosen_rows.stratum
+        and ranked_lines.person_id = chosen_rows.person_id
+        and ranked_lines.procedure_date = chosen_rows.procedure_date
     inner join persons
         on ranked_lines.person_id = persons.person_id
     where ranked_lines.line_rank = 1
@@ -85,33 +181,30 @@ cases as (
 )
 
 select
-    {{ dbt.hash(dbt.concat(["cases.person_id", "'|'", "cases.measure_id", "'|'", "cases.stratum", "'|'",
-                            dbt.cast("cases.procedure_date", api.Column.translate_type("string"))])) }} as case_id,
-    cases.person_id,
-    cases.measure_id,
-    cases.stratum,
-    cases.procedure_date as index_date,
-    cases.tin,
-    cases.rendering_npi,
-    parameters.instrument,
-    {{ add_months('cases.procedure_date', '-parameters.pre_window_months') }} as pre_window_start,
-    cases.procedure_date as pre_window_end,
-    {{ pairs_offset_date('cases.procedure_date', 'parameters.followup_start_offset', 'parameters.followup_start_unit') }}
-        as window_start,
-    {{ pairs_offset_date('cases.procedure_date', 'parameters.followup_end_offset', 'parameters.followup_end_unit') }}
-        as window_end,
-    {{ pairs_offset_date('cases.procedure_date', 'parameters.nominal_offset', 'parameters.nominal_unit') }}
-        as nominal_date,
-    {{ add_months('cases.procedure_date', '-parameters.exclusion_lookback_months') }} as exclusion_lookback_start,
-    parameters.exclusion_value_set,
-    parameters.met_post_max,
-    parameters.met_improvement_min,
-    parameters.code_met,
-    parameters.code_not_met,
-    parameters.code_not_measured,
-    parameters.code_excluded
+    {{ dbt.hash(dbt.concat(["person_id", "'|'", "measure_id", "'|'", "stratum", "'|'",
+                            dbt.cast("procedure_date", api.Column.translate_type("string"))])) }} as case_id,
+    person_id,
+    measure_id,
+    stratum,
+    procedure_date as index_date,
+    tin,
+    rendering_npi,
+    performance_year,
+    is_specified,
+    performance_year_from as parameters_year_from,
+    instrument,
+    {{ add_months('procedure_date', '-pre_window_months') }} as pre_window_start,
+    procedure_date as pre_window_end,
+    {{ pairs_offset_date('procedure_date', 'followup_start_offset', 'followup_start_unit') }} as window_start,
+    row_window_end as window_end,
+    {{ pairs_offset_date('procedure_date', 'nominal_offset', 'nominal_unit') }} as nominal_date,
+    {{ add_months('procedure_date', '-exclusion_lookback_months') }} as exclusion_lookback_start,
+    exclusion_value_set,
+    met_post_max,
+    met_improvement_min,
+    code_met,
+    code_not_met,
+    code_not_measured,
+    code_excluded
 from cases
-inner join parameters
-    on cases.measure_id = parameters.measure_id
-    and cases.stratum = parameters.stratum
-where {{ age_in_years('cases.birth_date', 'cases.procedure_date') }} >= parameters.min_age_years
+where {{ age_in_years('birth_date', 'procedure_date') }} >= min_age_years

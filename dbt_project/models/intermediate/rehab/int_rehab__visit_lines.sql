@@ -1,0 +1,115 @@
+{#- The visits of each rehab measure: claim lines with a diagnosis of the measure's diagnosis value set in any
+    position, plus every line of its discharge code (M1012) whatever its diagnosis. Lines for other reasons are
+    not visits and never extend an episode. The value sets, discharge code and minimum age are those of the
+    line's service year (int_rehab__parameters; before the first specified year, those of the first). -#}
+with claims as (
+
+    select * from {{ ref('stg_medical_claim') }}
+
+),
+
+diagnoses as (
+
+    select * from {{ ref('stg_claim_diagnosis') }}
+
+),
+
+persons as (
+
+    select * from {{ ref('stg_person') }}
+
+),
+
+rehab_diagnoses as (
+
+    select * from {{ ref('rehab_diagnoses') }}
+
+),
+
+initial_evaluation_codes as (
+
+    select * from {{ ref('initial_evaluation_codes') }}
+
+),
+
+parameters as (
+
+    select * from {{ ref('int_rehab__parameters') }}
+
+),
+
+measure_diagnosis_lines as (
+
+    select distinct
+        parameters.measure_id,
+        diagnoses.claim_id,
+        diagnoses.claim_line_number
+    from diagnoses
+    inner join parameters
+        on cast(extract(year from diagnoses.service_date) as integer) = parameters.performance_year
+    inner join rehab_diagnoses
+        on diagnoses.diagnosis_code like {{ dbt.concat(['rehab_diagnoses.diagnosis_code_prefix', "'%'"]) }}
+        and rehab_diagnoses.value_set = parameters.diagnosis_value_set
+        and {{ year_in_range('parameters.value_set_year', 'rehab_diagnoses.performance_year_from',
+                             'rehab_diagnoses.performance_year_to') }}
+
+),
+
+lines as (
+
+    select
+        parameters.measure_id,
+        claims.claim_id,
+        claims.claim_line_number,
+        claims.person_id,
+        claims.service_date,
+        claims.hcpcs_code,
+        claims.rendering_tin,
+        claims.rendering_npi,
+        parameters.minimum_age_years,
+        measure_diagnosis_lines.claim_id is not null as has_diagnosis,
+        coalesce(claims.hcpcs_code = parameters.discharge_code, false) as is_discharge,
+        initial_evaluation_codes.hcpcs_code is not null as is_initial_evaluation_code,
+        {#- the same completed-years rule as measure 459: born on 29 February -> a year older on 1 March -#}
+        {{ age_in_years('persons.birth_date', 'claims.service_date') }} as age_years
+    from claims
+    inner join parameters
+        on cast(extract(year from claims.service_date) as integer) = parameters.performance_year
+    left join measure_diagnosis_lines
+        on parameters.measure_id = measure_diagnosis_lines.measure_id
+        and claims.claim_id = measure_diagnosis_lines.claim_id
+        and claims.claim_line_number = measure_diagnosis_lines.claim_line_number
+    left join initial_evaluation_codes
+        on claims.hcpcs_code = initial_evaluation_codes.hcpcs_code
+        and parameters.initial_evaluation_value_set = initial_evaluation_codes.value_set
+        and {{ year_in_range('parameters.value_set_year', 'initial_evaluation_codes.performance_year_from',
+                             'initial_evaluation_codes.performance_year_to') }}
+    left join persons
+        on claims.person_id = persons.person_id
+
+),
+
+visits as (
+
+    select *
+    from lines
+    where has_diagnosis or is_discharge
+
+)
+
+select
+    measure_id,
+    claim_id,
+    claim_line_number,
+    person_id,
+    service_date,
+    hcpcs_code,
+    rendering_tin,
+    rendering_npi,
+    age_years,
+    has_diagnosis,
+    is_discharge,
+    coalesce(
+        is_initial_evaluation_code and has_diagnosis and age_years >= minimum_age_years, false
+    ) as is_episode_start
+from visits
