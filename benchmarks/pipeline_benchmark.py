@@ -8,7 +8,9 @@ three agree on measure 459 and that the floor agrees with the published code-by-
 held-back month, re-run only what changed (that partition's ingestion + the refresh) and report its share of
 the full run. Figures are written to .bench/results_<size>.json as well.
 
-    python benchmarks/pipeline_benchmark.py [--sizes 100k,1m] [--skip-pandas] [--seed 20260101]
+    python benchmarks/pipeline_benchmark.py [--sizes 1m] [--skip-pandas] [--seed 20260101]
+    make bench                 # 1M persons, no pandas baseline
+    make bench SIZE=10m        # the out-of-core size (long: a benchmark option, not CI)
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ BENCH_DIR = PROJECT_ROOT / ".bench"
 DEFAULT_SEED = 20260101
 MONTHLY_TABLES = ("medical_claim", "eligibility", "observation")
 STAGE_ORDER = ("ingest", "dbt", "risk model", "dbt scored", "checks", "publish", "dagster overhead")
-TARGETS = {"ratio_to_floor": 2.0, "full_run_seconds": 300, "peak_memory_gb": 8.0, "incremental_share": 0.20}
+# issue 16: full run <= 2x the floor, peak memory under 8 GB, one new month <= 15% of the full run end to end
+TARGETS = {"ratio_to_floor": 2.0, "peak_memory_gb": 8.0, "incremental_share": 0.15}
 GIB = 1024 ** 3
 
 
@@ -400,9 +403,8 @@ def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | Non
         pipeline_summary(pipeline["incremental_state"]), floor_after["summary"], "pipeline", "floor")
     targets = {
         "full run <= 2x floor": ratios["pipeline_over_floor_whole"] <= TARGETS["ratio_to_floor"],
-        "full run < 5 min": full < TARGETS["full_run_seconds"],
         "peak memory < 8 GB": pipeline["peak_rss"] < TARGETS["peak_memory_gb"] * GIB,
-        "incremental month <= 20% of full": ratios["incremental_share"] <= TARGETS["incremental_share"],
+        "incremental month <= 15% of full": ratios["incremental_share"] <= TARGETS["incremental_share"],
     }
     print("targets: " + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in targets.items()))
     return {"size": size, "input_rows": rows, "pipeline": pipeline, "ratios": ratios, "agreement": agree,
@@ -463,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "--child-baseline":
         return child_baseline(argv[1], Path(argv[2]), argv[3], Path(argv[4]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100k,1m", help="comma-separated person counts, e.g. 10k,100k,1m")
+    parser.add_argument("--sizes", default="1m", help="comma-separated person counts, e.g. 10k,100k,1m")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--skip-pandas", action="store_true", help="do not run the pandas baseline")
     parser.add_argument("--pandas-timeout", type=float, default=1800.0, help="seconds before pandas is stopped")

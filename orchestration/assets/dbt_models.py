@@ -79,6 +79,7 @@ TRANSLATOR = ModelNameTranslator()
 
 
 RUN_CONTEXT_ENV = "DBT_RUN_CONTEXT"
+INDIRECT_SELECTION_ENV = "DBT_INDIRECT_SELECTION"  # read by dagster-dbt when it subsets the build
 
 
 def run_context(warehouse: WarehouseResource) -> dict:
@@ -115,7 +116,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
     with warehouse.locked():
         values = run_context(warehouse)
         context.log.info(f"dbt run context: {json.dumps(values, sort_keys=True)}")
-        with _environment(RUN_CONTEXT_ENV, json.dumps(values)):
+        # A refit splits the build around the fit: a test runs in the part that builds the last of its models
+        # (`buildable`), not in the first part, where a test of measure_cases against the registry (eager) would
+        # read a table not built yet. A whole build selects every model, so every test runs.
+        with _environment(RUN_CONTEXT_ENV, json.dumps(values)), _environment(INDIRECT_SELECTION_ENV, "buildable"):
             invocation = dbt.cli(BUILD, context=context, target_path=dbt_target_path(warehouse))
         yield from invocation.stream()
 
