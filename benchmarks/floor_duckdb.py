@@ -8,6 +8,7 @@ results cross-check the dbt models. Usage: python benchmarks/floor_duckdb.py LAN
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -32,6 +33,7 @@ from orchestration.contract import CONTRACTS, ERROR, MAX_DIAGNOSES, MAX_MODIFIER
 from orchestration.settings import SEEDS_DIR  # noqa: E402
 
 DIAGNOSIS_COLUMNS = [f"diagnosis_code_{i}" for i in range(1, MAX_DIAGNOSES + 1)]
+DEFAULT_MEMORY_LIMIT = "8GB"
 MODIFIER_COLUMNS = [f"hcpcs_modifier_{i}" for i in range(1, MAX_MODIFIERS + 1)]
 
 
@@ -287,14 +289,17 @@ group by all
 # The per-code counts and breakdowns the publication computes (orchestration/publish/tables.py): per code, year and
 # quarter (and per code and year), the claim lines, claims and persons overall and by payer, place of service,
 # rendering provider's taxonomy and modifier, and the diagnoses and other procedures on the same claims (top 25 per
-# code and year). Suppression, descriptions and files are the publication's own and not redone here.
+# code and year). Suppression, descriptions and files are the publication's own and not redone here. Claims, lines,
+# persons and NPIs are counted by 64-bit hashes of their ids (as the publication counts integer keys).
 COUNTS_SQL = """
 create or replace temp table code_lines as
-select upper(trim(c.hcpcs_code)) as code, c.claim_id, c.claim_line_number, c.person_id,
+select upper(trim(c.hcpcs_code)) as code, hash(c.claim_id) as claim_id, hash(c.claim_id, c.claim_line_number) as line_id,
+       hash(c.person_id) as person_id,
        coalesce(n.payer, nullif(trim(c.payer), ''), '(unknown)') as payer,
        coalesce(nullif(trim(c.place_of_service_code), ''), '(unknown)') as place_of_service_code,
-       coalesce(t.taxonomy_code, '(unknown)') as taxonomy_code, nullif(trim(c.rendering_npi), '') as rendering_npi,
-       c.service_unit_quantity as units, c.allowed_amount, c.paid_amount,
+       coalesce(t.taxonomy_code, '(unknown)') as taxonomy_code,
+       hash(nullif(trim(c.rendering_npi), '')) as npi_id, c.service_unit_quantity as units, c.allowed_amount,
+       c.paid_amount,
        year(c.service_date) as year, quarter(c.service_date) as quarter,
        [{modifier_columns}] as modifiers
 from claims c
@@ -305,7 +310,7 @@ where nullif(trim(c.hcpcs_code), '') is not null and c.service_date is not null;
 
 create or replace temp table code_overview as
 select code, year, quarter, count(*) as claim_lines, count(distinct claim_id) as claims,
-       count(distinct person_id) as persons, count(distinct rendering_npi) as rendering_npis, sum(units) as units,
+       count(distinct person_id) as persons, count(distinct npi_id) as rendering_npis, sum(units) as units,
        sum(allowed_amount) as allowed_amount, sum(paid_amount) as paid_amount
 from code_lines group by grouping sets ((code, year, quarter), (code, year), (code));
 
@@ -320,9 +325,9 @@ from (
 group by grouping sets ((dimension, value, code, year, quarter), (dimension, value, code, year));
 
 create or replace temp table code_modifiers as
-select modifier, code, year, quarter, count(distinct (claim_id, claim_line_number)) as claim_lines,
+select modifier, code, year, quarter, count(distinct line_id) as claim_lines,
        count(distinct claim_id) as claims, count(distinct person_id) as persons
-from (select code, claim_id, claim_line_number, person_id, year, quarter, upper(trim(unnest(modifiers))) as modifier
+from (select code, claim_id, line_id, person_id, year, quarter, upper(trim(unnest(modifiers))) as modifier
       from code_lines)
 where coalesce(modifier, '') <> ''
 group by grouping sets ((modifier, code, year, quarter), (modifier, code, year));
@@ -332,7 +337,7 @@ select distinct code, claim_id, person_id, year, quarter from code_lines;
 
 create or replace temp table claim_diagnoses as
 select distinct claim_id, diagnosis_code
-from (select claim_id, upper(replace(trim(unnest([{diagnosis_columns}])), '.', '')) as diagnosis_code
+from (select hash(claim_id) as claim_id, upper(replace(trim(unnest([{diagnosis_columns}])), '.', '')) as diagnosis_code
       from claims)
 where coalesce(diagnosis_code, '') <> '';
 
@@ -367,8 +372,9 @@ def compute(landing_dir: Path | str, as_of_date: date | str, seeds_dir: Path = S
     as_of = date.fromisoformat(str(as_of_date))
     rules = load_rules(seeds_dir)
     con = duckdb.connect()
-    if memory_limit:
-        con.execute(f"set memory_limit = '{memory_limit}'")
+    # the pipeline's warehouse runs under DUCKDB_MEMORY_LIMIT; the floor gets the same kind of bound (and spills)
+    con.execute(f"set memory_limit = '{memory_limit or DEFAULT_MEMORY_LIMIT}'")
+    con.execute(f"set temp_directory = '{tempfile.gettempdir()}/floor_duckdb_spill'")
     timings = {}
     started = time.perf_counter()
     _load_parameters(con, rules)

@@ -420,23 +420,33 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {int(mem.split()[1]) / 1024 ** 2:.1f} GiB RAM"
 
 
-def bench_size(label: str, seed: int, skip_pandas: bool, pandas_timeout: float, pandas_memory: float) -> dict:
+def bench_size(label: str, seed: int, skip_pandas: bool, pandas_timeout: float, pandas_memory: float,
+               from_run: Path | None = None) -> dict:
     persons = parse_size(label)
     source = ensure_dataset(persons, seed)
-    work = BENCH_DIR / f"run_{persons}_{seed}_{time.strftime('%Y%m%dT%H%M%S')}"
+    work = from_run or BENCH_DIR / f"run_{persons}_{seed}_{time.strftime('%Y%m%dT%H%M%S')}"
     landing = work / "landing"
-    linked, held_back = landing_tree(source, landing)
-    rows = count_rows([p for p in linked if p.parent.name in MONTHLY_TABLES])
     out = work / "pipeline.json"
-    print(f"[{label}] pipeline run (log: {work / 'pipeline.log'}) ...", flush=True)
-    code, _, _, _ = run_guarded(
-        ["--child-pipeline", str(landing), str(work / "data"), str(source), json.dumps([str(p) for p in held_back]),
-         str(out)], work / "pipeline.log", timeout=float("inf"), memory_limit=float("inf"))
-    if code != 0:
-        raise SystemExit(f"the pipeline run failed (exit {code}); see {work / 'pipeline.log'}")
+    if from_run is None:
+        linked, held_back = landing_tree(source, landing)
+    else:  # the baselines again, on the files and pipeline figures of an earlier run
+        files = [p for t in TABLES if (source / t).is_dir() for p in sorted((source / t).iterdir()) if p.is_file()]
+        last_month = max(delivery_key(p) for p in files if p.parent.name in MONTHLY_TABLES)
+        held_back = [p for p in files if p.parent.name in MONTHLY_TABLES and delivery_key(p) == last_month]
+        linked = [p for p in files if p not in held_back]
+    rows = count_rows([p for p in linked if p.parent.name in MONTHLY_TABLES])
+    if from_run is None:
+        print(f"[{label}] pipeline run (log: {work / 'pipeline.log'}) ...", flush=True)
+        code, _, _, _ = run_guarded(
+            ["--child-pipeline", str(landing), str(work / "data"), str(source),
+             json.dumps([str(p) for p in held_back]), str(out)],
+            work / "pipeline.log", timeout=float("inf"), memory_limit=float("inf"))
+        if code != 0:
+            raise SystemExit(f"the pipeline run failed (exit {code}); see {work / 'pipeline.log'}")
     pipeline = json.loads(out.read_text())
     as_of = pipeline["full_state"]["as_of"]
     held_landing = work / "landing_held_back"
+    shutil.rmtree(held_landing, ignore_errors=True)
     deliver(source, held_landing, linked)
     print(f"[{label}] floor ...", flush=True)
     floor = run_baseline("floor", held_landing, as_of, work, float("inf"), float("inf"))
@@ -470,10 +480,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-pandas", action="store_true", help="do not run the pandas baseline")
     parser.add_argument("--pandas-timeout", type=float, default=1800.0, help="seconds before pandas is stopped")
     parser.add_argument("--pandas-memory-gb", type=float, default=12.0, help="RSS at which pandas is stopped")
+    parser.add_argument("--from-run", type=Path, help="an earlier run's folder under .bench/: run only the "
+                        "baselines again and report with its pipeline figures (one size)")
     args = parser.parse_args(argv)
     print(f"Machine: {machine()}")
     for label in args.sizes.split(","):
-        bench_size(label.strip(), args.seed, args.skip_pandas, args.pandas_timeout, args.pandas_memory_gb * GIB)
+        bench_size(label.strip(), args.seed, args.skip_pandas, args.pandas_timeout, args.pandas_memory_gb * GIB,
+                   args.from_run)
     return 0
 
 
