@@ -5,13 +5,15 @@ off until an operator turns it on (docs/worklist.md)."""
 
 import dagster as dg
 
+from orchestration.assets.publish import PAGES
 from orchestration.contract import TABLES
 from orchestration.jobs import RAW_GROUP, refresh_job, worklist_export_job
 from orchestration.settings import load_settings
 
 # Early morning UTC: after overnight deliveries are ingested, before the working day.
 REFRESH_CRON = "0 6 * * *"
-PUBLISHED = dg.AssetKey("published_tables")
+# the publication is one multi-asset materialized as a whole (one switch): its pages stand for all of it
+PUBLISHED = PAGES
 
 
 def _latest_materialization(instance: dg.DagsterInstance, key: dg.AssetKey) -> float | None:

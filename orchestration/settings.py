@@ -198,6 +198,9 @@ SETTINGS: tuple[Setting, ...] = (
             "an absolute folder path outside DATA_DIR's published outputs",
             "folder of the weekly follow-up worklist export (schedule weekly_worklist_export, off by default; "
             "docs/worklist.md)", unset="(no weekly export)"),
+    Setting("DATA_DOCS_PORT", "data_docs_port", _positive_int, "a port number",
+            "port of the local Data Docs server `spine-pipeline ui` starts beside the Dagster UI (the checks "
+            "link their Data Docs page there)", default=lambda _: 3001),
 )
 
 
@@ -216,6 +219,7 @@ class Settings:
     delivery_drop_max_share: float = 0.5
     delivery_drop_blocks: bool = False
     worklist_export_dir: Path | None = None
+    data_docs_port: int = 3001
     # where each value came from: "default", "env" or "file <path>" (by setting name)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -12,7 +12,7 @@ import pytest
 
 from orchestration.definitions import defs
 from orchestration.jobs import refresh_job
-from orchestration.schedules import daily_refresh_schedule
+from orchestration.schedules import PUBLISHED, daily_refresh_schedule
 
 RAW_CLAIMS = dg.AssetKey(["raw", "medical_claim"])
 
@@ -84,7 +84,7 @@ def test_the_daily_schedule_only_refreshes_what_the_automation_missed(instance):
     assert isinstance(daily_refresh_schedule(context), dg.SkipReason), "nothing loaded"
     _load(instance, RAW_CLAIMS, "2025-01")
     assert isinstance(daily_refresh_schedule(context), dg.RunRequest), "loaded, never published"
-    _load(instance, dg.AssetKey("published_tables"))
+    _load(instance, PUBLISHED)
     assert isinstance(daily_refresh_schedule(context), dg.SkipReason), "published after the load"
     _load(instance, RAW_CLAIMS, "2025-02")
     assert isinstance(daily_refresh_schedule(context), dg.RunRequest), "a load after the publication"

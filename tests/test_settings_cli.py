@@ -30,6 +30,7 @@ BAD_VALUES = {
     "LOCK_WAIT_SECONDS": "-1",
     "ALLOW_MISSING_REQUIRED_DATA": "maybe",
     "DELIVERY_DROP_MAX_SHARE": "1.5",
+    "DATA_DOCS_PORT": "http",
     "DELIVERY_DROP_BLOCKS": "sometimes",
 }
 

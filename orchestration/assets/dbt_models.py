@@ -64,15 +64,57 @@ def ensure_manifest() -> Path:
 MANIFEST = ensure_manifest()
 
 
+# The project's layers (the first folder under models/), who answers for each, and the seeds' group.
+LAYER_OWNERS = {
+    "staging": ["team:data-engineering"],
+    "intermediate": ["team:measures"],
+    "marts": ["team:measures"],
+    "registry": ["team:measures"],
+    "reporting": ["team:reporting"],
+}
+SEED_GROUP = "seeds"
+SEED_OWNERS = ["team:measures"]
+
+
+def _layer(dbt_resource_props) -> str:
+    """models/<layer>/...: the folder right under models/ (fqn = [project, layer, ..., name])."""
+    return dbt_resource_props["fqn"][1]
+
+
 class ModelNameTranslator(DagsterDbtTranslator):
     """Key models and seeds by name alone (not schema/name), so checks and Python assets can say
-    `AssetKey("measure_cases")`; sources keep [source, table], e.g. ["raw", "medical_claim"]."""
+    `AssetKey("measure_cases")`; sources keep [source, table], e.g. ["raw", "medical_claim"]. Models are grouped
+    by layer (their folder: staging, intermediate, marts, registry, reporting), seeds in one group; owners per
+    layer; kinds add the materialization (table, view, seed) to dbt and duckdb."""
 
     def get_asset_key(self, dbt_resource_props):
         if dbt_resource_props["resource_type"] == "source":
             return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
         meta_key = dbt_resource_props.get("config", {}).get("meta", {}).get("dagster", {}).get("asset_key")
         return dg.AssetKey(meta_key) if meta_key else dg.AssetKey(dbt_resource_props["name"])
+
+    def get_group_name(self, dbt_resource_props):
+        if dbt_resource_props["resource_type"] == "seed":
+            return SEED_GROUP
+        if dbt_resource_props["resource_type"] == "model":
+            return _layer(dbt_resource_props)
+        return super().get_group_name(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props):
+        if dbt_resource_props["resource_type"] == "seed":
+            return SEED_OWNERS
+        if dbt_resource_props["resource_type"] == "model":
+            return LAYER_OWNERS.get(_layer(dbt_resource_props))
+        return super().get_owners(dbt_resource_props)
+
+    def get_asset_spec(self, manifest, unique_id, project):
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "seed":
+            return spec.merge_attributes(kinds={"seed"})
+        if props["resource_type"] == "model":
+            return spec.merge_attributes(kinds={props["config"]["materialized"]})
+        return spec
 
 
 TRANSLATOR = ModelNameTranslator()
@@ -110,6 +152,28 @@ def _environment(name: str, value: str) -> Iterator[None]:
             os.environ[name] = before
 
 
+def with_table_metadata(invocation):
+    """The invocation's events with each table's row count and every model's column schema (docs/performance.md:
+    their cost). On DuckDB dagster-dbt waits for dbt to exit (one writer per file), then reads the warehouse
+    read-only in this process, which holds the DATA_DIR lock; a view's row count is not fetched (it would run
+    the view). The adapter's read-only handle is closed afterwards: DuckDB refuses a second connection of another
+    configuration to the same file in one process (the next step opens it read-write)."""
+    try:
+        yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+    finally:
+        _close_adapter(invocation.adapter)
+
+
+def _close_adapter(adapter) -> None:
+    if adapter is None:
+        return
+    adapter.connections.cleanup_all()
+    environment = getattr(type(adapter.connections), "_ENV", None)  # dbt-duckdb keeps one database per process
+    if environment is not None:
+        environment.close()
+        type(adapter.connections)._ENV = None
+
+
 @dbt_assets(manifest=MANIFEST, project=dbt_project, dagster_dbt_translator=TRANSLATOR, name="dbt_models",
              pool=WAREHOUSE_POOL)
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
@@ -121,7 +185,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         # read a table not built yet. A whole build selects every model, so every test runs.
         with _environment(RUN_CONTEXT_ENV, json.dumps(values)), _environment(INDIRECT_SELECTION_ENV, "buildable"):
             invocation = dbt.cli(BUILD, context=context, target_path=dbt_target_path(warehouse))
-        yield from invocation.stream()
+        yield from with_table_metadata(invocation)
 
 
 ASSETS = [dbt_models]
