@@ -27,8 +27,8 @@ def test_dbt_models_are_grouped_by_layer_with_owners_and_kinds():
 
     graph = defs.resolve_asset_graph()
     expected = {
-        "stg_medical_claim": ("staging", "team:data-engineering", "table"),
-        "base_medical_claim": ("staging", "team:data-engineering", "view"),
+        "stg_medical_claim": ("staging", "team:data-engineering", "view"),
+        "base_medical_claim": ("staging", "team:data-engineering", "incremental"),
         "int_pairs__cases": ("intermediate", "team:measures", "table"),
         "measure_cases": ("marts", "team:measures", "table"),
         "measure_codes": ("registry", "team:measures", "table"),
