@@ -5,15 +5,15 @@ off until an operator turns it on (docs/worklist.md)."""
 
 import dagster as dg
 
-from orchestration.assets.publish import PAGES
+from orchestration.assets.publish import SITE
 from orchestration.contract import TABLES
 from orchestration.jobs import RAW_GROUP, refresh_job, worklist_export_job
 from orchestration.settings import load_settings
 
 # Early morning UTC: after overnight deliveries are ingested, before the working day.
 REFRESH_CRON = "0 6 * * *"
-# the publication is one multi-asset materialized as a whole (one switch): its pages stand for all of it
-PUBLISHED = PAGES
+# the publication is one multi-asset materialized as a whole (one switch): its site stands for all of it
+PUBLISHED = SITE
 
 
 def _latest_materialization(instance: dg.DagsterInstance, key: dg.AssetKey) -> float | None:

@@ -12,7 +12,7 @@ def test_definitions_load_with_every_part():
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     for expected in ("raw/medical_claim", "raw/eligibility", "raw/observation", "raw/provider",
                      "stg_medical_claim", "measure_cases", "risk_model/coefficients", "published/code_overview",
-                     "published/measure_performance", "published/qpp_submissions", "published/pages",
+                     "published/measure_performance", "published/qpp_submissions", "published/site",
                      "code_overview", "labels/icd10_cm", "follow_up_worklist", "follow_up_counts"):
         assert expected in keys, expected
     assert {"ingest_job", "refresh_job", "refit_job", "worklist_export_job"} <= {j.name for j in repo.get_all_jobs()}
