@@ -30,6 +30,14 @@ BAD_VALUES = {
     "LOCK_WAIT_SECONDS": "-1",
     "ALLOW_MISSING_REQUIRED_DATA": "maybe",
     "DELIVERY_DROP_MAX_SHARE": "1.5",
+    "WAREHOUSE": "oracle",
+    "SPARK_MASTER": "localhost:7077",
+    "SPARK_REMOTE": "http://spark:15002",
+    "SPARK_WAREHOUSE_DIR": "{file}",
+    "SPARK_METASTORE_URI": "metastore:9083",
+    "SPARK_THRIFT": "thrift-server",
+    "SPARK_DRIVER_MEMORY": "lots",
+    "SPARK_SHUFFLE_PARTITIONS": "0",
 }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.dbt_in_process import dagster_events
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project, resolve_as_of_date
 
 SCORED_SELECTION = "source:risk_model+"
@@ -79,18 +80,27 @@ def _dbt_vars(warehouse: WarehouseResource) -> str:
     return json.dumps({"as_of_date": as_of, **settings.dbt_vars()})
 
 
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """`dbt build` of the step's selection: a dbt subprocess, or on Spark (unless dbt goes through a Thrift server)
+    dbt inside this process on its SparkSession (orchestration/dbt_in_process.py)."""
+    settings = warehouse.settings
+    with warehouse.locked():
+        if settings.is_spark and not settings.spark_thrift:
+            yield from dagster_events(context, settings, BUILD, settings.data_dir / "dbt_target", _dbt_vars(warehouse))
+        else:
+            yield from dbt.cli([*BUILD, "--vars", _dbt_vars(warehouse)], context=context).stream()
+
+
 @dbt_assets(manifest=MANIFEST, project=dbt_project, exclude=SCORED_SELECTION,
              dagster_dbt_translator=TRANSLATOR, name="dbt_core_models", pool=WAREHOUSE_POOL)
 def dbt_core_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    with warehouse.locked():
-        yield from dbt.cli([*BUILD, "--vars", _dbt_vars(warehouse)], context=context).stream()
+    yield from _build(context, dbt, warehouse)
 
 
 @dbt_assets(manifest=MANIFEST, project=dbt_project, select=SCORED_SELECTION,
              dagster_dbt_translator=TRANSLATOR, name="dbt_scored_models", pool=WAREHOUSE_POOL)
 def dbt_scored_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    with warehouse.locked():
-        yield from dbt.cli([*BUILD, "--vars", _dbt_vars(warehouse)], context=context).stream()
+    yield from _build(context, dbt, warehouse)
 
 
 ASSETS = [dbt_core_models, dbt_scored_models]

@@ -17,6 +17,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.spark_warehouse import dialect
 
 INPUTS_TABLE = "intermediate.int_rehab__episode_inputs"
 FEATURES_TABLE = "intermediate.int_rehab__episode_features"
@@ -59,7 +60,11 @@ class FitResult:
 
 def ensure_coefficients_table(con: duckdb.DuckDBPyConnection) -> None:
     """dbt's risk_model source must resolve before the first fit, so the empty table is created up front; a table
-    from before per-measure models gets its measure_id column."""
+    from before per-measure models gets its measure_id column (Spark warehouses never had one without it)."""
+    if dialect(con) == "spark":
+        con.execute("create database if not exists risk_model")
+        con.execute(COEFFICIENTS_DDL.replace(" not null", "").replace("varchar", "string") + " using parquet")
+        return
     con.execute("create schema if not exists risk_model")
     con.execute(COEFFICIENTS_DDL)
     con.execute(f"alter table {COEFFICIENTS_TABLE} add column if not exists measure_id varchar")

@@ -28,6 +28,7 @@ from orchestration.ingest.reader import (
 )
 from orchestration.ingest.rules import MALFORMED_RULES, load_instruments, q, typed_expr, violations_query
 from orchestration.raw_schema import create_raw_tables, quarantine_table, raw_table, warnings_table
+from orchestration.spark_warehouse import dialect
 
 FINDINGS = "_ingest_findings"
 
@@ -94,13 +95,16 @@ def relative_name(path: Path, landing_dir: Path | None) -> str:
         return path.name
 
 
-def _stage_files(con, contract: TableContract, delivery: str, files: list[Path], landing_dir) -> list[FileReport]:
+def _stage_files(con, contract: TableContract, delivery: str, files: list[Path], landing_dir,
+                 ledger_con=None) -> list[FileReport]:
+    """Stage every file into `con`'s stage tables; the ledger (which files loaded before) is in `ledger_con`, the
+    warehouse (by default `con` itself: on Spark the stage is a DuckDB of its own, orchestration/ingest/spark_load.py)."""
     reports: list[FileReport] = []
     seen: dict[str, str] = {}
     for path in sorted(files):
         rel = relative_name(path, landing_dir)
         digest = file_sha256(path)
-        earlier = seen.get(digest) or ledger.loaded_elsewhere(con, contract.name, delivery, digest)
+        earlier = seen.get(digest) or ledger.loaded_elsewhere(ledger_con or con, contract.name, delivery, digest)
         if path.stat().st_size == 0:
             reports.append(FileReport(rel, digest, ledger.SKIPPED_EMPTY, detail="0-byte file: no header, no rows"))
             continue
@@ -200,6 +204,10 @@ def _replace_delivery(con, contract: TableContract, delivery: str, loaded_at) ->
 def load_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str, files: list[Path],
                   landing_dir: Path | None = None) -> DeliveryReport:
     """Replace `delivery`'s rows of raw.<table> with the content of `files` (quarantining bad rows)."""
+    if dialect(con) == "spark":
+        from orchestration.ingest.spark_load import load_delivery_spark
+
+        return load_delivery_spark(con, table, delivery, files, landing_dir)
     contract = CONTRACTS[table]
     create_raw_tables(con)
     ledger.create_ledger(con)
