@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -123,6 +124,8 @@ def _hold_data_dir(settings: Settings):
 
 def _build(settings: Settings) -> "SparkSession":
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+    # pandas 3 is pinned knowingly (pyproject.toml): the pipeline moves data to and from Spark as Arrow
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from pyspark.sql import SparkSession
 
     if settings.spark_remote:
