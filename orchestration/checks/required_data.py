@@ -18,6 +18,7 @@ from orchestration.ingest.discovery import scan_landing
 from orchestration.ingest.ledger import LEDGER_TABLE, SKIPPED_DUPLICATE
 from orchestration.raw_schema import raw_table
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.spark_warehouse import has_table
 
 CHECK_NAME = "required_rows"
 REQUIRED_TABLES = [c.name for c in CONTRACTS.values() if not c.optional_table]
@@ -36,9 +37,9 @@ def latest_deliveries_sql() -> str:
 
 def required_rows_problems(con, table: str, max_drop_share: float) -> tuple[list[str], int, list[tuple]]:
     """(problems, rows in the table, [(delivery, rows loaded)] of the latest two deliveries, newest first)."""
-    exists = _has_table(con, *raw_table(table).split("."))
+    exists = has_table(con, *raw_table(table).split("."))
     total = con.execute(f"select count(*) from {raw_table(table)}").fetchone()[0] if exists else 0
-    latest = con.execute(latest_deliveries_sql(), [table]).fetchall() if _has_table(con, *LEDGER_TABLE.split(".")) else []
+    latest = con.execute(latest_deliveries_sql(), [table]).fetchall() if has_table(con, *LEDGER_TABLE.split(".")) else []
     problems = []
     if total == 0:
         problems.append(f"raw.{table} has no rows")
@@ -51,11 +52,6 @@ def required_rows_problems(con, table: str, max_drop_share: float) -> tuple[list
                 f"DELIVERY_DROP_MAX_SHARE is {max_drop_share:g}"
             )
     return problems, total, latest
-
-
-def _has_table(con, schema: str, name: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, name]).fetchone()[0] > 0
 
 
 def required_rows_check(contract: TableContract) -> dg.AssetChecksDefinition:
