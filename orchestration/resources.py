@@ -90,6 +90,21 @@ def spark_connection(settings: Settings):
         raise dg.Failure(description=str(exc)) from exc
 
 
+@contextmanager
+def open_warehouse(settings: Settings, read_only: bool = True) -> Iterator:
+    """The warehouse for the command line outside a Dagster run (the run summary, the exports): the DuckDB file,
+    or the process's Spark session (started here, or the run's own)."""
+    if settings.is_spark:
+        yield spark_connection(settings)
+        return
+    with duckdb.connect(str(settings.warehouse_path), read_only=read_only) as con:
+        yield con
+
+
+def warehouse_exists(settings: Settings) -> bool:
+    return (settings.data_dir / "spark").is_dir() if settings.is_spark else settings.warehouse_path.exists()
+
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 

@@ -72,16 +72,13 @@ def _failed_blocking_checks(result) -> list[str]:
 
 
 def _risk_model_versions(settings: Settings) -> list[int]:
-    import duckdb
+    from orchestration.resources import open_warehouse, warehouse_exists
+    from orchestration.spark_warehouse import has_table
 
-    if not settings.warehouse_path.exists():
+    if not warehouse_exists(settings):
         return []
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'risk_model' and table_name = 'coefficients'"
-        ).fetchone()[0]
-        if not exists:
+    with open_warehouse(settings) as con:
+        if not has_table(con, "risk_model", "coefficients"):
             return []
         return [r[0] for r in con.execute("select distinct version from risk_model.coefficients order by 1").fetchall()]
 
@@ -201,9 +198,10 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
 
     from orchestration.contract import TABLES
     from orchestration.ingest.accounting import landing_summary
+    from orchestration.resources import open_warehouse
 
     print(f"\nMaterialized {deliveries} deliveries from {settings.landing_dir} in {seconds:,.0f} s.")
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with open_warehouse(settings) as con:
         print("Rows read = loaded + quarantined (reasons in raw.<table>__quarantine):")
         print(con.execute(LEDGER_SQL).df().to_string(index=False))
         for table in TABLES:
@@ -221,13 +219,13 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
             print(f"Published {len(tables)} tables: {', '.join(tables)}")
             print("\nMeasure performance, all entities (blank = suppressed small cell):")
             print(con.execute(SUMMARY_SQL).df().convert_dtypes().astype("string").fillna("").to_string(index=False))
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with open_warehouse(settings) as con:
         print("\nFollow-up worklist (cases per measure and status; `spine-pipeline worklist OUT.csv` exports it):")
         print("\n".join(f"  {m:>4} {status:<24} {n:>7,}" for m, status, n in worklist.status_counts(con)) or "  (empty)")
     print(f"\nAnalysts: {settings.published_db_path} (read-only) and {settings.published_dir}/ (parquet, pages/)")
     print(f"QPP submissions: {settings.data_dir / 'qpp_submissions'}/")
     print(f"Warehouse (pipeline only; case-level table marts.measure_cases, `spine-pipeline export-cases`): "
-          f"{settings.warehouse_path}")
+          f"{settings.spark_warehouse_dir + ' (Spark)' if settings.is_spark else settings.warehouse_path}")
     print(f"Data docs: {settings.data_docs_dir}   UI: make ui")
 
 

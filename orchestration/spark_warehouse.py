@@ -78,9 +78,10 @@ class SparkConnection:
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         """A pandas (or Arrow) frame as a temporary view, as DuckDB's register does."""
-        if not isinstance(frame, pd.DataFrame):
-            frame = frame.to_pandas()
-        self.spark.createDataFrame(frame).createOrReplaceTempView(name)
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(frame, preserve_index=False) if isinstance(frame, pd.DataFrame) else frame
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
 
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)
@@ -98,3 +99,30 @@ def has_table(con: Any, schema: str, name: str) -> bool:
         return con.has_table(schema, name)
     return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
                        [schema, name]).fetchone()[0] > 0
+
+
+def duckdb_extract(con: SparkConnection, tables: list[str]):
+    """An in-memory DuckDB holding copies of `tables` (schema.name) read from Spark as Arrow: the small inputs of
+    the Python steps that run their DuckDB SQL as they are (the risk-model fit, the publication, the exports)."""
+    import duckdb
+
+    local = duckdb.connect()
+    for table in tables:
+        schema, name = table.split(".")
+        local.execute(f"create schema if not exists {schema}")
+        local.register("_extract", con.spark.table(table).toArrow())
+        local.execute(f"create table {schema}.{name} as select * from _extract")
+        local.unregister("_extract")
+    return local
+
+
+def schema_tables(con: SparkConnection, *schemas: str) -> list[str]:
+    """Every table and view of `schemas` (schema.name), for an extract."""
+    return [f"{schema}.{t.name}" for schema in schemas if con.spark.catalog.databaseExists(schema)
+            for t in con.spark.catalog.listTables(schema) if not t.isTemporary]
+
+
+def insert_arrow(con: SparkConnection, table: str, rows) -> None:
+    """Append Arrow rows to a Spark table, matching its columns by name."""
+    target = con.spark.table(table)
+    con.spark.createDataFrame(rows).select(*target.columns).write.insertInto(table)

@@ -7,6 +7,10 @@ import dagster as dg
 
 from orchestration.publish.publisher import publish
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.spark_warehouse import dialect, duckdb_extract, schema_tables
+
+# WAREHOUSE=spark: the dbt layers the publication reads (staging claim lines, the case table, the registry)
+PUBLICATION_INPUTS = ("staging", "marts", "reference")
 
 CPT_DESCRIPTORS_ENV = "CPT_DESCRIPTORS_FILE"
 CPT_DESCRIPTORS_DEFAULT_NAME = "cpt_descriptors.csv"
@@ -55,7 +59,12 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
 def published_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     data_dir = warehouse.settings.data_dir
     with warehouse.connect(read_only=True) as con:
-        result = publish(con, data_dir, cpt_descriptor_file(data_dir), progress=context.log.info)
+        if dialect(con) == "spark":
+            # the publication's DuckDB SQL on an extract of the dbt layers it reads (docs/deploy.md)
+            with duckdb_extract(con, schema_tables(con, *PUBLICATION_INPUTS)) as local:
+                result = publish(local, data_dir, cpt_descriptor_file(data_dir), progress=context.log.info)
+        else:
+            result = publish(con, data_dir, cpt_descriptor_file(data_dir), progress=context.log.info)
     context.log.info(f"published version {result.version}: {len(result.row_counts)} tables")
     for skipped in result.qpp_report.skipped:
         context.log.warning(f"QPP file {skipped['file']} not written: {'; '.join(skipped['problems'])}")

@@ -59,7 +59,7 @@ def _stage_in_duckdb(con: SparkConnection, contract: TableContract, delivery: st
 
 def _to_spark(con: SparkConnection, stage: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[str, str]]):
     """A DuckDB temp table as a Spark temporary view (through Arrow; an empty table keeps its schema)."""
-    table = stage.execute(f"SELECT * FROM {name}").to_arrow_table()
+    table = stage.sql(f"SELECT * FROM {name}").to_arrow_table()
     schema = ", ".join(f"`{n}` {t}" for n, t in columns)
     frame = con.spark.createDataFrame(table if table.num_rows else [], schema=schema)
     frame.createOrReplaceTempView(name)
