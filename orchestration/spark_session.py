@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -124,6 +125,8 @@ def _hold_data_dir(settings: Settings):
 
 def _build(settings: Settings) -> "SparkSession":
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+    # Python workers (if Spark needs any) run this interpreter, with the project's packages, not `python3` on PATH
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     # pandas 3 is pinned knowingly (pyproject.toml): the pipeline moves data to and from Spark as Arrow
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from pyspark.sql import SparkSession

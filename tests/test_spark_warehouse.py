@@ -82,3 +82,29 @@ def test_boundary_cases_give_identical_measure_cases_on_both_warehouses(tmp_path
     assert codes["not_met/459"] == "G2137" and codes["fusion_not_met/459"] == "G2139"
     assert codes["p_met/220"] == "G8659" and codes["p_parkinson/220"] == "M1122"
     assert residuals == {"p_met": Decimal("0.000"), "p_not_met": Decimal("-0.500")}
+
+    # the blocking suites run on Spark's tables (bounded frames), pass on these cases, and fail on a bad row
+    _suites_on_spark_block_bad_rows(spark_warehouse)
+
+
+def _suites_on_spark_block_bad_rows(spark_warehouse) -> None:
+    from pyspark.sql import functions as F
+
+    from orchestration.checks.gx_checks import _parameters
+    from orchestration.quality.frames import suite_frame
+    from orchestration.quality.suites import load_suite
+    from orchestration.quality.validate import run_suite
+    from orchestration.spark_warehouse import insert_arrow
+
+    con = spark_warehouse.con
+
+    def outcome(name: str):
+        suite = load_suite(name)
+        return run_suite(suite_frame(con, name).df, suite, _parameters(suite, con))
+
+    for name in ("measure_cases", "score_pairs", "rehab_episodes"):
+        assert outcome(name).severity is None, name
+    bad = spark_warehouse.spark.table("marts.measure_cases").where("measure_id = '459' and qdc_code is not null")
+    bad = bad.limit(1).withColumn("qdc_code", F.lit("G9999")).toArrow()  # collected before the table is appended to
+    insert_arrow(con, "marts.measure_cases", bad)
+    assert outcome("measure_cases").severity == "error"
