@@ -49,8 +49,8 @@ def test_boundary_cases_give_identical_measure_cases_on_both_warehouses(tmp_path
     wh = DbtWarehouse(tmp_path)
     _boundary_raw(wh)
     dbt_vars = json.dumps({"as_of_date": AS_OF})
-    build = ("build", "--select", "+measure_cases", "--indirect-selection", "cautious", "--exclude-resource-type",
-             "unit_test", "--vars", dbt_vars)
+    build = ("build", "--select", "+measure_cases", "+score_pairs", "+rehab_episodes", "+measure_codes",
+             "--indirect-selection", "cautious", "--exclude-resource-type", "unit_test", "--vars", dbt_vars)
     wh.dbt(*build)
 
     spark_warehouse.reset()
