@@ -58,8 +58,10 @@ def start_dbt(settings: Settings, args: list[str], target_path: Path, project_di
 
     get_spark(settings)  # dbt-spark's getOrCreate() then finds the pipeline's session, with its catalog
     export_spark_env(settings)
-    full = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--target", "spark",
-            "--target-path", str(target_path)]
+    # --quiet: dbt's console lines would interleave with the run's progress (the events reach on_event all the same,
+    # and dbt's log file is under the target's folder)
+    full = ["--quiet", "--log-path", str(target_path / "logs"), *args, "--project-dir", str(project_dir),
+            "--profiles-dir", str(project_dir), "--target", "spark", "--target-path", str(target_path)]
     if vars_json is not None:
         full += ["--vars", vars_json]
     run = DbtRun(full)

@@ -181,7 +181,7 @@ LEDGER_SQL = """
         select * from raw._deliveries
         qualify row_number() over (partition by table_name, source_file order by loaded_at desc) = 1
     )
-    select table_name as "table", count(*) as files, sum(rows_read)::bigint as rows_read,
+    select table_name, count(*) as files, sum(rows_read)::bigint as rows_read,
            sum(rows_loaded)::bigint as rows_loaded, sum(rows_quarantined)::bigint as rows_quarantined,
            count_if(status <> 'loaded')::bigint as files_skipped
     from latest group by table_name order by table_name
@@ -203,7 +203,7 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
     print(f"\nMaterialized {deliveries} deliveries from {settings.landing_dir} in {seconds:,.0f} s.")
     with open_warehouse(settings) as con:
         print("Rows read = loaded + quarantined (reasons in raw.<table>__quarantine):")
-        print(con.execute(LEDGER_SQL).df().to_string(index=False))
+        print(con.execute(LEDGER_SQL).df().rename(columns={"table_name": "table"}).to_string(index=False))
         for table in TABLES:
             quarantined, warned = _by_rule(con, table, "quarantine"), _by_rule(con, table, "warnings")
             if quarantined:
