@@ -5,7 +5,7 @@ Jobs run in-process: DuckDB allows one writer per file, so steps never write the
 
 import dagster as dg
 
-from orchestration.assets import dbt_models, ingest, publish, risk_model
+from orchestration.assets import code_labels, dbt_models, ingest, publish, risk_model
 from orchestration.checks import gx_checks, landing_checks, required_data, sql_checks, worklist_checks
 from orchestration.jobs import JOBS
 from orchestration.resources import build_resources
@@ -13,7 +13,7 @@ from orchestration.schedules import SCHEDULES
 from orchestration.sensors import SENSORS
 
 defs = dg.Definitions(
-    assets=[*ingest.ASSETS, *dbt_models.ASSETS, *risk_model.ASSETS, *publish.ASSETS],
+    assets=[*ingest.ASSETS, *code_labels.ASSETS, *dbt_models.ASSETS, *risk_model.ASSETS, *publish.ASSETS],
     asset_checks=[*gx_checks.CHECKS, *sql_checks.CHECKS, *landing_checks.CHECKS, *required_data.CHECKS,
                   *worklist_checks.CHECKS],
     jobs=JOBS,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 import warnings
@@ -226,7 +227,8 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
     print(f"QPP submissions: {settings.data_dir / 'qpp_submissions'}/")
     print(f"Warehouse (pipeline only; case-level table marts.measure_cases, `spine-pipeline export-cases`): "
           f"{settings.spark_warehouse_dir + ' (Spark)' if settings.is_spark else settings.warehouse_path}")
-    print(f"Data docs: {settings.data_docs_dir}   UI: make ui")
+    print(f"Data docs: {settings.data_docs_dir} (served on http://127.0.0.1:{settings.data_docs_port}/ by make ui)"
+          "   UI: make ui")
 
 
 def print_config(settings: Settings) -> int:
@@ -240,6 +242,11 @@ def _ui(settings: Settings) -> int:
     prepare_dagster_home(settings)
     os.environ.update(settings.environment())  # relative paths resolved here, before the UI starts elsewhere
     dagster = Path(sys.executable).with_name("dagster")
+    # The checks link their Data Docs pages on this server; it shares the terminal's process group, so Ctrl-C
+    # ends it with the UI.
+    subprocess.Popen([sys.executable, "-m", "orchestration.quality.data_docs_server", str(settings.data_docs_dir),
+                      str(settings.data_docs_port)])
+    print(f"Data Docs: http://127.0.0.1:{settings.data_docs_port}/", flush=True)
     os.chdir(PROJECT_ROOT)
     os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"])
     return EXIT_FAILED  # not reached

@@ -255,12 +255,18 @@ SETTINGS: tuple[Setting, ...] = (
             "true: publish even when a required raw table is empty or its latest delivery dropped (the check "
             "warns instead of blocking)", default=lambda _: False),
     Setting("DELIVERY_DROP_MAX_SHARE", "delivery_drop_max_share", _share, "a share between 0 and 1",
-            "the largest share by which a required table's latest delivery may fall short of the one before",
-            default=lambda _: 0.5),
+            "the largest share by which a required table's latest delivery may fall short of the one before "
+            "without a warning", default=lambda _: 0.5),
+    Setting("DELIVERY_DROP_BLOCKS", "delivery_drop_blocks", _flag, "true or false",
+            "true: a drop beyond DELIVERY_DROP_MAX_SHARE blocks the publication (default: it warns)",
+            default=lambda _: False),
     Setting("WORKLIST_EXPORT_DIR", "worklist_export_dir", _export_folder,
             "an absolute folder path outside DATA_DIR's published outputs",
             "folder of the weekly follow-up worklist export (schedule weekly_worklist_export, off by default; "
             "docs/worklist.md)", unset="(no weekly export)"),
+    Setting("DATA_DOCS_PORT", "data_docs_port", _positive_int, "a port number",
+            "port of the local Data Docs server `spine-pipeline ui` starts beside the Dagster UI (the checks "
+            "link their Data Docs page there)", default=lambda _: 3001),
 )
 
 
@@ -285,7 +291,9 @@ class Settings:
     lock_wait_seconds: float = 0.0
     allow_missing_required_data: bool = False
     delivery_drop_max_share: float = 0.5
+    delivery_drop_blocks: bool = False
     worklist_export_dir: Path | None = None
+    data_docs_port: int = 3001
     # where each value came from: "default", "env" or "file <path>" (by setting name)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -188,7 +188,7 @@ def _required_data_outcome(work: Path) -> Outcome:
 
         create_raw_tables(con)
         create_ledger(con)
-        problems, _, _ = required_rows_problems(con, "medical_claim", 0.5)
+        problems, _, _, _ = required_rows_problems(con, "medical_claim", 0.5)
     return Outcome("no claims at all (empty medical_claim/)", "blocking check fails: nothing published",
                    "blocking check fails: nothing published" if problems else "passes")
 

@@ -13,6 +13,10 @@ import pytest
 from orchestration.assets.risk_model import ensure_coefficients_table
 from orchestration.raw_schema import create_raw_tables
 
+# The real pipeline run (e2e_support.pipeline_run) is a session fixture registered once, here: a module that
+# imported it would get a fixture of its own and run the whole pipeline again.
+pytest_plugins = ["e2e_support"]
+
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
 

@@ -50,7 +50,7 @@ def definitions_for(settings: Settings, jobs: list | None = None) -> dg.Definiti
 
 
 def run_real_pipeline(root: Path, persons: int = PERSONS, window: tuple[str, str] = WINDOW,
-                      defect_rate: float = DEFECT_RATE) -> PipelineRun:
+                      defect_rate: float = DEFECT_RATE, env: dict[str, str] | None = None) -> PipelineRun:
     landing, data_dir = root / "landing", root / "data"
     generated = generate(persons, SEED, landing, defect_rate=defect_rate, start=window[0], end=window[1])
     with pytest.MonkeyPatch.context() as mp:
@@ -60,6 +60,7 @@ def run_real_pipeline(root: Path, persons: int = PERSONS, window: tuple[str, str
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DAGSTER_DISABLE_TELEMETRY": "true",
             # build_resources exports these for dbt's profile; set here so they are restored afterwards
             "WAREHOUSE_PATH": str(data_dir / "warehouse.duckdb"), "DUCKDB_MEMORY_LIMIT": "4GB",
+            **(env or {}),
         }.items():
             mp.setenv(name, value)
         settings = load_settings()

@@ -1,4 +1,5 @@
-"""A hand-made warehouse with the agreed staging / mart / seed columns, for the publication tests.
+"""A hand-made warehouse with the agreed staging / mart / seed columns, for the publication tests, and the real
+reporting models (dbt) built on it.
 
 Deterministic synthetic data (DuckDB `range` + `hash`), shaped so that some cells are small (1..10) and some
 large, with an invalid Category II modifier on a G-code and cases of measures 459 and 220 across three TINs.
@@ -6,16 +7,51 @@ large, with an invalid Category II modifier on a G-code and cases of measures 45
 
 from __future__ import annotations
 
+import functools
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
 
+from conftest import DBT_PROJECT
+from orchestration.assets.code_labels import write_code_labels
 from registry_support import copy_registry
+
+REPORTING_SELECTION = ["models/intermediate/reporting", "models/reporting"]
+
+
+@functools.cache
+def _dbt_target() -> Path:
+    """One dbt target folder per test process: later builds reuse its partial parse."""
+    return Path(tempfile.mkdtemp(prefix="reporting-dbt-"))
+
+
+def run_dbt_models(warehouse: Path, *selection: str) -> None:
+    """`dbt run --select selection` on `warehouse` (the models it refs must already be tables there)."""
+    target = _dbt_target()
+    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+           "DBT_TARGET_PATH": str(target / "target"), "DBT_LOG_PATH": str(target / "logs")}
+    dbt = Path(sys.executable).with_name("dbt")
+    result = subprocess.run(
+        [str(dbt), "run", "--select", *selection, "--project-dir", str(DBT_PROJECT), "--profiles-dir",
+         str(DBT_PROJECT)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"dbt run --select {' '.join(selection)} failed:\n{result.stdout[-6000:]}"
+
+
+def build_reporting(warehouse: Path, cpt_file: Path | None = None) -> None:
+    """The code labels (as the code_labels asset writes them) and the dbt reporting models, on `warehouse`."""
+    with duckdb.connect(str(warehouse)) as con:
+        write_code_labels(con, cpt_file)
+    run_dbt_models(warehouse, *REPORTING_SELECTION)
 
 CODES = "['G2137', 'G8659', '63030', '97161', 'G2136', '22612', 'G9943', 'G8660', '99213', 'G2137']"
 
 
-def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: int = 0) -> Path:
+def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: int = 0,
+                    cpt_file: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     try:
@@ -153,4 +189,5 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
         )
     finally:
         con.close()
+    build_reporting(path, cpt_file)
     return path

@@ -1,5 +1,6 @@
 """Position against CMS benchmarks (measure_benchmark_position): decile and achievement points computed here,
-independently, from CMS's benchmarks.json as kept in the project, and compared with the published table."""
+independently, from CMS's benchmarks.json as kept in the project, and compared with the dbt model and the
+published table."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from e2e_support import pipeline_run  # noqa: F401  (the session fixture: one real pipeline run)
-from orchestration.publish.reference_data import Parameters
-from orchestration.publish.tables import build_benchmark_position
 from orchestration.settings import SEEDS_DIR
+from publish_support import run_dbt_models
 from registry_support import copy_registry
 
 BENCHMARKS = json.loads((SEEDS_DIR / "qpp" / "benchmarks.json").read_text())
@@ -41,38 +40,50 @@ def expected_position(rate: float, bounds: list[float], floor: float) -> tuple[i
     return decile, max(floor, decile + math.floor(100 * (rate - start) / (end - start)) / 100)
 
 
-@pytest.mark.parametrize(
-    ("year", "met", "eligible", "decile", "points"),
-    [
-        (2024, 0, 40, 1, 1.0),          # 0 %: decile 1 starts at 0 (no floor from PY2023)
-        (2024, 23, 40, 3, 3.86),        # 57.5 %: 53.02 <= rate < 58.18, 3 + 4.48 / 5.16 truncated
-        (2024, 30, 40, 5, 5.95),        # 75.0 %: just below the 50th percentile (75.3), 5 + 7.03 / 7.33
-        (2024, 40, 40, 10, 10.0),       # 100 %: the 80th and 90th percentiles are both 100 -> decile 10
-        (2021, 16, 40, 3, 3.0),         # 40.0 % is decile 3's lower bound itself (inclusive)
-        (2021, 15, 40, 2, 3.0),         # 37.5 %: decile 2 (2.62 points) lifted to the 3-point floor of PY2021
-        (2019, 10, 40, 1, 3.0),         # 25 % in PY2019: decile 1, 3-point floor until PY2022
-        (2023, 19, 19, None, None),     # fewer than 20 cases: no position
-        (2018, 30, 40, None, None),     # PY2018: CMS published no 220 benchmark
-    ],
-)
-def test_decile_and_points_at_the_edges(tmp_path, year, met, eligible, decile, points):
-    with duckdb.connect() as con:
+EDGES = [
+    # (performance year, met, eligible, decile, points)
+    (2024, 0, 40, 1, 1.0),          # 0 %: decile 1 starts at 0 (no floor from PY2023)
+    (2024, 23, 40, 3, 3.86),        # 57.5 %: 53.02 <= rate < 58.18, 3 + 4.48 / 5.16 truncated
+    (2024, 30, 40, 5, 5.95),        # 75.0 %: just below the 50th percentile (75.3), 5 + 7.03 / 7.33
+    (2024, 40, 40, 10, 10.0),       # 100 %: the 80th and 90th percentiles are both 100 -> decile 10
+    (2021, 16, 40, 3, 3.0),         # 40.0 % is decile 3's lower bound itself (inclusive)
+    (2021, 15, 40, 2, 3.0),         # 37.5 %: decile 2 (2.62 points) lifted to the 3-point floor of PY2021
+    (2019, 10, 40, 1, 3.0),         # 25 % in PY2019: decile 1, 3-point floor until PY2022
+    (2023, 19, 19, None, None),     # fewer than 20 cases: no position
+    (2018, 30, 40, None, None),     # PY2018: CMS published no 220 benchmark
+]
+
+
+@pytest.fixture(scope="module")
+def edge_positions(tmp_path_factory) -> dict[str, tuple]:
+    """The dbt model measure_benchmark_position on one TIN per edge case (TIN = its index in EDGES)."""
+    warehouse = tmp_path_factory.mktemp("positions") / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
         copy_registry(con)
-        con.execute("create schema work; create schema pub")
+        con.execute("create schema reporting")
         con.execute(
-            "create table work.measure_performance as select '220' as measure_id, 'all' as stratum, ? as "
-            "performance_year, 'tin' as entity_level, 'T1' as tin, null::varchar as rendering_npi, ? as "
-            "eligible_population, ? as met", [year, eligible, met])
-        con.execute(
-            "create table pub.measure_performance as select *, round(100.0 * met / eligible_population, 2) as "
-            "performance_rate_pct, false as performance_rate_pct_suppressed from work.measure_performance")
-        params = Parameters(1, 10, MIN_CASES, (1, 10, 20, 30, 40, 50, 60, 70, 80, 90, 99), 25, "registry")
-        build_benchmark_position(con, "work", "pub.measure_performance", "pub.position", params)
-        row = con.execute("select decile, achievement_points, position_status, benchmark from pub.position").fetchone()
+            "create table reporting.measure_performance (measure_id varchar, stratum varchar, performance_year "
+            "integer, entity_level varchar, tin varchar, rendering_npi varchar, eligible_population bigint, met "
+            "bigint, performance_rate_pct decimal(5, 2))")
+        con.executemany(
+            "insert into reporting.measure_performance values ('220', 'all', ?, 'tin', ?, null, ?, ?, "
+            "round(100.0 * ? / ?, 2))",
+            [[year, str(i), eligible, met, met, eligible] for i, (year, met, eligible, *_) in enumerate(EDGES)])
+    run_dbt_models(warehouse, "measure_benchmark_position")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("select tin, decile, achievement_points, position_status, benchmark "
+                           "from reporting.measure_benchmark_position").fetchall()
+    return {tin: rest for tin, *rest in rows}
+
+
+@pytest.mark.parametrize(("index", "edge"), list(enumerate(EDGES)))
+def test_decile_and_points_at_the_edges(edge_positions, index, edge):
+    year, met, eligible, decile, points = edge
+    row = edge_positions[str(index)]
     rate = 100.0 * met / eligible
     bounds = cms_bounds("220", year)
     if bounds is None or eligible < MIN_CASES:
-        assert row[:2] == (None, None)
+        assert row[:2] == [None, None]
         assert row[2] == ("no_benchmark" if bounds is None else "below_case_minimum")
         return
     floor = 3.0 if year <= 2022 else 1.0

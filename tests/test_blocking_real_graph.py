@@ -1,8 +1,8 @@
 """Blocking GX checks on the real graph: a logic regression in a guarded dbt output stops publishing.
 
 The checks guard dbt outputs, so the regression is simulated where a faulty model would leave it: the guarded
-table of a copy of a successful run's DATA_DIR is edited, then the real checks and the real `published_tables`
-asset run again (a job selecting the guarded tables' GX checks and the publication, as the refresh does after
+table of a copy of a successful run's DATA_DIR is edited, then the real checks and the real publication
+multi-asset (`published_tables`: one asset per published table) run again (a job selecting the guarded tables' GX checks and the publication, as the refresh does after
 dbt). The failed check must be an ERROR, `published_tables` must not materialize, and every published byte must
 stay as it was.
 """
@@ -15,18 +15,18 @@ import dagster as dg
 import duckdb
 import pytest
 
-from e2e_support import definitions_for, pipeline_run, published_fingerprint  # noqa: F401  (session fixture)
+from e2e_support import definitions_for, published_fingerprint
 from orchestration.settings import load_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 
 GUARDED = ("score_pairs", "measure_cases", "rehab_episodes")
-PUBLISHED = dg.AssetKey("published_tables")
+PUBLISHED = dg.AssetKey(["published", "measure_performance"])
 
 checks_then_publish = dg.define_asset_job(
     "checks_then_publish",
     selection=dg.AssetSelection.checks(*(dg.AssetCheckKey(dg.AssetKey(t), f"gx_{t}") for t in GUARDED))
-    | dg.AssetSelection.assets(PUBLISHED),
+    | dg.AssetSelection.groups("publication"),
 )
 
 # One row each, picked deterministically among the rows the defect applies to.

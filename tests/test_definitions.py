@@ -11,14 +11,38 @@ def test_definitions_load_with_every_part():
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     for expected in ("raw/medical_claim", "raw/eligibility", "raw/observation", "raw/provider",
-                     "stg_medical_claim", "measure_cases", "risk_model/coefficients", "published_tables",
-                     "follow_up_worklist", "follow_up_counts"):
+                     "stg_medical_claim", "measure_cases", "risk_model/coefficients", "published/code_overview",
+                     "published/measure_performance", "published/qpp_submissions", "published/pages",
+                     "code_overview", "labels/icd10_cm", "follow_up_worklist", "follow_up_counts"):
         assert expected in keys, expected
     assert {"ingest_job", "refresh_job", "refit_job", "worklist_export_job"} <= {j.name for j in repo.get_all_jobs()}
     assert "weekly_worklist_export" in {s.name for s in repo.schedule_defs}
     assert repo.sensor_defs and repo.schedule_defs
     checks = repo.asset_graph.asset_check_keys
     assert any(c.asset_key == dg.AssetKey("measure_cases") for c in checks)
+
+
+def test_dbt_models_are_grouped_by_layer_with_owners_and_kinds():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    expected = {
+        "stg_medical_claim": ("staging", "team:data-engineering", "table"),
+        "base_medical_claim": ("staging", "team:data-engineering", "view"),
+        "int_pairs__cases": ("intermediate", "team:measures", "table"),
+        "measure_cases": ("marts", "team:measures", "table"),
+        "measure_codes": ("registry", "team:measures", "table"),
+        "measure_performance": ("reporting", "team:reporting", "table"),
+        "pairs_parameters": ("seeds", "team:measures", "seed"),
+    }
+    for name, (group, owner, kind) in expected.items():
+        node = graph.get(dg.AssetKey(name))
+        assert (node.group_name, list(node.owners)) == (group, [owner]), name
+        assert {"dbt", "duckdb", kind} == set(node.kinds), name
+    published = graph.get(dg.AssetKey(["published", "measure_performance"]))
+    assert published.group_name == "publication"
+    assert dg.AssetKey("measure_performance") in published.parent_keys
+    assert "default" not in {graph.get(k).group_name for k in graph.get_all_asset_keys()}
 
 
 def test_dbt_project_parses():

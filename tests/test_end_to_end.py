@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from e2e_support import PipelineRun, pipeline_run  # noqa: F401  (pipeline_run is the session fixture)
+from e2e_support import PipelineRun
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
 

@@ -4,7 +4,9 @@ pipeline reads): the measure exists that year, its metric type is one the pipeli
 exactly CMS's names (PY2024: discectomyLaminectmy + lumbarFusion). No file for a year before a measure's first,
 no measurement for a nonProportion year; those cases are not_eligible with the reason, never counted.
 
-Size: 3,000 persons over ten years (about 80 s here): enough for every measure-year of the window to have cases."""
+Size: 3,000 persons over ten years (about 80 s here): enough for every measure-year of the window to have cases.
+At that size a monthly observation delivery holds a dozen rows, which vary from month to month more than the
+required-data check's drop share: with the defaults a drop warns and the run publishes (docs/operations.md)."""
 
 from __future__ import annotations
 

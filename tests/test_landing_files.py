@@ -195,13 +195,25 @@ def test_no_claims_is_a_blocking_failure_unless_overridden(raw_warehouse, monkey
         {dg.AssetCheckKey(dg.AssetKey(["raw", t]), "required_rows")} for t in ("medical_claim", "eligibility", "observation")]
 
 
-def test_a_delivery_that_drops_by_more_than_the_share_blocks(raw_warehouse, monkeypatch):
+def test_empty_eligibility_or_observation_warns_without_blocking(raw_warehouse):
+    warehouse = WarehouseResource(data_dir=str(raw_warehouse))
+    for table in ("eligibility", "observation"):
+        result = _check(REQUIRED_CHECKS, table, "required_rows")(warehouse=warehouse)
+        assert not result.passed and result.severity == dg.AssetCheckSeverity.WARN
+        assert result.description == f"raw.{table} has no rows"
+
+
+def test_a_delivery_that_drops_by_more_than_the_share_warns_and_blocks_when_asked(raw_warehouse, monkeypatch):
     warehouse = WarehouseResource(data_dir=str(raw_warehouse))
     check = _check(REQUIRED_CHECKS, "observation", "required_rows")
     _deliveries(raw_warehouse, "observation", {"0000-observation": 50, "2024-01": 100, "2024-02": 40})
+    warned = check(warehouse=warehouse)
+    assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
+    assert "delivery 2024-02 loaded 40 rows, 60% fewer than delivery 2024-01 (100)" in warned.description
+    monkeypatch.setenv("DELIVERY_DROP_BLOCKS", "true")
     result = check(warehouse=warehouse)
     assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
-    assert "delivery 2024-02 loaded 40 rows, 60% fewer than delivery 2024-01 (100)" in result.description
+    assert result.description.endswith("set ALLOW_MISSING_REQUIRED_DATA=true to publish anyway")
     monkeypatch.setenv("DELIVERY_DROP_MAX_SHARE", "0.7")
     assert check(warehouse=warehouse).passed
     monkeypatch.setenv("DELIVERY_DROP_MAX_SHARE", "0.5")
@@ -213,12 +225,12 @@ def test_a_delivery_that_drops_by_more_than_the_share_blocks(raw_warehouse, monk
 
 def test_required_data_settings_come_from_the_environment():
     settings = load_settings({"ALLOW_MISSING_REQUIRED_DATA": "true", "DELIVERY_DROP_MAX_SHARE": "0.25",
-                              "LOCK_WAIT_SECONDS": "30"})
-    assert (settings.allow_missing_required_data, settings.delivery_drop_max_share, settings.lock_wait_seconds) == (
-        True, 0.25, 30.0)
+                              "DELIVERY_DROP_BLOCKS": "true", "LOCK_WAIT_SECONDS": "30"})
+    assert (settings.allow_missing_required_data, settings.delivery_drop_max_share, settings.delivery_drop_blocks,
+            settings.lock_wait_seconds) == (True, 0.25, True, 30.0)
     defaults = load_settings({})
-    assert (defaults.allow_missing_required_data, defaults.delivery_drop_max_share, defaults.lock_wait_seconds) == (
-        False, 0.5, 0.0)
+    assert (defaults.allow_missing_required_data, defaults.delivery_drop_max_share, defaults.delivery_drop_blocks,
+            defaults.lock_wait_seconds) == (False, 0.5, False, 0.0)
 
 
 @pytest.mark.slow

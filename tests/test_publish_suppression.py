@@ -9,7 +9,7 @@ from orchestration.publish.suppression import Group, TableSpec, suppress
 def _run(rows: str, columns: str, spec: TableSpec) -> dict:
     con = duckdb.connect()
     con.execute(f"create table t as select * from (values {rows}) as v({columns})")
-    suppress(con, "t", "out", spec, 1, 10)
+    suppress(con, "t", "out", spec, 1, 10, scratch="main")
     names = [r[0] for r in con.execute("describe out").fetchall()]
     return {row[0]: dict(zip(names, row)) for row in con.execute("select * from out order by 1").fetchall()}
 

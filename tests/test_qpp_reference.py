@@ -14,6 +14,7 @@ import pytest
 
 from orchestration.publish import qpp
 from orchestration.settings import SEEDS_DIR
+from publish_support import run_dbt_models
 from registry_support import copy_registry
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "extract_qpp_reference.py"
@@ -85,15 +86,19 @@ def test_a_new_cms_release_is_extracted_by_data_alone(tmp_path):
         assert all("v99.0.0 (abcdef1" in row[-1] for row in new[name]), name
 
 
-def _warehouse(path: Path, cases: list[tuple]) -> None:
-    """The real registry and CMS tables, and a case table: (tin, year, measure, stratum, status)."""
+def _warehouse(path: Path, cases: list[tuple], *edits: str) -> None:
+    """The real registry and CMS tables, a case table (tin, year, measure, stratum, status), `edits` (SQL) applied,
+    then the real dbt models the QPP files read (reporting.measure_performance, reporting.qpp_measurements)."""
     with duckdb.connect(str(path)) as con:
         copy_registry(con)
         con.execute("create schema marts")
-        con.execute("create table marts.measure_cases (tin varchar, performance_year integer, measure_id varchar, "
-                    "stratum varchar, status varchar, reason varchar)")
-        con.executemany("insert into marts.measure_cases values (?, ?, ?, ?, ?, ?)",
+        con.execute("create table marts.measure_cases (tin varchar, rendering_npi varchar, performance_year integer, "
+                    "measure_id varchar, stratum varchar, status varchar, reason varchar)")
+        con.executemany("insert into marts.measure_cases values (?, '1000000000', ?, ?, ?, ?, ?)",
                         [(*c, "not eligible: test" if c[4] == "not_eligible" else "test") for c in cases])
+        for edit in edits:
+            con.execute(edit)
+    run_dbt_models(path, "measure_performance", "qpp_measurements")
 
 
 CASES = [
@@ -128,12 +133,12 @@ def test_files_follow_cms_data_of_their_year(tmp_path):
 def test_a_bad_file_is_skipped_and_reported_the_others_are_written(tmp_path, caplog):
     """Make the registry claim 220 in PY2016 (a year QPP's schema refuses) and drop CMS's PY2024 strata of 459:
     both files are skipped with their problems, the PY2025 file is still written."""
-    _warehouse(tmp_path / "w.duckdb", CASES)
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        con.execute("update reference.measure_stratum_years set not_eligible_reason = null, "
-                    "metric_type = 'singlePerformanceRate' where measure_id = '220' and performance_year = 2016")
-        con.execute("update marts.measure_cases set status = 'met' where performance_year = 2016")
-        con.execute("delete from reference.qpp_measure_strata where measure_id = '459' and performance_year = 2024")
+    _warehouse(
+        tmp_path / "w.duckdb", CASES,
+        "update reference.measure_stratum_years set not_eligible_reason = null, "
+        "metric_type = 'singlePerformanceRate' where measure_id = '220' and performance_year = 2016",
+        "update marts.measure_cases set status = 'met' where performance_year = 2016",
+        "delete from reference.qpp_measure_strata where measure_id = '459' and performance_year = 2024")
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         report = qpp.write_submissions(con, tmp_path / "out", "registry")
     written = sorted(p.name for p in (tmp_path / "out").glob("*.json"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from e2e_support import pipeline_run  # noqa: F401  (the session fixture: one real pipeline run)
 from orchestration.sample_data.truth import TRUE_FS_CHANGE_COEFFICIENTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]

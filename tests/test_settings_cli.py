@@ -38,6 +38,8 @@ BAD_VALUES = {
     "SPARK_THRIFT": "thrift-server",
     "SPARK_DRIVER_MEMORY": "lots",
     "SPARK_SHUFFLE_PARTITIONS": "0",
+    "DATA_DOCS_PORT": "http",
+    "DELIVERY_DROP_BLOCKS": "sometimes",
 }
 
 

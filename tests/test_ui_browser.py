@@ -123,7 +123,7 @@ def test_failed_check_of_the_run_shows_result_and_metadata(webserver):
         skip = page.get_by_role("button", name="Skip")
         skip.wait_for()
         skip.click()  # the first-visit community dialog covers the page
-        page.get_by_text("4 checks").click()
+        page.get_by_text("3 checks").click()
         check_link = page.get_by_text("gx_score_pairs", exact=True).first
         try:
             expect(check_link).to_be_visible()
@@ -132,8 +132,11 @@ def test_failed_check_of_the_run_shows_result_and_metadata(webserver):
         check_link.click()
         page.wait_for_url("**/assets/score_pairs**")
         expect(page.get_by_text("Failed").first).to_be_visible()
-        for key in ("rows_validated", "failed_errors", "data_docs", "04_expect_column_pair_values_a_to_be_greater_than_b"):
+        for key in ("rows_validated", "failed_errors", "data_docs", "expectations"):
             expect(page.get_by_text(key).first).to_be_visible()
+        # the expectations are a table: a row per rule, the failed one marked
+        expect(page.get_by_text("expect_column_pair_values_a_to_be_greater_than_b", exact=False).first).to_be_visible()
+        expect(page.get_by_text("FAILED", exact=True).first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "failed_gx_check.png"), full_page=True)
         content = page.content()
         browser.close()

@@ -58,15 +58,57 @@ def ensure_manifest() -> Path:
 MANIFEST = ensure_manifest()
 
 
+# The project's layers (the first folder under models/), who answers for each, and the seeds' group.
+LAYER_OWNERS = {
+    "staging": ["team:data-engineering"],
+    "intermediate": ["team:measures"],
+    "marts": ["team:measures"],
+    "registry": ["team:measures"],
+    "reporting": ["team:reporting"],
+}
+SEED_GROUP = "seeds"
+SEED_OWNERS = ["team:measures"]
+
+
+def _layer(dbt_resource_props) -> str:
+    """models/<layer>/...: the folder right under models/ (fqn = [project, layer, ..., name])."""
+    return dbt_resource_props["fqn"][1]
+
+
 class ModelNameTranslator(DagsterDbtTranslator):
     """Key models and seeds by name alone (not schema/name), so checks and Python assets can say
-    `AssetKey("measure_cases")`; sources keep [source, table], e.g. ["raw", "medical_claim"]."""
+    `AssetKey("measure_cases")`; sources keep [source, table], e.g. ["raw", "medical_claim"]. Models are grouped
+    by layer (their folder: staging, intermediate, marts, registry, reporting), seeds in one group; owners per
+    layer; kinds add the materialization (table, view, seed) to dbt and duckdb."""
 
     def get_asset_key(self, dbt_resource_props):
         if dbt_resource_props["resource_type"] == "source":
             return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
         meta_key = dbt_resource_props.get("config", {}).get("meta", {}).get("dagster", {}).get("asset_key")
         return dg.AssetKey(meta_key) if meta_key else dg.AssetKey(dbt_resource_props["name"])
+
+    def get_group_name(self, dbt_resource_props):
+        if dbt_resource_props["resource_type"] == "seed":
+            return SEED_GROUP
+        if dbt_resource_props["resource_type"] == "model":
+            return _layer(dbt_resource_props)
+        return super().get_group_name(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props):
+        if dbt_resource_props["resource_type"] == "seed":
+            return SEED_OWNERS
+        if dbt_resource_props["resource_type"] == "model":
+            return LAYER_OWNERS.get(_layer(dbt_resource_props))
+        return super().get_owners(dbt_resource_props)
+
+    def get_asset_spec(self, manifest, unique_id, project):
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "seed":
+            return spec.merge_attributes(kinds={"seed"})
+        if props["resource_type"] == "model":
+            return spec.merge_attributes(kinds={props["config"]["materialized"]})
+        return spec
 
 
 TRANSLATOR = ModelNameTranslator()
@@ -80,15 +122,37 @@ def _dbt_vars(warehouse: WarehouseResource) -> str:
     return json.dumps({"as_of_date": as_of, **settings.dbt_vars()})
 
 
+def with_table_metadata(invocation):
+    """The invocation's events with each table's row count and every model's column schema (docs/performance.md:
+    their cost). On DuckDB dagster-dbt waits for dbt to exit (one writer per file), then reads the warehouse
+    read-only in this process, which holds the DATA_DIR lock; a view's row count is not fetched (it would run
+    the view). The adapter's read-only handle is closed afterwards: DuckDB refuses a second connection of another
+    configuration to the same file in one process (the next step opens it read-write)."""
+    try:
+        yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+    finally:
+        _close_adapter(invocation.adapter)
+
+
+def _close_adapter(adapter) -> None:
+    if adapter is None:
+        return
+    adapter.connections.cleanup_all()
+    environment = getattr(type(adapter.connections), "_ENV", None)  # dbt-duckdb keeps one database per process
+    if environment is not None:
+        environment.close()
+        type(adapter.connections)._ENV = None
+
+
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """`dbt build` of the step's selection: a dbt subprocess, or on Spark (unless dbt goes through a Thrift server)
-    dbt inside this process on its SparkSession (orchestration/dbt_in_process.py)."""
+    dbt inside this process on its SparkSession (orchestration/dbt_in_process.py; no row-count metadata there)."""
     settings = warehouse.settings
     with warehouse.locked():
         if settings.is_spark and not settings.spark_thrift:
             yield from dagster_events(context, settings, BUILD, settings.data_dir / "dbt_target", _dbt_vars(warehouse))
         else:
-            yield from dbt.cli([*BUILD, "--vars", _dbt_vars(warehouse)], context=context).stream()
+            yield from with_table_metadata(dbt.cli([*BUILD, "--vars", _dbt_vars(warehouse)], context=context))
 
 
 @dbt_assets(manifest=MANIFEST, project=dbt_project, exclude=SCORED_SELECTION,

@@ -1,11 +1,13 @@
 """Great Expectations suites (expectations/*.json) as Dagster asset checks on the tables they guard.
 
-Correctness checks are blocking: an error-severity failure stops `published_tables` in that run, so the
+Correctness checks are blocking: an error-severity failure stops the publication in that run, so the
 previous publication stays. Input checks (stg_*) only carry warnings and never block.
 """
 
 import dagster as dg
 
+from orchestration.assets.publish import table_key
+from orchestration.publish.tables import PUBLISHED_TABLES
 from orchestration.quality.check_result import to_check_result
 from orchestration.quality.data_docs import write_data_docs
 from orchestration.quality.frames import suite_frame
@@ -41,7 +43,7 @@ def _record(context, warehouse: WarehouseResource, check: str, outcome: SuiteOut
     settings = warehouse.settings
     docs = write_data_docs(outcome, settings.data_docs_dir, context.run.run_id)
     append_history(settings.data_dir, context.run.run_id, check, outcome.suite, outcome)
-    return to_check_result(outcome, scope, docs)
+    return to_check_result(outcome, scope, docs, settings.data_docs_dir, settings.data_docs_port)
 
 
 def warehouse_suite_check(name: str, blocking: bool) -> dg.AssetChecksDefinition:
@@ -65,22 +67,36 @@ def warehouse_suite_check(name: str, blocking: bool) -> dg.AssetChecksDefinition
     return _check
 
 
-@dg.asset_check(
-    asset=dg.AssetKey("published_tables"),
-    name="gx_published_tables",
-    blocking=True,
+PUBLISHED_CHECK = "gx_published_tables"
+
+
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec(PUBLISHED_CHECK, asset=table_key(name), blocking=True,
+                             description="Great Expectations suite expectations/published_tables.json")
+           for name in PUBLISHED_TABLES],
     pool=WAREHOUSE_POOL,
-    description="Great Expectations suite expectations/published_tables.json on every table of published.duckdb",
+    can_subset=False,
 )
-def gx_published_tables(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def gx_published_tables(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource):
+    """The suite runs once over every table of the live published.duckdb; each table's result fails when a
+    failed rule names one of its columns (a failure that names none fails every table)."""
     path = warehouse.settings.published_db_path
     if not path.exists():
-        return dg.AssetCheckResult(
-            passed=False, metadata={"missing": dg.MetadataValue.path(str(path))},
-            description="published.duckdb does not exist",
-        )
+        for name in PUBLISHED_TABLES:
+            yield dg.AssetCheckResult(
+                asset_key=table_key(name), check_name=PUBLISHED_CHECK, passed=False,
+                metadata={"missing": dg.MetadataValue.path(str(path))}, description="published.duckdb does not exist")
+        return
     outcome = validate_published_database(path)
-    return _record(context, warehouse, "gx_published_tables", outcome, f"every table of {path.name}")
+    result = _record(context, warehouse, PUBLISHED_CHECK, outcome, f"every table of {path.name}")
+    failed = [e for e in outcome.expectations if not e.success]
+    for name in PUBLISHED_TABLES:
+        mine = [e for e in failed
+                if not outcome.locations.get(e.rule)
+                or any(where.split(".")[0] == name for where in outcome.locations[e.rule])]
+        yield dg.AssetCheckResult(
+            asset_key=table_key(name), check_name=PUBLISHED_CHECK, passed=not mine, severity=result.severity,
+            metadata=result.metadata, description="; ".join(e.rule for e in mine) or None)
 
 
 CHECKS = [warehouse_suite_check(name, blocking) for name, blocking in WAREHOUSE_SUITES.items()]

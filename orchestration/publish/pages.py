@@ -50,7 +50,7 @@ class PublishedData:
     follow_up: pd.DataFrame
 
     @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection, catalog: str, work: str) -> "PublishedData":
+    def load(cls, con: duckdb.DuckDBPyConnection, catalog: str) -> "PublishedData":
         def year_rows(table: str) -> pd.DataFrame:
             return con.execute(f"select * from {catalog}.{table} where period_type = 'year'").df()
 
@@ -66,7 +66,8 @@ class PublishedData:
             performance=con.execute(f"select * from {catalog}.measure_performance where entity_level = 'all'").df(),
             benchmarks=con.execute(f"select * from {catalog}.measure_benchmarks").df(),
             accuracy=con.execute(f"select * from {catalog}.reporting_accuracy where entity_level = 'all'").df(),
-            measure_codes=con.execute(f"select * from {work}.measure_codes").df(),
+            measure_codes=con.execute(
+                "select * from reference.measure_codes order by measure_id, stratum, outcome, code").df(),
             positions=con.execute(
                 f"select * from {catalog}.measure_benchmark_position where entity_level = 'tin'").df(),
             follow_up=con.execute(
@@ -132,8 +133,9 @@ def _measure_of(data: PublishedData, code: str) -> tuple[str | None, str | None]
     if rows.empty:
         return None, None
     first = rows.iloc[0]
-    stratum = first["stratum"] if isinstance(first["stratum"], str) and first["stratum"] else None
-    return first["measure_id"], stratum
+    # a code of several strata (an exclusion code) names the measure only
+    of_measure = rows[rows["measure_id"] == first["measure_id"]]
+    return first["measure_id"], first["stratum"] if of_measure["stratum"].nunique() == 1 else None
 
 
 def render_page(data: PublishedData, code: str, out_dir: Path) -> Path:
@@ -299,9 +301,9 @@ def _follow_up_line(data: PublishedData, measure_id: str) -> str:
             "window is still open miss a score (counts per TIN and status: table follow_up_worklist_counts).\n")
 
 
-def render_pages(con: duckdb.DuckDBPyConnection, catalog: str, work: str, out_dir: Path) -> list[Path]:
+def render_pages(con: duckdb.DuckDBPyConnection, catalog: str, out_dir: Path) -> list[Path]:
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
-    data = PublishedData.load(con, catalog, work)
+    data = PublishedData.load(con, catalog)
     codes = sorted(data.catalog["code"].tolist())
     pages = [render_page(data, code, out_dir) for code in codes]
     index = "# Quality-data code pages\n\n" + "\n".join(f"- [{c}]({c}.html)" for c in codes) + "\n"

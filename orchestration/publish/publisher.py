@@ -17,10 +17,11 @@ import duckdb
 
 from orchestration.progress import Laps
 from orchestration.publish import qpp, swap
+from orchestration.publish.benchmarks import build_benchmarks, hide_suppressed_positions
 from orchestration.publish.pages import render_pages
-from orchestration.publish.reference_data import load_parameters, load_reference_tables
+from orchestration.publish.reference_data import Parameters, load_parameters
 from orchestration.publish.suppression import suppress
-from orchestration.publish.tables import SPECS, build_benchmark_position, build_benchmarks, build_exact_tables
+from orchestration.publish.tables import BENCHMARK_POSITION, BENCHMARKS, REPORTING_SCHEMA, SPECS
 from orchestration.publish.validate import MANIFEST, published_tables, validate_publication
 from orchestration.quality.published import validate_published
 
@@ -45,17 +46,16 @@ class PublishResult:
     qpp_report: qpp.SubmissionReport
 
 
-def _suppress_all(con: duckdb.DuckDBPyConnection, params) -> None:
+def _suppress_all(con: duckdb.DuckDBPyConnection, params: Parameters) -> None:
+    limits = (params.suppression_min_count, params.suppression_max_count)
     for name, spec in SPECS.items():
-        if name in ("measure_benchmarks", "measure_benchmark_position"):
-            continue
-        suppress(con, f"{WORK}.{name}", f"{PUB}.{name}", spec, params.suppression_min_count,
-                 params.suppression_max_count)
-    # Benchmarks must know which entity rates the performance table hides.
-    build_benchmarks(con, WORK, f"{PUB}.measure_performance", params)
-    suppress(con, f"{WORK}.measure_benchmarks", f"{PUB}.measure_benchmarks", SPECS["measure_benchmarks"],
-             params.suppression_min_count, params.suppression_max_count)
-    build_benchmark_position(con, WORK, f"{PUB}.measure_performance", f"{PUB}.measure_benchmark_position", params)
+        suppress(con, f"{REPORTING_SCHEMA}.{name}", f"{PUB}.{name}", spec, *limits, scratch=WORK)
+    # The benchmarks must know which entity rates the performance table hides.
+    performance = f"{PUB}.measure_performance"
+    build_benchmarks(con, f"{REPORTING_SCHEMA}.measure_performance", performance, f"{WORK}.{BENCHMARKS.name}", params)
+    suppress(con, f"{WORK}.{BENCHMARKS.name}", f"{PUB}.{BENCHMARKS.name}", BENCHMARKS, *limits, scratch=WORK)
+    hide_suppressed_positions(con, f"{REPORTING_SCHEMA}.{BENCHMARK_POSITION}", performance,
+                              f"{PUB}.{BENCHMARK_POSITION}")
 
 
 def _export(con: duckdb.DuckDBPyConnection, version: str, version_dir: Path) -> dict[str, int]:
@@ -71,11 +71,12 @@ def _export(con: duckdb.DuckDBPyConnection, version: str, version_dir: Path) -> 
     return counts
 
 
-def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Path | None = None,
+def publish(con: duckdb.DuckDBPyConnection, data_dir: Path,
             progress: Callable[[str], None] = lambda line: None) -> PublishResult:
-    """`con` is a (read-only) connection to the warehouse; nothing outside DATA_DIR is written. `progress` gets
-    one line per build step, with its seconds. The caller holds the DATA_DIR lock, so anything under
-    publications/ that no pointer names is a leftover, never a build."""
+    """`con` is a (read-only) connection to the warehouse, whose schema `reporting` holds the exact tables (dbt);
+    nothing outside DATA_DIR is written. `progress` gets one line per build step, with its seconds. The caller
+    holds the DATA_DIR lock, so anything under publications/ that no pointer names is a leftover, never a
+    build."""
     lap = Laps(progress)
     data_dir.mkdir(parents=True, exist_ok=True)
     swap.migrate_legacy_layout(data_dir)
@@ -84,17 +85,13 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
     version = swap.new_version(data_dir)
     attached: list[str] = []
     try:
-        # The exact counts live only in an in-memory scratch catalog, never in a file of their own nor in
-        # published.duckdb (DuckDB may spill it to its temp directory under memory pressure). In memory is also
-        # several times faster than a scratch file for these aggregations.
+        # Suppression works on the exact counts in an in-memory scratch catalog, never in published.duckdb
+        # (DuckDB may spill it to its temp directory under memory pressure).
         con.execute(f"attach ':memory:' as {WORK} (read_only false)")
         attached.append(WORK)
         con.execute(f"attach '{version.database}' as {PUB} (read_only false)")
         attached.append(PUB)
-        load_reference_tables(con, WORK)
-        params = load_parameters(con, WORK)
-        build_exact_tables(con, WORK, params, cpt_descriptors)
-        lap("exact code and measure tables built")
+        params = load_parameters(con)
         _suppress_all(con, params)
         lap("small cells suppressed")
         problems = validate_publication(con, PUB, params)
@@ -107,7 +104,7 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path, cpt_descriptors: Pat
         lap("publication validated")
         row_counts = _export(con, version.id, version.directory)
         lap(f"{len(row_counts)} tables written as parquet")
-        pages = render_pages(con, PUB, WORK, version.directory / "pages")
+        pages = render_pages(con, PUB, version.directory / "pages")
         lap(f"{len(pages)} code pages rendered")
         qpp_report = qpp.write_submissions(con, version.qpp, params.qpp_submission_method)
         lap(f"{qpp_report.files} QPP submission files written, {len(qpp_report.skipped)} skipped")

@@ -1,17 +1,16 @@
 """QPP Submissions API JSON, one file per TIN and performance year, built from CMS's own measure data for that year.
 
-What a file holds comes from the warehouse's registry (dbt): a measure is submitted for a year only when CMS
-defines it then and the pipeline computes its metric type (reference.measure_stratum_years, from
-reference.qpp_measure_years), its strata are the ones CMS lists that year under CMS's names (qpp_stratum, e.g.
-`discectomyLaminectmy` in PY2024), a single-rate year has no strata. A file is written only for a TIN-year with
-at least one such measure. Every file is checked against the project's schema and against CMS's data for its
-year (measure exists, metric type, exact strata names, submission method); a file with a problem is skipped
-and reported, the others are written.
+What a file holds is the dbt model reporting.qpp_measurements: a measure is submitted for a year only when CMS
+defines it then and the pipeline computes its metric type, its strata are the ones CMS lists that year under
+CMS's names (qpp_stratum, e.g. `discectomyLaminectmy` in PY2024), a single-rate year has no strata, and the
+counts follow the measure's rate (not measured counts as not met; excluded cases leave the eligible population
+and the exclusion field stays 0, as QPP asks for MIPS CQMs; pending and not_eligible cases are not counted).
+Every file is checked against the project's schema and against CMS's data for its year (measure exists, metric
+type, exact strata names, submission method); a file with a problem is skipped and reported, the others are
+written.
 
-Counts come straight from the case table (exact, unsuppressed: a submission must match the clinical record),
-so these files are submission payloads for CMS, not public tables; they live beside the publication.
-Not measured counts as not met; excluded cases leave the eligible population and the exclusion field stays 0,
-as QPP asks for MIPS CQMs. Pending and not_eligible cases are not counted.
+Counts are exact (unsuppressed: a submission must match the clinical record), so these files are submission
+payloads for CMS, not public tables; they live beside the publication.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ import jsonschema
 from orchestration.publish.reference_data import PACKAGE_DIR
 
 SCHEMA_PATH = PACKAGE_DIR / "schemas" / "qpp_submission.schema.json"
-NOT_COUNTED = ("pending", "not_eligible")
+MEASUREMENTS = "reporting.qpp_measurements"
 SINGLE_RATE = "singlePerformanceRate"
 LOG = logging.getLogger(__name__)
 
@@ -42,42 +41,14 @@ class SubmissionReport:
     not_submitted: list[dict] = field(default_factory=list)
 
 
-def _not_counted() -> str:
-    return ", ".join(f"'{s}'" for s in NOT_COUNTED)
-
-
 def _counts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    """(tin, year, measure, metric type, QPP stratum, met, not met, eligible): for every TIN-year-measure with a
-    counted case whose measure CMS defines that year, one row per stratum CMS lists (zero or not); QPP stratum
-    null for a single-rate year."""
+    """(tin, year, measure, metric type, QPP stratum, met, not met, eligible), in the order the files list them."""
     return con.execute(
         f"""
-        with entity_measures as (
-            select distinct tin, performance_year, measure_id from marts.measure_cases
-            where status not in ({_not_counted()}) and tin is not null
-        ),
-        defined_strata as (
-            select measure_id, stratum, performance_year, metric_type, qpp_stratum
-            from reference.measure_stratum_years where not_eligible_reason is null
-        ),
-        cases as (
-            select tin, performance_year, measure_id, stratum,
-                   count_if(status = 'met') as met,
-                   count_if(status in ('not_met', 'not_measured')) as not_met,
-                   count_if(status in ('met', 'not_met', 'not_measured')) as eligible
-            from marts.measure_cases
-            where status not in ({_not_counted()}) and tin is not null
-            group by all
-        )
-        select em.tin, em.performance_year, em.measure_id, s.metric_type, s.qpp_stratum,
-               coalesce(c.met, 0), coalesce(c.not_met, 0), coalesce(c.eligible, 0)
-        from entity_measures as em
-        join defined_strata as s
-          on s.measure_id = em.measure_id and s.performance_year = em.performance_year
-        left join cases as c
-          on c.tin = em.tin and c.performance_year = em.performance_year and c.measure_id = em.measure_id
-         and c.stratum = s.stratum
-        order by 1, 2, 3, 5
+        select tin, performance_year, measure_id, metric_type, qpp_stratum, performance_met, performance_not_met,
+               eligible_population
+        from {MEASUREMENTS}
+        order by tin, performance_year, measure_id, qpp_stratum
         """
     ).fetchall()
 
@@ -95,8 +66,12 @@ def not_submitted(con: duckdb.DuckDBPyConnection) -> list[dict]:
 
 
 def cases_without_tin(con: duckdb.DuckDBPyConnection) -> int:
+    """Counted cases (excluded or in the eligible population) without a TIN: no file can carry them."""
     return con.execute(
-        f"select count(*) from marts.measure_cases where status not in ({_not_counted()}) and tin is null"
+        """
+        select coalesce(sum(excluded + eligible_population), 0) from reporting.measure_performance
+        where entity_level = 'tin' and stratum = 'all' and tin is null
+        """
     ).fetchone()[0]
 
 

@@ -9,7 +9,8 @@ non-zero cell of that set is hidden too. Additive sets are
 Hiding one cell can leave another set with a single hidden cell, so the passes repeat until nothing changes.
 Derived figures (rates, shares, amounts, dates of a small cell) are hidden when any of their sources is.
 
-The unsuppressed values only ever live in the caller's scratch schema; the caller copies the result out.
+The unsuppressed values are read from the warehouse (the dbt reporting models) into the caller's scratch catalog,
+suppressed there and written to the target.
 """
 
 from __future__ import annotations
@@ -85,9 +86,11 @@ def suppress(
     spec: TableSpec,
     min_count: int,
     max_count: int,
+    scratch: str,
 ) -> None:
-    """Write `target` = `source` with suppressed cells nulled and a `<col>_suppressed` flag per count/derived column."""
-    work = f"{source}__suppression"
+    """Write `target` = `source` with suppressed cells nulled and a `<col>_suppressed` flag per count/derived column;
+    the exact values are worked on in catalog `scratch` (the source may be read-only)."""
+    work = f"{scratch}.{spec.name}__suppression"
     primary = ", ".join(
         f"coalesce({c} between {int(min_count)} and {int(max_count)}, false) as {flag(c)}" for c in spec.counts
     )

@@ -1,0 +1,14 @@
+{#- Per billing code and period: lines, claims, persons, rendering NPIs, units, amounts and the first and last
+    service date. Grain - one row per code, period_type and period. -#}
+select
+    code,
+    {{ period_columns() }},
+    {{ line_counts() }},
+    count(distinct rendering_npi) as rendering_npis,
+    cast(sum(units) as decimal(38, 3)) as units,
+    cast(sum(allowed_amount) as decimal(38, 2)) as allowed_amount,
+    cast(sum(paid_amount) as decimal(38, 2)) as paid_amount,
+    min(service_date) as first_service_date,
+    max(service_date) as last_service_date
+from {{ ref('int_reporting__code_lines') }}
+{{ period_grouping(['code']) }}

@@ -1,0 +1,44 @@
+{#- Per billing code, period and ICD-10-CM diagnosis on the same claim: the claims carrying both, their
+    persons and their share of the code's claims; the related_codes_per_code_year most frequent diagnoses per
+    code and year are kept. Grain - one row per code, period_type, period and diagnosis_code. -#}
+with pairs as (
+
+    select code_claims.*, diagnoses.diagnosis_code
+    from {{ ref('int_reporting__code_claims') }} as code_claims
+    inner join {{ ref('int_reporting__claim_diagnoses') }} as diagnoses
+        on code_claims.claim_id = diagnoses.claim_id
+
+),
+
+related as (
+
+    {{ related_code_counts('pairs', 'diagnosis_code',
+                           publication_parameter('related_codes_per_code_year', dbt.type_int())) }}
+
+),
+
+code_totals as (
+
+    select code, period_type, period, claims as code_claims from {{ ref('code_overview') }}
+
+)
+
+select
+    related.code,
+    related.period_type,
+    related.period,
+    related.year,
+    related.quarter,
+    related.diagnosis_code,
+    related.claims,
+    related.persons,
+    icd10.diagnosis_description,
+    icd10.diagnosis_code is not null as is_valid_icd10,
+    {{ share_pct('related.claims', 'code_totals.code_claims') }} as share_of_claims_pct
+from related
+inner join code_totals
+    on related.code = code_totals.code
+    and related.period_type = code_totals.period_type
+    and related.period = code_totals.period
+left join {{ source('labels', 'icd10_cm') }} as icd10
+    on related.diagnosis_code = icd10.diagnosis_code

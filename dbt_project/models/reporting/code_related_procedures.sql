@@ -1,0 +1,50 @@
+{#- Per billing code, period and another billing code on the same claim: the claims carrying both, their
+    persons and their share of the code's claims; the related_codes_per_code_year most frequent related codes
+    per code and year are kept. Grain - one row per code, period_type, period and related_code. -#}
+with code_claims as (
+
+    select * from {{ ref('int_reporting__code_claims') }}
+
+),
+
+pairs as (
+
+    select code_claims.*, other_codes.related_code
+    from code_claims
+    inner join (select distinct claim_id, code as related_code from code_claims) as other_codes
+        on code_claims.claim_id = other_codes.claim_id
+        and code_claims.code <> other_codes.related_code
+
+),
+
+related as (
+
+    {{ related_code_counts('pairs', 'related_code',
+                           publication_parameter('related_codes_per_code_year', dbt.type_int())) }}
+
+),
+
+code_totals as (
+
+    select code, period_type, period, claims as code_claims from {{ ref('code_overview') }}
+
+)
+
+select
+    related.code,
+    related.period_type,
+    related.period,
+    related.year,
+    related.quarter,
+    related.related_code,
+    related.claims,
+    related.persons,
+    descriptors.descriptor as related_descriptor,
+    {{ share_pct('related.claims', 'code_totals.code_claims') }} as share_of_claims_pct
+from related
+inner join code_totals
+    on related.code = code_totals.code
+    and related.period_type = code_totals.period_type
+    and related.period = code_totals.period
+left join {{ ref('int_reporting__code_descriptors') }} as descriptors
+    on related.related_code = descriptors.code

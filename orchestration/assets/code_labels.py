@@ -1,0 +1,110 @@
+"""Code labels the reporting models join but SQL cannot make: ICD-10-CM descriptions (from the
+simple_icd_10_cm package) and the CPT descriptors of a file the user supplies (AMA-licensed: never bundled).
+
+Written into the warehouse schema `labels` (dbt source `labels`) before dbt runs, so the reporting models carry
+the labels with lineage, contracts and tests, and the publisher only suppresses.
+"""
+
+import importlib.metadata
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+
+SCHEMA = "labels"
+CPT_DESCRIPTORS_ENV = "CPT_DESCRIPTORS_FILE"
+CPT_DESCRIPTORS_DEFAULT_NAME = "cpt_descriptors.csv"
+ICD10_PACKAGE = "simple_icd_10_cm"
+
+
+def cpt_descriptor_file(data_dir: Path) -> Path | None:
+    """CPT descriptors are AMA-licensed: used only when the user supplies a file (env var, or DATA_DIR default)."""
+    configured = os.environ.get(CPT_DESCRIPTORS_ENV, "").strip()
+    if configured:
+        return Path(configured)
+    default = data_dir / CPT_DESCRIPTORS_DEFAULT_NAME
+    return default if default.is_file() else None
+
+
+def write_icd10_cm(con: duckdb.DuckDBPyConnection) -> int:
+    """Every ICD-10-CM item without the dot (as staging stores diagnoses) with its description. Rewritten only
+    when the package version differs from the one the table was written from (it takes ~2 s)."""
+    import simple_icd_10_cm as icd10
+
+    version = importlib.metadata.version(ICD10_PACKAGE)
+    con.execute(f"create schema if not exists {SCHEMA}")
+    written = con.execute(
+        "select comment from duckdb_tables() where schema_name = ? and table_name = 'icd10_cm'", [SCHEMA]
+    ).fetchall()
+    if written and written[0][0] == version:
+        return con.execute(f"select count(*) from {SCHEMA}.icd10_cm").fetchone()[0]
+    # a block and its only category share a name (B99, C7A ...): one row per code
+    codes = list(dict.fromkeys(icd10.get_all_codes(with_dots=False)))
+    table = pa.table({
+        "diagnosis_code": pa.array(codes, pa.string()),
+        "diagnosis_description": pa.array([icd10.get_description(c) for c in codes], pa.string()),
+    })
+    con.register("icd10_cm_arrow", table)
+    try:
+        con.execute(f"create or replace table {SCHEMA}.icd10_cm as select * from icd10_cm_arrow")
+    finally:
+        con.unregister("icd10_cm_arrow")
+    con.execute(f"comment on table {SCHEMA}.icd10_cm is '{version}'")
+    return len(codes)
+
+
+def write_cpt_descriptors(con: duckdb.DuckDBPyConnection, path: Path | None) -> int:
+    """The user's CPT file (columns code, descriptor) as one row per upper-cased code; empty without a file."""
+    con.execute(f"create schema if not exists {SCHEMA}")
+    if path is None:
+        con.execute(f"create or replace table {SCHEMA}.cpt_descriptors (code varchar, descriptor varchar)")
+        return 0
+    if not path.is_file():
+        raise FileNotFoundError(f"CPT descriptor file {path} does not exist")
+    columns = {c.lower() for c in con.sql(
+        f"select * from read_csv('{path}', header = true, all_varchar = true) limit 0").columns}
+    if not {"code", "descriptor"} <= columns:
+        raise ValueError(f"CPT descriptor file {path} needs columns 'code' and 'descriptor', has {sorted(columns)}")
+    con.execute(
+        f"""
+        create or replace table {SCHEMA}.cpt_descriptors as
+        select upper(trim(code)) as code, min(descriptor) as descriptor
+        from read_csv(?, header = true, all_varchar = true)
+        where nullif(trim(code), '') is not null
+        group by 1
+        """,
+        [str(path)],
+    )
+    return con.execute(f"select count(*) from {SCHEMA}.cpt_descriptors").fetchone()[0]
+
+
+def write_code_labels(con: duckdb.DuckDBPyConnection, cpt_file: Path | None) -> dict[str, int]:
+    return {"icd10_cm": write_icd10_cm(con), "cpt_descriptors": write_cpt_descriptors(con, cpt_file)}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec([SCHEMA, "icd10_cm"], group_name="labels", kinds={"python", "duckdb"},
+                     description="ICD-10-CM items and descriptions (simple_icd_10_cm, CMS FY2026 files)."),
+        dg.AssetSpec([SCHEMA, "cpt_descriptors"], group_name="labels", kinds={"python", "duckdb"},
+                     description="CPT descriptors from the user's licensed file ($CPT_DESCRIPTORS_FILE or "
+                                 "$DATA_DIR/cpt_descriptors.csv); empty without one."),
+    ],
+    pool=WAREHOUSE_POOL,
+)
+def code_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    cpt_file = cpt_descriptor_file(warehouse.settings.data_dir)
+    with warehouse.connect() as con:
+        rows = write_code_labels(con, cpt_file)
+    for table, n in rows.items():
+        metadata = {"dagster/row_count": n}
+        if table == "cpt_descriptors":
+            metadata["file"] = str(cpt_file) if cpt_file else "none supplied"
+        yield dg.MaterializeResult(asset_key=[SCHEMA, table], metadata=metadata)
+
+
+ASSETS = [code_labels]
