@@ -68,7 +68,7 @@ class SparkWarehouse:
     """WAREHOUSE=spark on a local SparkSession under a temporary DATA_DIR: one per test session (the JVM's start-up
     is about 9 s), used by the tests marked `spark`; `reset()` empties the catalog between tests."""
 
-    SCHEMAS = ("raw", "staging", "intermediate", "marts", "reference", "risk_model")
+    SCHEMAS = ("raw", "staging", "intermediate", "marts", "reference", "reporting", "risk_model")
 
     def __init__(self, data_dir: Path):
         from orchestration.settings import load_settings
