@@ -40,8 +40,11 @@ test: setup java
 test-fast: setup
 	$(BIN)/python -m pytest -n 2 -m "not slow and not browser"
 
+## The pipeline against the plain-DuckDB floor and the incremental month (docs/performance.md); SIZE=10m out of core.
+SIZE ?= 1m
+BENCH_ARGS ?= --skip-pandas
 bench: setup
-	$(BIN)/python benchmarks/pipeline_benchmark.py
+	nice -n 10 $(BIN)/python benchmarks/pipeline_benchmark.py --sizes $(SIZE) $(BENCH_ARGS)
 
 sample: setup
 	$(BIN)/sample-data --persons 10000 --seed 20260101 --out data/sample

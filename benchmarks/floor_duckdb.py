@@ -1,4 +1,4 @@
-"""The floor: measure 459 and the code-by-payer counts in one plain DuckDB script (no dbt, no Dagster).
+"""The floor: measure 459 and the per-code counts and breakdowns in one plain DuckDB script (no dbt, no Dagster).
 
 It reads the same landing files as the pipeline, skips the rows the raw-data contract would quarantine, and
 computes the cases with its own SQL from the shared seeds. The pipeline is benchmarked against its time; its
@@ -8,6 +8,7 @@ results cross-check the dbt models. Usage: python benchmarks/floor_duckdb.py LAN
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -28,10 +29,12 @@ from benchmarks.bench_common import (  # noqa: E402
     load_rules,
     summarize,
 )
-from orchestration.contract import CONTRACTS, ERROR, MAX_DIAGNOSES  # noqa: E402
+from orchestration.contract import CONTRACTS, ERROR, MAX_DIAGNOSES, MAX_MODIFIERS  # noqa: E402
 from orchestration.settings import SEEDS_DIR  # noqa: E402
 
 DIAGNOSIS_COLUMNS = [f"diagnosis_code_{i}" for i in range(1, MAX_DIAGNOSES + 1)]
+DEFAULT_MEMORY_LIMIT = "8GB"
+MODIFIER_COLUMNS = [f"hcpcs_modifier_{i}" for i in range(1, MAX_MODIFIERS + 1)]
 
 
 def _quote(name: str) -> str:
@@ -283,6 +286,85 @@ group by all
 """
 
 
+# The per-code counts and breakdowns the publication computes (orchestration/publish/tables.py): per code, year and
+# quarter (and per code and year), the claim lines, claims and persons overall and by payer, place of service,
+# rendering provider's taxonomy and modifier, and the diagnoses and other procedures on the same claims (top 25 per
+# code and year). Suppression, descriptions and files are the publication's own and not redone here. Claims, lines,
+# persons and NPIs are counted by 64-bit hashes of their ids (as the publication counts integer keys).
+COUNTS_SQL = """
+create or replace temp table code_lines as
+select upper(trim(c.hcpcs_code)) as code, hash(c.claim_id) as claim_id, hash(c.claim_id, c.claim_line_number) as line_id,
+       hash(c.person_id) as person_id,
+       coalesce(n.payer, nullif(trim(c.payer), ''), '(unknown)') as payer,
+       coalesce(nullif(trim(c.place_of_service_code), ''), '(unknown)') as place_of_service_code,
+       coalesce(t.taxonomy_code, '(unknown)') as taxonomy_code,
+       hash(nullif(trim(c.rendering_npi), '')) as npi_id, c.service_unit_quantity as units, c.allowed_amount,
+       c.paid_amount,
+       year(c.service_date) as year, quarter(c.service_date) as quarter,
+       [{modifier_columns}] as modifiers
+from claims c
+left join payer_names n on lower(trim(c.payer)) = n.spelling
+left join (select trim(npi) as npi, min(trim(primary_taxonomy_code)) as taxonomy_code from provider group by all) t
+    on t.npi = nullif(trim(c.rendering_npi), '')
+where nullif(trim(c.hcpcs_code), '') is not null and c.service_date is not null;
+
+create or replace temp table code_overview as
+select code, year, quarter, count(*) as claim_lines, count(distinct claim_id) as claims,
+       count(distinct person_id) as persons, count(distinct npi_id) as rendering_npis, sum(units) as units,
+       sum(allowed_amount) as allowed_amount, sum(paid_amount) as paid_amount
+from code_lines group by grouping sets ((code, year, quarter), (code, year), (code));
+
+create or replace temp table code_by_dimension as
+select dimension, value, code, year, quarter, count(*) as claim_lines, count(distinct claim_id) as claims,
+       count(distinct person_id) as persons
+from (
+    select 'payer' as dimension, payer as value, * from code_lines
+    union all select 'place_of_service', place_of_service_code, * from code_lines
+    union all select 'taxonomy', taxonomy_code, * from code_lines
+)
+group by grouping sets ((dimension, value, code, year, quarter), (dimension, value, code, year));
+
+create or replace temp table code_modifiers as
+select modifier, code, year, quarter, count(distinct line_id) as claim_lines,
+       count(distinct claim_id) as claims, count(distinct person_id) as persons
+from (select code, claim_id, line_id, person_id, year, quarter, upper(trim(unnest(modifiers))) as modifier
+      from code_lines)
+where coalesce(modifier, '') <> ''
+group by grouping sets ((modifier, code, year, quarter), (modifier, code, year));
+
+create or replace temp table code_claims as
+select distinct code, claim_id, person_id, year, quarter from code_lines;
+
+create or replace temp table claim_diagnoses as
+select distinct claim_id, diagnosis_code
+from (select hash(claim_id) as claim_id, upper(replace(trim(unnest([{diagnosis_columns}])), '.', '')) as diagnosis_code
+      from claims)
+where coalesce(diagnosis_code, '') <> '';
+
+create or replace temp table code_related as
+with pairs as (
+    select 'diagnosis' as kind, cc.code, cc.year, cc.quarter, cc.claim_id, cc.person_id, dx.diagnosis_code as related
+    from code_claims cc join claim_diagnoses dx using (claim_id)
+    union all
+    select 'procedure', cc.code, cc.year, cc.quarter, cc.claim_id, cc.person_id, other.code
+    from code_claims cc
+    join (select distinct claim_id, code from code_lines) other on other.claim_id = cc.claim_id and other.code <> cc.code
+),
+counts as (
+    select kind, code, year, quarter, related, count(distinct claim_id) as claims,
+           count(distinct person_id) as persons
+    from pairs group by grouping sets ((kind, code, year, quarter, related), (kind, code, year, related))
+),
+ranked as (
+    select *, max(case when quarter is null then claims end) over (partition by kind, code, year, related)
+                  as year_claims
+    from counts
+)
+select * exclude (year_claims) from ranked
+qualify dense_rank() over (partition by kind, code, year order by year_claims desc, related) <= 25;
+"""
+
+
 def compute(landing_dir: Path | str, as_of_date: date | str, seeds_dir: Path = SEEDS_DIR,
             memory_limit: str | None = None) -> dict:
     """Summary counts, the case table and the code-by-payer table, with the seconds of each phase."""
@@ -290,12 +372,13 @@ def compute(landing_dir: Path | str, as_of_date: date | str, seeds_dir: Path = S
     as_of = date.fromisoformat(str(as_of_date))
     rules = load_rules(seeds_dir)
     con = duckdb.connect()
-    if memory_limit:
-        con.execute(f"set memory_limit = '{memory_limit}'")
+    # the pipeline's warehouse runs under DUCKDB_MEMORY_LIMIT; the floor gets the same kind of bound (and spills)
+    con.execute(f"set memory_limit = '{memory_limit or DEFAULT_MEMORY_LIMIT}'")
+    con.execute(f"set temp_directory = '{tempfile.gettempdir()}/floor_duckdb_spill'")
     timings = {}
     started = time.perf_counter()
     _load_parameters(con, rules)
-    for table in ("medical_claim", "eligibility", "observation"):
+    for table in ("medical_claim", "eligibility", "observation", "provider"):
         _load_table(con, table, landing_dir, with_instruments=(table == "observation"))
     payers = seeds_dir / "payer_patterns.csv"
     if payers.exists():
@@ -316,7 +399,13 @@ def compute(landing_dir: Path | str, as_of_date: date | str, seeds_dir: Path = S
     timings["measure_459"] = time.perf_counter() - started
     started = time.perf_counter()
     by_payer = con.execute(BY_PAYER_SQL).df()
-    timings["code_by_payer"] = time.perf_counter() - started
+    sql = (COUNTS_SQL.replace("{diagnosis_columns}", ", ".join(DIAGNOSIS_COLUMNS))
+           .replace("{modifier_columns}", ", ".join(MODIFIER_COLUMNS)))
+    for statement in filter(str.strip, sql.split(";")):
+        con.execute(statement)
+    breakdown_rows = {t: con.execute(f"select count(*) from {t}").fetchone()[0]
+                      for t in ("code_overview", "code_by_dimension", "code_modifiers", "code_related")}
+    timings["code_counts"] = time.perf_counter() - started
     claim_lines = con.execute("select count(*) from claims").fetchone()[0]
     con.close()
     return {
@@ -324,6 +413,7 @@ def compute(landing_dir: Path | str, as_of_date: date | str, seeds_dir: Path = S
         "cases": cases,
         "by_payer": by_payer,
         "claim_lines": claim_lines,
+        "breakdown_rows": breakdown_rows,
         "seconds": timings,
     }
 

@@ -8,7 +8,9 @@ three agree on measure 459 and that the floor agrees with the published code-by-
 held-back month, re-run only what changed (that partition's ingestion + the refresh) and report its share of
 the full run. Figures are written to .bench/results_<size>.json as well.
 
-    python benchmarks/pipeline_benchmark.py [--sizes 100k,1m] [--skip-pandas] [--seed 20260101]
+    python benchmarks/pipeline_benchmark.py [--sizes 1m] [--skip-pandas] [--seed 20260101]
+    make bench                 # 1M persons, no pandas baseline
+    make bench SIZE=10m        # the out-of-core size (long: a benchmark option, not CI)
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from orchestration.settings import PROJECT_ROOT  # noqa: E402
 BENCH_DIR = PROJECT_ROOT / ".bench"
 DEFAULT_SEED = 20260101
 MONTHLY_TABLES = ("medical_claim", "eligibility", "observation")
-STAGE_ORDER = ("ingest", "dbt core", "risk model", "dbt scored", "checks", "publish", "dagster overhead")
-TARGETS = {"ratio_to_floor": 2.0, "full_run_seconds": 300, "peak_memory_gb": 8.0, "incremental_share": 0.20}
+STAGE_ORDER = ("ingest", "dbt", "risk model", "dbt scored", "checks", "publish", "dagster overhead")
+# issue 16: full run <= 2x the floor, peak memory under 8 GB, one new month <= 15% of the full run end to end
+TARGETS = {"ratio_to_floor": 2.0, "peak_memory_gb": 8.0, "incremental_share": 0.15}
 GIB = 1024 ** 3
 
 
@@ -145,7 +148,8 @@ def deliver(source: Path, target: Path, files: list[Path]) -> None:
 def _stage_of(job: str, step_key: str) -> str:
     if job == "ingest_job":
         return "ingest"
-    for marker, stage in (("dbt_core", "dbt core"), ("dbt_scored", "dbt scored"), ("risk", "risk model"),
+    # a refresh builds every model in one dbt step; a refit splits it around the fit (dbt_models, dbt_models_2)
+    for marker, stage in (("dbt_models_2", "dbt scored"), ("dbt_models", "dbt"), ("risk", "risk model"),
                           ("publish", "publish")):
         if marker in step_key:
             return stage
@@ -370,7 +374,7 @@ def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | Non
         else:
             print(f"{'pandas':<18}{pandas['seconds']:>10.1f}{rows / pandas['seconds']:>14,.0f}"
                   f"{fmt_gb(pandas['peak_rss']):>10}")
-    stage_459 = sum(pipeline["full"].get(s, {}).get("seconds", 0.0) for s in ("ingest", "dbt core", "dbt scored"))
+    stage_459 = sum(pipeline["full"].get(s, {}).get("seconds", 0.0) for s in ("ingest", "dbt", "dbt scored"))
     ratios = {
         "pipeline_over_floor_whole": full / floor["seconds"],
         "pipeline_over_floor_459": stage_459 / floor["seconds"],
@@ -399,9 +403,8 @@ def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | Non
         pipeline_summary(pipeline["incremental_state"]), floor_after["summary"], "pipeline", "floor")
     targets = {
         "full run <= 2x floor": ratios["pipeline_over_floor_whole"] <= TARGETS["ratio_to_floor"],
-        "full run < 5 min": full < TARGETS["full_run_seconds"],
         "peak memory < 8 GB": pipeline["peak_rss"] < TARGETS["peak_memory_gb"] * GIB,
-        "incremental month <= 20% of full": ratios["incremental_share"] <= TARGETS["incremental_share"],
+        "incremental month <= 15% of full": ratios["incremental_share"] <= TARGETS["incremental_share"],
     }
     print("targets: " + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in targets.items()))
     return {"size": size, "input_rows": rows, "pipeline": pipeline, "ratios": ratios, "agreement": agree,
@@ -417,23 +420,33 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {int(mem.split()[1]) / 1024 ** 2:.1f} GiB RAM"
 
 
-def bench_size(label: str, seed: int, skip_pandas: bool, pandas_timeout: float, pandas_memory: float) -> dict:
+def bench_size(label: str, seed: int, skip_pandas: bool, pandas_timeout: float, pandas_memory: float,
+               from_run: Path | None = None) -> dict:
     persons = parse_size(label)
     source = ensure_dataset(persons, seed)
-    work = BENCH_DIR / f"run_{persons}_{seed}_{time.strftime('%Y%m%dT%H%M%S')}"
+    work = from_run or BENCH_DIR / f"run_{persons}_{seed}_{time.strftime('%Y%m%dT%H%M%S')}"
     landing = work / "landing"
-    linked, held_back = landing_tree(source, landing)
-    rows = count_rows([p for p in linked if p.parent.name in MONTHLY_TABLES])
     out = work / "pipeline.json"
-    print(f"[{label}] pipeline run (log: {work / 'pipeline.log'}) ...", flush=True)
-    code, _, _, _ = run_guarded(
-        ["--child-pipeline", str(landing), str(work / "data"), str(source), json.dumps([str(p) for p in held_back]),
-         str(out)], work / "pipeline.log", timeout=float("inf"), memory_limit=float("inf"))
-    if code != 0:
-        raise SystemExit(f"the pipeline run failed (exit {code}); see {work / 'pipeline.log'}")
+    if from_run is None:
+        linked, held_back = landing_tree(source, landing)
+    else:  # the baselines again, on the files and pipeline figures of an earlier run
+        files = [p for t in TABLES if (source / t).is_dir() for p in sorted((source / t).iterdir()) if p.is_file()]
+        last_month = max(delivery_key(p) for p in files if p.parent.name in MONTHLY_TABLES)
+        held_back = [p for p in files if p.parent.name in MONTHLY_TABLES and delivery_key(p) == last_month]
+        linked = [p for p in files if p not in held_back]
+    rows = count_rows([p for p in linked if p.parent.name in MONTHLY_TABLES])
+    if from_run is None:
+        print(f"[{label}] pipeline run (log: {work / 'pipeline.log'}) ...", flush=True)
+        code, _, _, _ = run_guarded(
+            ["--child-pipeline", str(landing), str(work / "data"), str(source),
+             json.dumps([str(p) for p in held_back]), str(out)],
+            work / "pipeline.log", timeout=float("inf"), memory_limit=float("inf"))
+        if code != 0:
+            raise SystemExit(f"the pipeline run failed (exit {code}); see {work / 'pipeline.log'}")
     pipeline = json.loads(out.read_text())
     as_of = pipeline["full_state"]["as_of"]
     held_landing = work / "landing_held_back"
+    shutil.rmtree(held_landing, ignore_errors=True)
     deliver(source, held_landing, linked)
     print(f"[{label}] floor ...", flush=True)
     floor = run_baseline("floor", held_landing, as_of, work, float("inf"), float("inf"))
@@ -462,15 +475,18 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "--child-baseline":
         return child_baseline(argv[1], Path(argv[2]), argv[3], Path(argv[4]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100k,1m", help="comma-separated person counts, e.g. 10k,100k,1m")
+    parser.add_argument("--sizes", default="1m", help="comma-separated person counts, e.g. 10k,100k,1m")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--skip-pandas", action="store_true", help="do not run the pandas baseline")
     parser.add_argument("--pandas-timeout", type=float, default=1800.0, help="seconds before pandas is stopped")
     parser.add_argument("--pandas-memory-gb", type=float, default=12.0, help="RSS at which pandas is stopped")
+    parser.add_argument("--from-run", type=Path, help="an earlier run's folder under .bench/: run only the "
+                        "baselines again and report with its pipeline figures (one size)")
     args = parser.parse_args(argv)
     print(f"Machine: {machine()}")
     for label in args.sizes.split(","):
-        bench_size(label.strip(), args.seed, args.skip_pandas, args.pandas_timeout, args.pandas_memory_gb * GIB)
+        bench_size(label.strip(), args.seed, args.skip_pandas, args.pandas_timeout, args.pandas_memory_gb * GIB,
+                   args.from_run)
     return 0
 
 

@@ -105,7 +105,8 @@ def dagster_events(context, settings: Settings, args: list[str], target_path: Pa
     from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 
     params = get_updated_cli_invocation_params_for_context(context, {}, None)
-    if params.indirect_selection:
+    preset = os.environ.get("DBT_INDIRECT_SELECTION")  # the caller's choice wins (dbt_models.py sets one)
+    if params.indirect_selection and preset is None:
         os.environ["DBT_INDIRECT_SELECTION"] = params.indirect_selection
     project_dir = Path(params.dbt_project.project_dir) if params.dbt_project else DBT_PROJECT_DIR
     try:
@@ -117,5 +118,6 @@ def dagster_events(context, settings: Settings, args: list[str], target_path: Pa
                                                      context=context, target_path=target_path,
                                                      project=params.dbt_project)
     finally:
-        os.environ.pop("DBT_INDIRECT_SELECTION", None)
+        if preset is None:
+            os.environ.pop("DBT_INDIRECT_SELECTION", None)
     run.raise_on_failure()

@@ -1,5 +1,5 @@
-"""Jobs: ingest one delivery (what the landing sensor launches), refresh everything downstream of raw, and
-refit the open risk model.
+"""Jobs: ingest one delivery (what the landing sensor launches), refresh everything downstream of raw (after
+ingestion: orchestration/automation.py), and refit the open risk model.
 
 Refitting is deliberate: the daily refresh applies the current coefficients version and never refits, so
 measure-220 residuals do not move because a new day's data shifted the fit. `refit_job` fits a new version
@@ -10,7 +10,9 @@ WORKLIST_EXPORT_DIR (the weekly schedule launches it; the file holds identifiers
 
 import dagster as dg
 
+from orchestration.automation import refresh_after_ingestion
 from orchestration.checks.required_data import CHECK_KEYS as REQUIRED_DATA_CHECKS
+from orchestration.contract import TABLES
 from orchestration.exports.worklist import export_to_folder
 from orchestration.partitions import delivery_partitions
 from orchestration.resources import WarehouseResource
@@ -30,7 +32,9 @@ refresh_job = dg.define_asset_job(
     "refresh_job",
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RAW_GROUP, RISK_MODEL_GROUP)
     | dg.AssetSelection.checks(*REQUIRED_DATA_CHECKS),
-    description="dbt models (with the current risk-model version), data-quality checks and the published tables.",
+    description="dbt models (with the current risk-model version), data-quality checks and the published tables. "
+                "Launched after ingestion (orchestration/automation.py); the daily schedule is the fallback.",
+    automation_condition=refresh_after_ingestion([dg.AssetKey([RAW_GROUP, table]) for table in TABLES]),
 )
 
 refit_job = dg.define_asset_job(

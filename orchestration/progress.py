@@ -28,9 +28,10 @@ STAGE_LABELS = {
     "raw__eligibility": "ingest eligibility",
     "raw__observation": "ingest observation",
     "raw__provider": "ingest provider",
-    "dbt_core_models": "dbt: staging and measure models",
+    # one dbt step in a refresh; a refit splits it around the fit (orchestration/assets/dbt_models.py)
+    "dbt_models": "dbt: models and tests",
     "risk_model__coefficients": "fit the open measure-220 risk model",
-    "dbt_scored_models": "dbt: measure-220 scoring and marts",
+    "dbt_models_2": "dbt: models scored with the new risk model",
     "published_tables": "publication",
 }
 
@@ -128,6 +129,10 @@ class ProgressPrinter(logging.Handler):
             state.materialized.add(key)
         metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
         if "rows_read" in metadata:
+            unchanged = metadata.get("unchanged_deliveries") or []
+            if unchanged:
+                self._print(step, f"  {self._label(step)}: {len(unchanged)} deliveries unchanged since their last "
+                                  "load, not loaded again")
             warned = metadata.get("warned_by_rule") or {}
             quarantined = metadata.get("quarantined_by_rule") or {}
             self._print(step, f"  {self._label(step)}: read {_count(metadata['rows_read'])}, loaded "

@@ -223,7 +223,8 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
     with open_warehouse(settings) as con:
         print("\nFollow-up worklist (cases per measure and status; `spine-pipeline worklist OUT.csv` exports it):")
         print("\n".join(f"  {m:>4} {status:<24} {n:>7,}" for m, status, n in worklist.status_counts(con)) or "  (empty)")
-    print(f"\nAnalysts: {settings.published_db_path} (read-only) and {settings.published_dir}/ (parquet, pages/)")
+    print(f"\nPublication site: {settings.published_dir / 'site' / 'index.html'} (open it in a browser)")
+    print(f"Analysts: {settings.published_db_path} (read-only) and {settings.published_dir}/ (parquet)")
     print(f"QPP submissions: {settings.data_dir / 'qpp_submissions'}/")
     print(f"Warehouse (pipeline only; case-level table marts.measure_cases, `spine-pipeline export-cases`): "
           f"{settings.spark_warehouse_dir + ' (Spark)' if settings.is_spark else settings.warehouse_path}")

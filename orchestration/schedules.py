@@ -1,21 +1,54 @@
-"""The daily refresh: rebuild everything downstream of the raw layer (dbt, checks, publish); no refit. The weekly
-follow-up worklist export to WORKLIST_EXPORT_DIR, off until an operator turns it on (docs/worklist.md)."""
+"""The daily refresh, now a fallback: the refresh follows ingestion (orchestration/automation.py), so once a day
+this schedule only refreshes when the published tables are older than the latest load of a raw table (an
+automation that is off, or a refresh that failed). The weekly follow-up worklist export to WORKLIST_EXPORT_DIR,
+off until an operator turns it on (docs/worklist.md)."""
 
 import dagster as dg
 
-from orchestration.jobs import refresh_job, worklist_export_job
+from orchestration.assets.publish import SITE
+from orchestration.contract import TABLES
+from orchestration.jobs import RAW_GROUP, refresh_job, worklist_export_job
 from orchestration.settings import load_settings
 
 # Early morning UTC: after overnight deliveries are ingested, before the working day.
 REFRESH_CRON = "0 6 * * *"
+# the publication is one multi-asset materialized as a whole (one switch): its site stands for all of it
+PUBLISHED = SITE
 
-daily_refresh_schedule = dg.ScheduleDefinition(
+
+def _latest_materialization(instance: dg.DagsterInstance, key: dg.AssetKey) -> float | None:
+    event = instance.get_latest_materialization_event(key)
+    return event.timestamp if event else None
+
+
+def refresh_missed(instance: dg.DagsterInstance) -> str | None:
+    """Why a refresh is due (a load newer than the publication), or None when the publication is up to date."""
+    loads = [t for t in (_latest_materialization(instance, dg.AssetKey([RAW_GROUP, table])) for table in TABLES)
+             if t is not None]
+    if not loads:
+        return None
+    published = _latest_materialization(instance, PUBLISHED)
+    if published is None:
+        return "nothing has been published yet"
+    if max(loads) > published:
+        return "a raw table was loaded after the latest publication"
+    return None
+
+
+@dg.schedule(
     name="daily_refresh",
     job=refresh_job,
     cron_schedule=REFRESH_CRON,
     execution_timezone="UTC",
-    description="Refresh every model and published table from the raw layer once a day.",
+    description="Fallback of the refresh that follows ingestion: once a day, refresh when the published tables "
+                "are older than the latest load of a raw table.",
 )
+def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
+    reason = refresh_missed(context.instance)
+    if reason is None:
+        return dg.SkipReason("the published tables are up to date with the raw tables")
+    return dg.RunRequest(tags={"spine/refresh_reason": reason})
+
 
 # Mondays, an hour after the daily refresh, so the clinics start the week with the current list.
 WORKLIST_EXPORT_CRON = "0 7 * * 1"

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from orchestration.assets.risk_model import ensure_coefficients_table
+from orchestration.ingest.ledger import create_ledger
 from orchestration.raw_schema import create_raw_tables
 
 # The real pipeline run (e2e_support.pipeline_run) is a session fixture registered once, here: a module that
@@ -38,6 +39,7 @@ class DbtWarehouse:
         }
         with duckdb.connect(str(self.path)) as con:
             create_raw_tables(con)
+            create_ledger(con)  # read by the incremental claim staging (a dbt source)
             # dbt's risk_model source must resolve; the fit itself is not under test here.
             ensure_coefficients_table(con)
 

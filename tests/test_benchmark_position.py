@@ -121,5 +121,5 @@ def test_position_of_a_220_tin_on_demo_data_checked_by_hand(pipeline_run):
     assert (decile, float(points)) == expected_position(rate, cms_bounds("220", year), 1.0 if year >= 2023 else 3.0)
     assert f"benchmark year {next(b['benchmarkYear'] for b in BENCHMARKS['benchmarks'][str(year)])}" in benchmark
     assert no_459 and all(b.startswith("no CMS benchmark: BR-009") for (b,) in no_459)
-    page = (Path(settings.published_dir) / "pages" / "G8659.md").read_text()
+    page = (Path(settings.published_dir) / "site" / "measures" / "220.html").read_text()
     assert "Position against the CMS benchmark" in page

@@ -69,8 +69,8 @@ def test_ledger_that_does_not_add_up_is_an_error(warehouse):
 
 
 def test_dbt_tests_are_asset_checks():
-    from orchestration.assets.dbt_models import dbt_core_models, dbt_scored_models
+    from orchestration.assets.dbt_models import dbt_models
 
-    checked = {k.asset_key for d in (dbt_core_models, dbt_scored_models) for k in d.check_keys}
-    assert dg.AssetKey("stg_medical_claim") in checked
+    checked = {k.asset_key for k in dbt_models.check_keys}
+    assert dg.AssetKey("base_medical_claim") in checked
     assert dg.AssetKey("measure_cases") in checked

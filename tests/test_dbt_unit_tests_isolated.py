@@ -1,5 +1,6 @@
 """dbt unit tests are tests of the code: they run in `make test`, never inside a materialization, and each one
-pins every var its model reads, so it passes whatever as-of date, TIN list or model version a run configures."""
+pins every run variable its model reads, so it passes whatever as-of date, TIN list or model version a run
+configures (on the command line, or in the pipeline's run context: dbt_project/macros/run_var.sql)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from test_follow_up_worklist_dbt_unit import SELECTION as FOLLOW_UP_UNIT_TESTS
 from test_measure_220_unit import UNIT_TESTS as REHAB_UNIT_TESTS
 from test_measure_459_dbt_unit import UNIT_TESTS as PAIRS_UNIT_TESTS
 
-VAR_CALL = re.compile(r"""\bvar\(\s*['"](\w+)['"]""")
+# models read run variables through run_var('name') (or var('name')): both name the variable literally
+VAR_CALL = re.compile(r"""\b(?:run_)?var\(\s*['"](\w+)['"]""")
 
 
 def _manifest() -> dict:
@@ -28,7 +30,8 @@ def test_every_materialization_leaves_unit_tests_out():
 
 def test_every_unit_test_pins_the_vars_its_model_reads():
     manifest = _manifest()
-    # A var read inside a macro would escape the check below: keep vars in the models.
+    # A var named inside a macro would escape the check below: models name theirs (run_var reads the one its
+    # caller names, so it names none itself).
     assert not [m["name"] for m in manifest["macros"].values()
                 if m["package_name"] == "spine_outcomes" and VAR_CALL.search(m["macro_sql"])]
     models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}

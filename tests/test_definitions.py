@@ -12,7 +12,7 @@ def test_definitions_load_with_every_part():
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     for expected in ("raw/medical_claim", "raw/eligibility", "raw/observation", "raw/provider",
                      "stg_medical_claim", "measure_cases", "risk_model/coefficients", "published/code_overview",
-                     "published/measure_performance", "published/qpp_submissions", "published/pages",
+                     "published/measure_performance", "published/qpp_submissions", "published/site",
                      "code_overview", "labels/icd10_cm", "follow_up_worklist", "follow_up_counts"):
         assert expected in keys, expected
     assert {"ingest_job", "refresh_job", "refit_job", "worklist_export_job"} <= {j.name for j in repo.get_all_jobs()}
@@ -27,8 +27,8 @@ def test_dbt_models_are_grouped_by_layer_with_owners_and_kinds():
 
     graph = defs.resolve_asset_graph()
     expected = {
-        "stg_medical_claim": ("staging", "team:data-engineering", "table"),
-        "base_medical_claim": ("staging", "team:data-engineering", "view"),
+        "stg_medical_claim": ("staging", "team:data-engineering", "view"),
+        "base_medical_claim": ("staging", "team:data-engineering", "incremental"),
         "int_pairs__cases": ("intermediate", "team:measures", "table"),
         "measure_cases": ("marts", "team:measures", "table"),
         "measure_codes": ("registry", "team:measures", "table"),

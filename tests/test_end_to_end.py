@@ -167,14 +167,15 @@ def test_qpp_counts_equal_the_case_table(pipeline_run):
 
 
 @pytest.mark.parametrize("code", ["G2137", "G8659"])
-def test_code_page_exists_with_its_figures(pipeline_run, code):
-    pages = pipeline_run.settings.published_dir / "pages"
-    markdown = (pages / f"{code}.md").read_text()
-    assert (pages / f"{code}.html").read_text().count("<img") >= 1
-    figures = [line.split("](", 1)[1].rstrip(")") for line in markdown.splitlines() if line.startswith("![")]
-    assert figures, f"{code}: the page has no figure"
-    for figure in figures:
-        assert (pages / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
+def test_code_page_exists_with_a_bar_for_every_quarter(pipeline_run, code):
+    site = pipeline_run.settings.published_dir / "site"
+    html = (site / "codes" / f"{code}.html").read_text()
+    with duckdb.connect(str(pipeline_run.settings.published_db_path), read_only=True) as con:
+        quarters = con.execute("select period, claim_lines_suppressed from code_overview"
+                               " where code = ? and period_type = 'quarter'", [code]).fetchall()
+    assert quarters, f"{code} is on no claim line of the e2e data"
+    for period, hidden in quarters:
+        assert f'id="trend-{code}-{"hidden-" if hidden else ""}{period}"' in html, period
 
 
 def test_published_database_has_no_identifier_and_no_small_count(pipeline_run):
@@ -224,6 +225,6 @@ def test_follow_up_worklist_is_built_checked_and_published_without_identifiers(p
             " from pub.follow_up_worklist_counts where entity_level = 'all' order by measure_id").fetchall()
     assert set(listed) == {"220", "459", "461", "471"} and unlisted == 0
     assert [m for m, *_ in published] == ["220", "459", "461", "471"]
-    page = (pipeline_run.settings.published_dir / "pages" / "G2137.md").read_text()
+    page = (pipeline_run.settings.published_dir / "site" / "measures" / "459.html").read_text()
     _, open_cases, share, hidden = published[1]
-    assert ("Follow-up as of" in page) and (hidden or f"{share} % of the {open_cases:,} cases" in page)
+    assert "Follow-up worklist" in page and (hidden or f"{share:.2f}% of the {open_cases:,} cases" in page)

@@ -146,7 +146,7 @@ def test_an_undated_file_never_outranks_a_dated_delivery(tmp_path):
     """Defect: `claims.csv` (delivery `claims`) sorted after every YYYY-MM, so its lines always won."""
     keys = [delivery_key(Path(n)) for n in ("claims.csv", "medical_claim.csv.gz", "2019-01.csv", "2025-03.parquet")]
     assert keys == ["0000-claims", "0000-medical_claim", "2019-01", "2025-03"]
-    with duckdb.connect() as con:  # the order the warehouse ranks deliveries in (base_claim_line_superseded)
+    with duckdb.connect() as con:  # the order the warehouse ranks deliveries in (macros/claim_line_versions.sql)
         newest = con.execute("select max(k) from unnest(?) as t(k)", [keys]).fetchone()[0]
     assert newest == "2025-03"
 

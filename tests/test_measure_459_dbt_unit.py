@@ -23,7 +23,8 @@ def test_measure_459_dbt_unit_tests_pass(dbt_warehouse):
     # a selection that silently matched nothing would also exit 0
     assert "pairs_outcome_thresholds_pending_and_order" in result.stdout
     assert "stg_claims_latest_delivery_wins" in result.stdout
-    assert "stg_claims_superseded_left_out_and_as_of_cut" in result.stdout
+    assert "stg_claims_incremental_build_ranks_the_touched_lines_again" in result.stdout
+    assert "stg_medical_claim_as_of_cut_and_payer" in result.stdout
     # several performance years in one run (issue 13)
     assert "pairs_each_case_uses_its_own_years_row_and_value_set" in result.stdout
     assert "pairs_outcome_by_year_threshold_and_not_eligible_first" in result.stdout

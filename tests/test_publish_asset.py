@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.assets.publish import PAGES, QPP, published_tables, table_key
+from orchestration.assets.publish import QPP, SITE, published_tables, table_key
 from orchestration.publish.tables import PUBLISHED_TABLES
 from orchestration.resources import WarehouseResource
 from publish_support import build_warehouse
@@ -15,14 +15,15 @@ from publish_support import build_warehouse
 pytestmark = pytest.mark.xdist_group("publish_asset")
 
 
-def test_each_published_table_is_an_asset_with_counts_schema_and_a_preview_without_identifiers(tmp_path):
+def test_each_published_table_is_an_asset_with_counts_schema_and_a_preview_without_identifiers(tmp_path, monkeypatch):
+    monkeypatch.setenv("AS_OF_DATE", "2024-12-31")  # the site heads its pages with it; this warehouse has no raw data
     cpt = tmp_path / "cpt_descriptors.csv"
     cpt.write_text("code,descriptor\n97110,Therapeutic exercise (user file)\n")
     build_warehouse(tmp_path / "warehouse.duckdb", n_claims=600, n_cases=100, cpt_file=cpt)
     result = dg.materialize([published_tables], resources={"warehouse": WarehouseResource(data_dir=str(tmp_path))})
     assert result.success
     materialized = {e.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()}
-    assert set(materialized) == {*(table_key(t) for t in PUBLISHED_TABLES), QPP, PAGES}
+    assert set(materialized) == {*(table_key(t) for t in PUBLISHED_TABLES), QPP, SITE}
 
     with duckdb.connect(str(tmp_path / "published.duckdb"), read_only=True) as con:
         for table in PUBLISHED_TABLES:

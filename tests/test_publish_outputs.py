@@ -1,4 +1,4 @@
-"""The publication built from a hand-made warehouse: counts, privacy, QPP files and pages."""
+"""The publication built from a hand-made warehouse: counts, privacy, QPP files and the site's pages."""
 
 from __future__ import annotations
 
@@ -174,19 +174,13 @@ def test_schema_rejects_a_wrong_submission():
 
 
 @pytest.mark.parametrize("code", ["G2137", "G8659"])
-def test_pages_render_with_their_figures(published, code):
+def test_code_pages_render_with_their_charts(published, code):
     data_dir, _, _ = published
-    pages = data_dir / "published" / "pages"
-    html = (pages / f"{code}.html").read_text()
-    markdown_text = (pages / f"{code}.md").read_text()
-    for heading in ("Summary and overview", "Billing code overview", "Clinical and coding specifications",
-                    "Payers", "Performance and benchmarks"):
-        assert heading in markdown_text
-    figures = sorted((pages / "figures").glob(f"{code}_*.png"))
-    assert figures
-    for figure in figures:
-        assert figure.stat().st_size > 1000
-        assert f'src="figures/{figure.name}"' in html
+    html = (data_dir / "published" / "site" / "codes" / f"{code}.html").read_text()
+    for heading in ("Claim lines by quarter", "Payer mix", "Place of service", "Rendering provider taxonomy",
+                    "Modifiers", "Related diagnoses", "Related procedures", "In its measure"):
+        assert f">{heading}" in html, heading
+    assert html.count("<svg") >= 2 and f'data-chart="trend-{code}"' in html
     assert "person" not in html.lower().replace("persons", "")
 
 
@@ -216,7 +210,7 @@ def test_follow_up_worklist_counts_are_the_worklist_counts_suppressed(published)
     hidden = pub.execute("select count_if(due_now_suppressed), count_if(due_now is not null) "
                          "from follow_up_worklist_counts").fetchone()
     assert hidden[0] > 0 and hidden[1] > 0, "the fixture has small and large cells"
-    page = (result.dir_path / "pages" / "G2137.md").read_text()
+    page = (result.dir_path / "site" / "measures" / "459.html").read_text()
     share = pub.execute("select open_missing_score_pct from follow_up_worklist_counts"
                         " where measure_id = '459' and entity_level = 'all'").fetchone()[0]
-    assert f"{share} % of the" in page
+    assert f"{share:.2f}% of the" in page

@@ -51,9 +51,9 @@ def reader_view(data_dir: Path) -> str:
     for table, n in counts.items():
         path = current.directory / f"{table}.parquet"
         assert duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchall()[0][0] == n
-    pages = current.directory / "pages"
-    assert len([p for p in pages.glob("*.md") if p.name != "index.md"]) == marker["pages"]
-    assert (pages / "index.html").is_file()
+    site = current.directory / "site"
+    assert len(list(site.rglob("*.html"))) - 1 == marker["pages"]  # index, code and measure pages (+ dbt-docs)
+    assert (site / "index.html").is_file() and (site / "dbt-docs.html").is_file()
     assert len(list(current.qpp.glob("*.json"))) == marker["qpp_files"] > 0
     for name in ("published.duckdb", "published", "qpp_submissions"):
         assert os.path.realpath(data_dir / name) == os.path.realpath(current.root / name), name
@@ -123,7 +123,7 @@ CRASHER = textwrap.dedent(
         die()
 
     if point == "while_building":
-        die_on_call(publisher, "render_pages")
+        die_on_call(publisher, "render_site")
     elif point == "before_marker":
         die_on_call(swap, "mark_complete")
     elif point == "inside_marker":

@@ -52,10 +52,6 @@ def _problems(label: str, data: bytes, identifiers: set[bytes]) -> list[str]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known leak, older than the reporting move: the quality_data_codes seed's measure_note / role_note carry "
-    "maintainers' evidence ('Performance Met (CONFIRMED by vbca 2026 page)', '219 (NOT 220)', '... UNCONFIRMED') "
-    "and code_catalog and the code pages publish them verbatim; strict, so the fix makes this marker fail"))
 def test_no_research_note_and_no_person_identifier_in_any_published_file(pipeline_run):
     settings = pipeline_run.settings
     assert pipeline_run.exit_code == 0

@@ -1,9 +1,15 @@
-"""dbt models as Dagster assets, in two groups around the Python risk-model fit.
+"""dbt models as Dagster assets: one multi-asset, one `dbt build` per run.
 
-`dbt_core_models` builds staging, intermediate and everything that does not need the open risk model;
-`risk_model_coefficients` (orchestration/assets/risk_model.py) fits on their output; `dbt_scored_models`
-then builds every model downstream of the `risk_model` source (measure 220 scoring, measure_cases, marts).
-dbt tests become asset checks (dagster-dbt does this).
+The refresh (daily, or after ingestion) applies the current risk-model version: one dbt invocation builds every
+model. A refit (`refit_job`) fits `risk_model_coefficients` (orchestration/assets/risk_model.py) on the episode
+features and then scores with it: Dagster splits this multi-asset into the models upstream of the fit and those
+downstream of the `risk_model` source, two invocations, because the fit sits between them. dbt tests become
+asset checks (dagster-dbt does this).
+
+Fixed costs (docs/performance.md, "Fixed costs"): the run's values (as-of date, TINs in scope, pinned model
+version) reach dbt in the environment variable DBT_RUN_CONTEXT (dbt_project/macros/run_var.sql), never as
+`--vars`, which would make dbt re-parse the whole project; and dbt keeps its target folder (with the partial-parse
+file) under DATA_DIR from run to run instead of a new folder per invocation, so a run re-parses only what changed.
 """
 
 # No `from __future__ import annotations`: @dbt_assets checks the `context` annotation as a real type and
@@ -13,6 +19,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -21,7 +29,6 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from orchestration.dbt_in_process import dagster_events
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project, resolve_as_of_date
 
-SCORED_SELECTION = "source:risk_model+"
 # Unit tests test the code, with fixtures whose dates and vars are their own: a materialization runs only models,
 # seeds and data tests (docs/data_quality.md); `make test` runs the unit tests (tests/test_*_unit.py).
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
@@ -114,12 +121,36 @@ class ModelNameTranslator(DagsterDbtTranslator):
 TRANSLATOR = ModelNameTranslator()
 
 
-def _dbt_vars(warehouse: WarehouseResource) -> str:
-    """The run's vars: the as-of date, and the measure 220 TINs and risk-model pin when the settings name them."""
+RUN_CONTEXT_ENV = "DBT_RUN_CONTEXT"
+INDIRECT_SELECTION_ENV = "DBT_INDIRECT_SELECTION"  # read by dagster-dbt when it subsets the build
+
+
+def run_context(warehouse: WarehouseResource) -> dict:
+    """The run's values for dbt: the as-of date, and the measure 220 TINs and risk-model pin when the settings
+    name them."""
     settings = warehouse.settings
     with warehouse.connect(read_only=True) as con:
         as_of = resolve_as_of_date(con, settings)
-    return json.dumps({"as_of_date": as_of, **settings.dbt_vars()})
+    return {"as_of_date": as_of, **settings.dbt_vars()}
+
+
+def dbt_target_path(warehouse: WarehouseResource) -> Path:
+    """dbt's artifacts and partial-parse file, kept per DATA_DIR: the parse depends on the warehouse path."""
+    return warehouse.settings.data_dir / "dbt_target"
+
+
+@contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    """DbtCliResource copies os.environ into the dbt process when it starts it: set `name` for that moment."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def with_table_metadata(invocation):
@@ -144,27 +175,22 @@ def _close_adapter(adapter) -> None:
         type(adapter.connections)._ENV = None
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """`dbt build` of the step's selection: a dbt subprocess, or on Spark (unless dbt goes through a Thrift server)
-    dbt inside this process on its SparkSession (orchestration/dbt_in_process.py; no row-count metadata there)."""
-    settings = warehouse.settings
+@dbt_assets(manifest=MANIFEST, project=dbt_project, dagster_dbt_translator=TRANSLATOR, name="dbt_models",
+             pool=WAREHOUSE_POOL)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     with warehouse.locked():
-        if settings.is_spark and not settings.spark_thrift:
-            yield from dagster_events(context, settings, BUILD, settings.data_dir / "dbt_target", _dbt_vars(warehouse))
-        else:
-            yield from with_table_metadata(dbt.cli([*BUILD, "--vars", _dbt_vars(warehouse)], context=context))
+        values = run_context(warehouse)
+        context.log.info(f"dbt run context: {json.dumps(values, sort_keys=True)}")
+        # A refit splits the build around the fit: a test runs in the part that builds the last of its models
+        # (`buildable`), not in the first part, where a test of measure_cases against the registry (eager) would
+        # read a table not built yet. A whole build selects every model, so every test runs.
+        with _environment(RUN_CONTEXT_ENV, json.dumps(values)), _environment(INDIRECT_SELECTION_ENV, "buildable"):
+            if warehouse.settings.is_spark and not warehouse.settings.spark_thrift:
+                # dbt inside this process on its SparkSession (orchestration/dbt_in_process.py; no row counts)
+                yield from dagster_events(context, warehouse.settings, BUILD, dbt_target_path(warehouse))
+                return
+            invocation = dbt.cli(BUILD, context=context, target_path=dbt_target_path(warehouse))
+        yield from with_table_metadata(invocation)
 
 
-@dbt_assets(manifest=MANIFEST, project=dbt_project, exclude=SCORED_SELECTION,
-             dagster_dbt_translator=TRANSLATOR, name="dbt_core_models", pool=WAREHOUSE_POOL)
-def dbt_core_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    yield from _build(context, dbt, warehouse)
-
-
-@dbt_assets(manifest=MANIFEST, project=dbt_project, select=SCORED_SELECTION,
-             dagster_dbt_translator=TRANSLATOR, name="dbt_scored_models", pool=WAREHOUSE_POOL)
-def dbt_scored_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    yield from _build(context, dbt, warehouse)
-
-
-ASSETS = [dbt_core_models, dbt_scored_models]
+ASSETS = [dbt_models]

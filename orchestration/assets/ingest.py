@@ -9,6 +9,8 @@ from collections import Counter
 
 import dagster as dg
 
+from orchestration.assets.dbt_models import MANIFEST
+from orchestration.automation import raw_freshness_policy
 from orchestration.contract import CONTRACTS, TABLES
 from orchestration.ingest.discovery import discover_deliveries
 from orchestration.ingest.loader import DeliveryReport, FileContractError, ReconciliationError, load_delivery
@@ -31,6 +33,9 @@ def _files_table(reports: list[DeliveryReport]) -> str:
 
 
 def _metadata(reports: list[DeliveryReport]) -> dict[str, dg.MetadataValue]:
+    """Counts of the deliveries this run loaded; an unchanged delivery (not loaded again) is only named."""
+    unchanged = [r.delivery for r in reports if r.unchanged_since is not None]
+    reports = [r for r in reports if r.unchanged_since is None]
     by_rule: Counter[str] = Counter()
     warned_by_rule: Counter[str] = Counter()
     for report in reports:
@@ -39,6 +44,8 @@ def _metadata(reports: list[DeliveryReport]) -> dict[str, dg.MetadataValue]:
     files = [f for r in reports for f in r.files]
     return {
         "deliveries": dg.MetadataValue.json([r.delivery for r in reports]),
+        # offered again with the files and rules of their last load: their rows were left as they were
+        "unchanged_deliveries": dg.MetadataValue.json(unchanged),
         "rows_read": dg.MetadataValue.int(sum(r.read for r in reports)),
         "rows_loaded": dg.MetadataValue.int(sum(r.loaded for r in reports)),
         "rows_quarantined": dg.MetadataValue.int(sum(r.quarantined for r in reports)),
@@ -53,6 +60,10 @@ def _metadata(reports: list[DeliveryReport]) -> dict[str, dg.MetadataValue]:
 
 
 def _log_report(log, report: DeliveryReport) -> None:
+    if report.unchanged_since is not None:
+        log.info(f"{report.table} {report.delivery}: the files its load of {report.unchanged_since} read, under the "
+                 "same rules: not loaded again")
+        return
     for f in report.files:
         if f.status != "loaded":
             log.warning(f"{report.table} {report.delivery}: skipped {f.file} ({f.status}): {f.detail}")
@@ -80,6 +91,8 @@ def build_raw_asset(table: str) -> dg.AssetsDefinition:
                     f"warn-level gaps of loaded rows to raw.{table}__warnings.",
         kinds={"duckdb"},
         pool=WAREHOUSE_POOL,
+        # the windows of dbt's source freshness on the rows' load times (models/staging/_sources.yml)
+        freshness_policy=raw_freshness_policy(MANIFEST, table),
     )
     def _raw_table(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         deliveries = discover_deliveries(warehouse.settings.landing_dir)

@@ -1,4 +1,4 @@
-"""The publication: one asset per published table, the QPP submission files and the pages, built together by one
+"""The publication: one asset per published table, the QPP submission files and the site, built together by one
 step (orchestration/publish/publisher.py: built aside, validated, switched in at once), so a reader never sees
 tables of two versions.
 
@@ -14,14 +14,13 @@ import duckdb
 
 from orchestration.publish.publisher import PublishResult, publish
 from orchestration.publish.tables import BENCHMARK_POSITION, BENCHMARKS, PUBLISHED_TABLES, SPECS
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
-from orchestration.spark_warehouse import dialect, duckdb_extract, schema_tables
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, resolve_as_of_date
 
 PREFIX = "published"
 GROUP = "publication"
 PREVIEW_ROWS = 5
 QPP = dg.AssetKey([PREFIX, "qpp_submissions"])
-PAGES = dg.AssetKey([PREFIX, "pages"])
+SITE = dg.AssetKey([PREFIX, "site"])
 
 # The exact dbt models each published table is made from.
 SOURCES = {
@@ -46,8 +45,9 @@ SPECS_OUT = [
                             "qpp_measure_strata", *GATES],
                  group_name=GROUP, kinds={"json"},
                  description="QPP submission JSON per TIN and performance year (exact counts; never public)."),
-    dg.AssetSpec(PAGES, deps=[table_key(name) for name in PUBLISHED_TABLES], group_name=GROUP, kinds={"html"},
-                 description="Pages per quality-data code, rendered from the published (suppressed) tables."),
+    dg.AssetSpec(SITE, deps=[table_key(name) for name in PUBLISHED_TABLES], group_name=GROUP, kinds={"html"},
+                 description="The publication site (index, code and measure pages, CSV downloads, dbt docs), "
+                             "rendered from the published (suppressed) tables; docs/publication_site.md."),
 ]
 
 
@@ -111,9 +111,10 @@ def _results(result: PublishResult) -> list[dg.MaterializeResult]:
         "not_submitted": dg.MetadataValue.json(result.qpp_report.not_submitted),
         "cases_not_submitted_without_tin": result.cases_without_tin,
     })
-    pages = dg.MaterializeResult(asset_key=PAGES, metadata={
-        **common, "directory": dg.MetadataValue.path(str(result.dir_path / "pages")), "pages": result.pages})
-    return [*tables, qpp, pages]
+    site = dg.MaterializeResult(asset_key=SITE, metadata={
+        **common, "index": dg.MetadataValue.path(str(result.dir_path / "site" / "index.html")),
+        "pages": result.pages})
+    return [*tables, qpp, site]
 
 
 @dg.multi_asset(specs=SPECS_OUT, name="published_tables", pool=WAREHOUSE_POOL, can_subset=False,
@@ -126,9 +127,11 @@ def published_tables(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             # Spark), the registry and the case table (docs/deploy.md)
             inputs = [*schema_tables(con, "reporting", "reference"), "marts.measure_cases"]
             with duckdb_extract(con, inputs) as local:
-                result = publish(local, data_dir, progress=context.log.info)
+                result = publish(local, data_dir, progress=context.log.info,
+                                 as_of_date=resolve_as_of_date(con, warehouse.settings))
         else:
-            result = publish(con, data_dir, progress=context.log.info)
+            result = publish(con, data_dir, progress=context.log.info,
+                             as_of_date=resolve_as_of_date(con, warehouse.settings))
     context.log.info(f"published version {result.version}: {len(result.row_counts)} tables")
     for skipped in result.qpp_report.skipped:
         context.log.warning(f"QPP file {skipped['file']} not written: {'; '.join(skipped['problems'])}")

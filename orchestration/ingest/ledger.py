@@ -1,6 +1,10 @@
 """The delivery ledger raw._deliveries: one row per landing file and load, what happened to it and why.
 
-It is also how a file delivered twice (same sha256 under another name or delivery) is recognized and skipped.
+It is also how a file delivered twice (same sha256 under another name or delivery) is recognized and skipped,
+and how a delivery whose files are the ones already loaded, under the same rules, is left as it is (the headless
+run offers every delivery each time; only new and changed ones are loaded again). `loaded_at` is the load's time,
+the same as the `_loaded_at` of its rows, and grows with every load: the incremental claim staging takes the
+rows loaded after the latest one it has processed (dbt_project/macros/claim_line_versions.sql).
 """
 
 from __future__ import annotations
@@ -33,6 +37,27 @@ def create_ledger(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
+    # the rules a load applied (orchestration/ingest/loader.py rules_fingerprint); added to older ledgers
+    con.execute(f"ALTER TABLE {LEDGER_TABLE} ADD COLUMN IF NOT EXISTS rules_hash VARCHAR")
+
+
+def next_load_time(con: duckdb.DuckDBPyConnection):
+    """Now, or just after the latest load if the clock reads earlier (a clock set back must not hide a load)."""
+    return con.execute(
+        f"SELECT greatest(current_localtimestamp()::TIMESTAMP, "
+        f"coalesce(max(loaded_at) + INTERVAL 1 MICROSECOND, TIMESTAMP '1970-01-01')) FROM {LEDGER_TABLE}"
+    ).fetchone()[0]
+
+
+def current_entries(con: duckdb.DuckDBPyConnection, table: str, delivery: str) -> list[dict]:
+    """The ledger rows of the delivery's latest load, one per file."""
+    rows = con.execute(
+        f"SELECT source_file, file_hash, rows_read, rows_loaded, rows_quarantined, status, detail, loaded_at, "
+        f"rules_hash FROM {LEDGER_TABLE} WHERE table_name = ? AND delivery = ? ORDER BY source_file",
+        [table, delivery],
+    ).fetchall()
+    keys = ("file", "hash", "read", "loaded", "quarantined", "status", "detail", "loaded_at", "rules_hash")
+    return [dict(zip(keys, row)) for row in rows]
 
 
 def loaded_elsewhere(con: duckdb.DuckDBPyConnection, table: str, delivery: str, file_hash: str) -> str | None:
@@ -49,12 +74,14 @@ def forget_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str) -
     con.execute(f"DELETE FROM {LEDGER_TABLE} WHERE table_name = ? AND delivery = ?", [table, delivery])
 
 
-def record(con: duckdb.DuckDBPyConnection, table: str, delivery: str, entries: list[dict]) -> None:
+def record(con: duckdb.DuckDBPyConnection, table: str, delivery: str, entries: list[dict], loaded_at,
+           rules_hash: str) -> None:
     for e in entries:
         con.execute(
-            f"INSERT INTO {LEDGER_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, current_localtimestamp())",
+            f"INSERT INTO {LEDGER_TABLE} (table_name, delivery, source_file, file_hash, rows_read, rows_loaded, "
+            "rows_quarantined, status, detail, loaded_at, rules_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [table, delivery, e["file"], e["hash"], e["read"], e["loaded"], e["quarantined"], e["status"],
-             e.get("detail")],
+             e.get("detail"), loaded_at, rules_hash],
         )
 
 

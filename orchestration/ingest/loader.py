@@ -3,7 +3,9 @@ delivery's rows in raw.<table>, raw.<table>__quarantine and raw.<table>__warning
 the ledger.
 
 A re-run of the same delivery therefore yields the same rows; the reconciliation read = loaded + quarantined is
-checked per file before commit, and a mismatch fails the load.
+checked per file before commit, and a mismatch fails the load. A delivery whose files (names and sha256) are the
+ones its last load read, under the same rules, is not loaded again: its rows are already what a load would give,
+and leaving them keeps their load time, which the incremental models downstream go by.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import hashlib
 
 import duckdb
 
@@ -26,7 +30,14 @@ from orchestration.ingest.reader import (
     stage_csv,
     stage_parquet,
 )
-from orchestration.ingest.rules import MALFORMED_RULES, load_instruments, q, typed_expr, violations_query
+from orchestration.ingest.rules import (
+    INSTRUMENTS_SEED,
+    MALFORMED_RULES,
+    load_instruments,
+    q,
+    typed_expr,
+    violations_query,
+)
 from orchestration.raw_schema import create_raw_tables, quarantine_table, raw_table, warnings_table
 from orchestration.spark_warehouse import dialect
 
@@ -56,6 +67,7 @@ class DeliveryReport:
     table: str
     delivery: str
     files: list[FileReport]
+    unchanged_since: object = None  # the load time of the delivery's files when they were not loaded again
 
     @property
     def read(self) -> int:
@@ -95,15 +107,14 @@ def relative_name(path: Path, landing_dir: Path | None) -> str:
         return path.name
 
 
-def _stage_files(con, contract: TableContract, delivery: str, files: list[Path], landing_dir,
+def _stage_files(con, contract: TableContract, delivery: str, files: dict[Path, tuple[str, str]],
                  ledger_con=None) -> list[FileReport]:
-    """Stage every file into `con`'s stage tables; the ledger (which files loaded before) is in `ledger_con`, the
-    warehouse (by default `con` itself: on Spark the stage is a DuckDB of its own, orchestration/ingest/spark_load.py)."""
+    """`files`: path -> (name relative to the landing folder, sha256). The ledger (which files loaded before) is in
+    `ledger_con`, the warehouse (by default `con` itself: on Spark the stage is a DuckDB of its own,
+    orchestration/ingest/spark_load.py)."""
     reports: list[FileReport] = []
     seen: dict[str, str] = {}
-    for path in sorted(files):
-        rel = relative_name(path, landing_dir)
-        digest = file_sha256(path)
+    for path, (rel, digest) in sorted(files.items()):
         earlier = seen.get(digest) or ledger.loaded_elsewhere(ledger_con or con, contract.name, delivery, digest)
         if path.stat().st_size == 0:
             reports.append(FileReport(rel, digest, ledger.SKIPPED_EMPTY, detail="0-byte file: no header, no rows"))
@@ -119,6 +130,36 @@ def _stage_files(con, contract: TableContract, delivery: str, files: list[Path],
             shape = stage_csv(con, contract, path, rel, digest, read_csv_header(path, contract))
         reports.append(FileReport(rel, digest, ledger.LOADED, extra_columns=shape.extra_columns))
     return reports
+
+
+def rules_fingerprint(contract: TableContract) -> str:
+    """What decides how a row loads: the rules' SQL, the typed columns and the instrument ranges of the seed."""
+    digest = hashlib.sha256(violations_query(contract, STAGE_TABLE).encode())
+    digest.update(_typed_columns(contract).encode())
+    if contract.name == "observation":
+        digest.update(INSTRUMENTS_SEED.read_bytes())
+    return digest.hexdigest()
+
+
+def _unchanged_report(con, contract: TableContract, delivery: str, files: dict[Path, tuple[str, str]],
+                      rules_hash: str) -> DeliveryReport | None:
+    """The report of the delivery's last load, when its files and the rules are the ones that load used."""
+    entries = ledger.current_entries(con, contract.name, delivery)
+    if not entries or any(e["rules_hash"] != rules_hash for e in entries):
+        return None
+    if sorted((e["file"], e["hash"]) for e in entries) != sorted(files.values()):
+        return None
+    rules = con.execute(f"SELECT _source_file, rule, count(*) FROM {quarantine_table(contract.name)} "
+                        "WHERE _delivery = ? GROUP BY ALL ORDER BY ALL", [delivery]).fetchall()
+    warned = con.execute(f"SELECT _source_file, rule, count(*) FROM {warnings_table(contract.name)} "
+                         "WHERE _delivery = ? GROUP BY ALL ORDER BY ALL", [delivery]).fetchall()
+    reports = [
+        FileReport(e["file"], e["hash"], e["status"], e["read"] or 0, e["loaded"] or 0, e["quarantined"] or 0,
+                   by_rule={rule: n for file, rule, n in rules if file == e["file"]},
+                   warned_by_rule={rule: n for file, rule, n in warned if file == e["file"]}, detail=e["detail"])
+        for e in entries
+    ]
+    return DeliveryReport(contract.name, delivery, reports, unchanged_since=entries[0]["loaded_at"])
 
 
 def _count_by_file(con, sql: str, params: list) -> dict[str, int]:
@@ -203,7 +244,8 @@ def _replace_delivery(con, contract: TableContract, delivery: str, loaded_at) ->
 
 def load_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str, files: list[Path],
                   landing_dir: Path | None = None) -> DeliveryReport:
-    """Replace `delivery`'s rows of raw.<table> with the content of `files` (quarantining bad rows)."""
+    """Replace `delivery`'s rows of raw.<table> with the content of `files` (quarantining bad rows), unless the
+    delivery's last load read these very files under the same rules."""
     if dialect(con) == "spark":
         from orchestration.ingest.spark_load import load_delivery_spark
 
@@ -211,11 +253,16 @@ def load_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str, fil
     contract = CONTRACTS[table]
     create_raw_tables(con)
     ledger.create_ledger(con)
+    named = {path: (relative_name(path, landing_dir), file_sha256(path)) for path in files}
+    rules_hash = rules_fingerprint(contract)
+    unchanged = _unchanged_report(con, contract, delivery, named, rules_hash)
+    if unchanged is not None:
+        return unchanged
     load_instruments(con)
     create_stage(con, contract)
-    reports = _stage_files(con, contract, delivery, files, landing_dir)
+    reports = _stage_files(con, contract, delivery, named)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {FINDINGS} AS {violations_query(contract, STAGE_TABLE)}")
-    loaded_at = con.execute("SELECT current_localtimestamp()").fetchone()[0]
+    loaded_at = ledger.next_load_time(con)
     con.execute("BEGIN TRANSACTION")
     try:
         _replace_delivery(con, contract, delivery, loaded_at)
@@ -224,7 +271,7 @@ def load_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str, fil
         ledger.record(con, table, delivery, [
             {"file": r.file, "hash": r.file_hash, "read": r.read, "loaded": r.loaded,
              "quarantined": r.quarantined, "status": r.status, "detail": r.detail} for r in reports
-        ])
+        ], loaded_at, rules_hash)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

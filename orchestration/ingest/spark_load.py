@@ -22,7 +22,15 @@ import duckdb
 
 from orchestration.contract import CONTRACTS, TableContract
 from orchestration.ingest import ledger
-from orchestration.ingest.loader import FINDINGS, DeliveryReport, FileReport, ReconciliationError, _stage_files
+from orchestration.ingest.discovery import file_sha256
+from orchestration.ingest.loader import (
+    FINDINGS,
+    DeliveryReport,
+    FileReport,
+    ReconciliationError,
+    _stage_files,
+    relative_name,
+)
 from orchestration.ingest.reader import REJECT_QUARANTINE, STAGE_TABLE, create_stage
 from orchestration.ingest.rules import (
     INSTRUMENTS_SEED,
@@ -54,7 +62,8 @@ def _stage_in_duckdb(con: SparkConnection, contract: TableContract, delivery: st
                      landing_dir) -> tuple[duckdb.DuckDBPyConnection, list[FileReport]]:
     stage = duckdb.connect()
     create_stage(stage, contract)
-    return stage, _stage_files(stage, contract, delivery, files, landing_dir, ledger_con=con)
+    named = {path: (relative_name(path, landing_dir), file_sha256(path)) for path in files}
+    return stage, _stage_files(stage, contract, delivery, named, ledger_con=con)
 
 
 def _to_spark(con: SparkConnection, stage: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[str, str]]):

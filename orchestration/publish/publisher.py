@@ -1,7 +1,7 @@
 """Build a whole publication in a new version directory, validate it, export it, then switch it in.
 
 Layout (orchestration/publish/swap.py): DATA_DIR/publications/<version>/ holds published.duckdb, published/
-(parquet, pages/, manifest.json) and qpp_submissions/; the link DATA_DIR/current names the live version, and
+(parquet, site/, manifest.json) and qpp_submissions/; the link DATA_DIR/current names the live version, and
 DATA_DIR/published.duckdb, published/ and qpp_submissions/ are fixed links through it. On any failure before
 the switch the live publication stays as it was; a crash leaves leftovers that the next publish removes.
 """
@@ -18,8 +18,8 @@ import duckdb
 from orchestration.progress import Laps
 from orchestration.publish import qpp, swap
 from orchestration.publish.benchmarks import build_benchmarks, hide_suppressed_positions
-from orchestration.publish.pages import render_pages
 from orchestration.publish.reference_data import Parameters, load_parameters
+from orchestration.publish.site import Meta, render_site
 from orchestration.publish.suppression import suppress
 from orchestration.publish.tables import BENCHMARK_POSITION, BENCHMARKS, REPORTING_SCHEMA, SPECS
 from orchestration.publish.validate import MANIFEST, published_tables, validate_publication
@@ -72,11 +72,11 @@ def _export(con: duckdb.DuckDBPyConnection, version: str, version_dir: Path) -> 
 
 
 def publish(con: duckdb.DuckDBPyConnection, data_dir: Path,
-            progress: Callable[[str], None] = lambda line: None) -> PublishResult:
+            progress: Callable[[str], None] = lambda line: None, as_of_date: str | None = None) -> PublishResult:
     """`con` is a (read-only) connection to the warehouse, whose schema `reporting` holds the exact tables (dbt);
-    nothing outside DATA_DIR is written. `progress` gets one line per build step, with its seconds. The caller
-    holds the DATA_DIR lock, so anything under publications/ that no pointer names is a leftover, never a
-    build."""
+    nothing outside DATA_DIR is written. `progress` gets one line per build step, with its seconds; `as_of_date`
+    (the run's) heads every page of the site. The caller holds the DATA_DIR lock, so anything under
+    publications/ that no pointer names is a leftover, never a build."""
     lap = Laps(progress)
     data_dir.mkdir(parents=True, exist_ok=True)
     swap.migrate_legacy_layout(data_dir)
@@ -104,8 +104,7 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path,
         lap("publication validated")
         row_counts = _export(con, version.id, version.directory)
         lap(f"{len(row_counts)} tables written as parquet")
-        pages = render_pages(con, PUB, version.directory / "pages")
-        lap(f"{len(pages)} code pages rendered")
+        site = render_site(con, PUB, version.directory / "site", Meta(version.id, as_of_date), lap)
         qpp_report = qpp.write_submissions(con, version.qpp, params.qpp_submission_method)
         lap(f"{qpp_report.files} QPP submission files written, {len(qpp_report.skipped)} skipped")
         without_tin = qpp.cases_without_tin(con)
@@ -113,7 +112,7 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path,
             con.execute(f"detach {catalog}")
         attached.clear()
         swap.mark_complete(version, previous,
-                           {"tables": row_counts, "qpp_files": qpp_report.files, "pages": len(pages)})
+                           {"tables": row_counts, "qpp_files": qpp_report.files, "pages": site.pages})
     except BaseException:
         for catalog in reversed(attached):
             con.execute(f"detach {catalog}")
@@ -124,4 +123,4 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path,
     swap.ensure_fixed_links(data_dir)
     swap.prune(data_dir)
     return PublishResult(version.id, version.database, version.directory, version.qpp, row_counts, qpp_report.files,
-                         len(pages), without_tin, qpp_report)
+                         site.pages, without_tin, qpp_report)

@@ -2,7 +2,7 @@
 
     publications/<version>/               one whole publication, built in place and never changed after
         published.duckdb                  the tables (+ _manifest)
-        published/                        <table>.parquet, manifest.json, pages/
+        published/                        <table>.parquet, manifest.json, site/
         qpp_submissions/                  qpp_<TIN>_<year>.json
         complete.json                     written last: the version is complete (names the version it replaces)
     current -> publications/<version>     THE pointer: the switch is one os.replace of this link

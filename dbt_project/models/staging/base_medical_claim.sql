@@ -1,43 +1,58 @@
-{#- Claim lines as they stand now: the latest delivered version of each (claim_id, claim_line_number),
-    with every raw column kept, for the staging models of claims, diagnoses and modifiers. Lines dated after
-    the as-of date are dropped after deduplication, so a later correction of the date wins.
-    A view: each reader reads only its own columns of the raw table. The replaced versions are a small
-    table (base_claim_line_superseded) to leave out, where ranking here would sort every wide row once per
-    reader (docs/performance.md, section Stages). -#}
-{{ config(materialized='view') }}
+{#- Claim lines as they stand now: the latest delivered version of each (claim_id, claim_line_number), of every
+    date, with the columns the measures and the publication read, trimmed and normalized. What can change without
+    a new claim line is left to the readers: the as-of date, and the payer and payer type the payer patterns and
+    the enrollment give (stg_medical_claim). The rest of Tuva's claim line (claim type, plan, billing provider,
+    charges, data source) stays in raw.medical_claim.
+    Incremental: a build processes only the lines the loads since the last build touch
+    (macros/claim_line_versions.sql); diagnoses and modifiers follow in base_claim_diagnosis and
+    base_claim_modifier. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=claim_incremental_strategy(),
+    unique_key=['claim_id', 'claim_line_number'],
+    on_schema_change='fail',
+    post_hook="{{ delete_deleted_rows() }}",
+) }}
 
-with source as (
+with
 
-    select * from {{ source('raw', 'medical_claim') }}
+{% if is_incremental() -%}
+{{ claim_line_changes() }},
+{%- endif %}
+
+versions as (
+
+    {{ latest_claim_line_versions() }}
 
 ),
 
-superseded as (
+lines as (
 
-    select * from {{ ref('base_claim_line_superseded') }}
-
-),
-
-latest_lines as (
-
-    {#- null-safe: lineage columns may be empty in data not loaded by the ingestion -#}
     select
-        source.*,
-        coalesce(source.claim_line_start_date, source.claim_start_date) as service_date
-    from source
-    where not exists (
-        select 1
-        from superseded
-        where source.claim_id is not distinct from superseded.claim_id
-          and source.claim_line_number is not distinct from superseded.claim_line_number
-          and source._delivery is not distinct from superseded._delivery
-          and source._loaded_at is not distinct from superseded._loaded_at
-          and source._line_number is not distinct from superseded._line_number
-          and source._source_file is not distinct from superseded._source_file
-    )
+        claim_id,
+        claim_line_number,
+        person_id,
+        nullif(trim(payer), '') as payer,
+        {{ normalize_payer_key('payer') }} as payer_key,
+        service_date,
+        nullif(trim(place_of_service_code), '') as place_of_service_code,
+        {#- a line without a code is no code line (its diagnoses still count, base_claim_diagnosis) -#}
+        nullif(upper(trim(hcpcs_code)), '') as hcpcs_code,
+        service_unit_quantity,
+        nullif(trim(rendering_npi), '') as rendering_npi,
+        {#- TINs as 9 digits: hyphens and blanks some files carry are left out (as in MEASURE_220_TINS) -#}
+        nullif(replace(replace(trim(rendering_tin), '-', ''), ' ', ''), '') as rendering_tin,
+        allowed_amount,
+        paid_amount,
+        _delivery,
+        _loaded_at,
+        false as _deleted
+    from versions
 
 )
 
-select *
-from latest_lines
-where service_date <= cast('{{ var("as_of_date") }}' as date)
+select * from lines
+{{ claim_line_deletions('lines', ['claim_id', 'claim_line_number'],
+                        ['person_id', 'payer', 'payer_key', 'service_date', 'place_of_service_code', 'hcpcs_code',
+                         'service_unit_quantity', 'rendering_npi', 'rendering_tin', 'allowed_amount',
+                         'paid_amount']) }}

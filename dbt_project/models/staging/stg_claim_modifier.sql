@@ -1,21 +1,10 @@
-{#- Tuva's input layer carries hcpcs_modifier_1..5 (orchestration/contract.py MAX_MODIFIERS). -#}
-with claims as (
-
-    select * from {{ ref('base_medical_claim') }}
-
-),
-
-unpivoted as (
-
-    {{ unpivot_positions('claims', ['claim_id', 'claim_line_number'], 'hcpcs_modifier_', 5,
-                         'modifier_position', 'raw_modifier') }}
-
-)
+{#- HCPCS modifiers of the claim lines in stg_medical_claim (up to the as-of date), one row per filled position. -#}
+{{ config(materialized='view') }}
 
 select
     claim_id,
     claim_line_number,
     modifier_position,
-    upper(trim(raw_modifier)) as modifier
-from unpivoted
-where trim(raw_modifier) <> ''
+    modifier
+from {{ ref('base_claim_modifier') }}
+where service_date <= cast('{{ run_var("as_of_date") }}' as date)

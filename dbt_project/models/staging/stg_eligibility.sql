@@ -22,7 +22,7 @@ ranked as (
         ) as version_rank
     from source
     where enrollment_start_date is null
-       or enrollment_start_date <= cast('{{ var("as_of_date") }}' as date)
+       or enrollment_start_date <= cast('{{ run_var("as_of_date") }}' as date)
 
 )
 

@@ -44,7 +44,7 @@ ranked as (
             )
         end as version_rank
     from source
-    where observation_date <= cast('{{ var("as_of_date") }}' as date)
+    where observation_date <= cast('{{ run_var("as_of_date") }}' as date)
 
 ),
 

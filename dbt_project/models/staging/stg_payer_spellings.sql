@@ -5,7 +5,8 @@
     latest line versions up to the as-of date. -#}
 with claims as (
 
-    select * from {{ ref('base_medical_claim') }}
+    select payer_key from {{ ref('base_medical_claim') }}
+    where service_date <= cast('{{ run_var("as_of_date") }}' as date)
 
 ),
 
@@ -13,7 +14,7 @@ eligibility as (
 
     select * from {{ source('raw', 'eligibility') }}
     where enrollment_start_date is null
-       or enrollment_start_date <= cast('{{ var("as_of_date") }}' as date)
+       or enrollment_start_date <= cast('{{ run_var("as_of_date") }}' as date)
 
 ),
 
@@ -25,7 +26,7 @@ patterns as (
 
 delivered as (
 
-    select {{ normalize_payer_key('payer') }} as spelling, count(*) as claim_lines, 0 as enrollment_spans
+    select payer_key as spelling, count(*) as claim_lines, 0 as enrollment_spans
     from claims
     group by 1
 

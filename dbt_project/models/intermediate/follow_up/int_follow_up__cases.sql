@@ -4,7 +4,7 @@
     and how long a missed case stays listed. Rows with a status are the worklist; rows without one are cases in an
     open window that already have their score (the denominator of the published share still missing a score).
     Excluded cases never appear. Grain - one row per case_id. -#}
-{%- set as_of = "cast('" ~ var('as_of_date') ~ "' as date)" -%}
+{%- set as_of = "cast('" ~ run_var('as_of_date') ~ "' as date)" -%}
 {%- set text = api.Column.translate_type("string") -%}
 with pair_cases as (
 

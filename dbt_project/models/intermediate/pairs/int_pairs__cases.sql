@@ -5,7 +5,7 @@
     (no post-op score) -> met (post-op <= met_post_max) -> met (pre-op present and pre - post >=
     met_improvement_min) -> not met. Scores and improvement are exact decimals. Columns are those of
     measure_cases. Grain - one row per case_id. -#}
-{%- set as_of = "cast('" ~ var('as_of_date') ~ "' as date)" -%}
+{%- set as_of = "cast('" ~ run_var('as_of_date') ~ "' as date)" -%}
 {%- set text = api.Column.translate_type("string") -%}
 with cases as (
 

@@ -6,7 +6,7 @@
     episode start. A TIN is in scope for a measure and performance year when one of its episodes ending that
     year has an intake FS, unless var measure_220_tins_in_scope lists the TINs (then those, for every rehab
     measure). -#}
-{%- set tins_in_scope = var('measure_220_tins_in_scope', []) -%}
+{%- set tins_in_scope = run_var('measure_220_tins_in_scope') -%}
 {%- set text = api.Column.translate_type("string") -%}
 
 with episodes as (

@@ -6,7 +6,7 @@
     Years: the gap between two visits is judged with the parameters of the earlier visit's year (the year the
     episode would end in if the gap closed it); whether an episode is still open, with those of its last
     visit's year. end_reason: discharge (closed by the discharge code), gap (no visit within the gap), open. -#}
-{%- set as_of = "cast('" ~ var('as_of_date') ~ "' as date)" -%}
+{%- set as_of = "cast('" ~ run_var('as_of_date') ~ "' as date)" -%}
 with recursive visit_lines as (
 
     select * from {{ ref('int_rehab__visit_lines') }}

@@ -4,7 +4,7 @@
     episode's measure in risk_model.coefficients unless var risk_model_version pins one. A term absent from the
     version counts 0 (that version did not use it); a term whose value is missing leaves no prediction; without
     any version of the measure the open-model prediction is null. -#}
-{%- set pinned_version = var('risk_model_version', none) -%}
+{%- set pinned_version = run_var('risk_model_version') -%}
 
 with coefficients as (
 
