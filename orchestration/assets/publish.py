@@ -15,6 +15,7 @@ import duckdb
 from orchestration.publish.publisher import PublishResult, publish
 from orchestration.publish.tables import BENCHMARK_POSITION, BENCHMARKS, PUBLISHED_TABLES, SPECS
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, resolve_as_of_date
+from orchestration.spark_warehouse import dialect, duckdb_extract, schema_tables
 
 PREFIX = "published"
 GROUP = "publication"
