@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DAGSTER_DISABLE_TELEMETRY := true
 
-.PHONY: setup demo run ui test test-fast bench sample clean
+.PHONY: setup java demo run ui test test-fast bench sample clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,19 +18,23 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
+## WAREHOUSE=spark (docs/deploy.md) and the Spark tests need a Java 17+ runtime: installed with apt when missing.
+java:
+	@scripts/install_jre.sh
+
 ## Generate the bundled sample (if missing) and materialize every asset in-process; prints a summary.
-demo: setup
+demo: setup $(if $(filter spark,$(WAREHOUSE)),java)
 	$(BIN)/spine-pipeline demo
 
 ## Materialize everything headless on LANDING_DIR / DATA_DIR / AS_OF_DATE; non-zero exit on a blocking check.
-run: setup
+run: setup $(if $(filter spark,$(WAREHOUSE)),java)
 	$(BIN)/spine-pipeline run
 
 ## The Dagster UI on http://127.0.0.1:3000 (DAGSTER_HOME under DATA_DIR, telemetry off).
 ui: setup
 	$(BIN)/spine-pipeline ui
 
-test: setup
+test: setup java
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: setup

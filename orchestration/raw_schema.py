@@ -1,6 +1,7 @@
 """DDL of the raw layer, derived from the contract: typed contract columns plus lineage columns.
 
-Both the ingestion assets and the tests (which build small warehouses by hand) create raw tables here.
+Both the ingestion assets and the tests (which build small warehouses by hand) create raw tables here. On Spark
+the tables are Parquet, partitioned by delivery (a delivery's load replaces its partition).
 """
 
 from __future__ import annotations
@@ -52,13 +53,31 @@ def warnings_table(name: str) -> str:
     return f"{RAW_SCHEMA}.{name}__warnings"
 
 
+def spark_type(duck_type: str) -> str:
+    """The Spark SQL type of a contract / lineage type."""
+    return {"VARCHAR": "STRING", "INTEGER": "INT"}.get(duck_type, duck_type)
+
+
 def raw_columns_ddl(contract: TableContract) -> str:
     cols = [(c.name, c.type) for c in contract.columns] + list(LINEAGE_COLUMNS)
     return ", ".join(f'"{n}" {t}' for n, t in cols)
 
 
+def _spark_ddl(table: str, columns) -> str:
+    cols = ", ".join(f"`{n}` {spark_type(t)}" for n, t in columns)
+    return f"CREATE TABLE IF NOT EXISTS {table} ({cols}) USING parquet PARTITIONED BY (_delivery)"
+
+
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create every raw, quarantine and warnings table if missing (empty tables keep dbt sources resolvable)."""
+    if getattr(con, "dialect", "duckdb") == "spark":
+        con.execute(f"CREATE DATABASE IF NOT EXISTS {RAW_SCHEMA}")
+        for contract in CONTRACTS.values():
+            con.execute(_spark_ddl(raw_table(contract.name), [(c.name, c.type) for c in contract.columns]
+                                   + list(LINEAGE_COLUMNS)))
+            con.execute(_spark_ddl(quarantine_table(contract.name), QUARANTINE_COLUMNS))
+            con.execute(_spark_ddl(warnings_table(contract.name), WARNING_COLUMNS))
+        return
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     quarantine_ddl = ", ".join(f'"{n}" {t}' for n, t in QUARANTINE_COLUMNS)
     warnings_ddl = ", ".join(f'"{n}" {t}' for n, t in WARNING_COLUMNS)

@@ -20,14 +20,22 @@ WAREHOUSE_POOL = "warehouse"
 
 
 def export_dbt_env(settings: Settings) -> None:
-    """profiles.yml reads the warehouse path and memory limit from the environment."""
+    """profiles.yml reads the target, the warehouse path and memory limit (and Spark's settings) from the
+    environment."""
     os.environ["WAREHOUSE_PATH"] = str(settings.warehouse_path)
     os.environ["DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
+    os.environ["DBT_TARGET"] = settings.dbt_target
+    if settings.is_spark:
+        from orchestration.spark_session import export_spark_env
+
+        export_spark_env(settings)
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file under DATA_DIR. One process at a time: every connection, and every dbt
-    invocation, holds the DATA_DIR lock (orchestration/data_dir_lock.py) while the file is open."""
+    """The warehouse: the DuckDB file under DATA_DIR, or (WAREHOUSE=spark) the process's SparkSession behind the
+    same small connection interface (orchestration/spark_warehouse.py). One process at a time on DuckDB: every
+    connection, and every dbt invocation, holds the DATA_DIR lock (orchestration/data_dir_lock.py) while the file
+    is open; a local Spark driver with the embedded metastore holds it for as long as its session lives."""
 
     data_dir: str = ""
     memory_limit: str = "4GB"
@@ -52,6 +60,10 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self.settings.is_spark:
+            with self.locked() as settings:
+                yield spark_connection(settings)
+            return
         with self.locked() as settings:
             settings.spill_dir.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(str(settings.warehouse_path), read_only=read_only)
@@ -65,6 +77,32 @@ class WarehouseResource(dg.ConfigurableResource):
                 yield con
             finally:
                 con.close()
+
+
+def spark_connection(settings: Settings):
+    """The Spark warehouse of `settings` (starts the process's session on first use)."""
+    from orchestration.spark_session import get_spark
+    from orchestration.spark_warehouse import SparkConnection
+
+    try:
+        return SparkConnection(get_spark(settings))
+    except DataDirBusy as exc:
+        raise dg.Failure(description=str(exc)) from exc
+
+
+@contextmanager
+def open_warehouse(settings: Settings, read_only: bool = True) -> Iterator:
+    """The warehouse for the command line outside a Dagster run (the run summary, the exports): the DuckDB file,
+    or the process's Spark session (started here, or the run's own)."""
+    if settings.is_spark:
+        yield spark_connection(settings)
+        return
+    with duckdb.connect(str(settings.warehouse_path), read_only=read_only) as con:
+        yield con
+
+
+def warehouse_exists(settings: Settings) -> bool:
+    return (settings.data_dir / "spark").is_dir() if settings.is_spark else settings.warehouse_path.exists()
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)

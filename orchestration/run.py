@@ -73,16 +73,13 @@ def _failed_blocking_checks(result) -> list[str]:
 
 
 def _risk_model_versions(settings: Settings) -> list[int]:
-    import duckdb
+    from orchestration.resources import open_warehouse, warehouse_exists
+    from orchestration.spark_warehouse import has_table
 
-    if not settings.warehouse_path.exists():
+    if not warehouse_exists(settings):
         return []
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'risk_model' and table_name = 'coefficients'"
-        ).fetchone()[0]
-        if not exists:
+    with open_warehouse(settings) as con:
+        if not has_table(con, "risk_model", "coefficients"):
             return []
         return [r[0] for r in con.execute("select distinct version from risk_model.coefficients order by 1").fetchall()]
 
@@ -185,7 +182,7 @@ LEDGER_SQL = """
         select * from raw._deliveries
         qualify row_number() over (partition by table_name, source_file order by loaded_at desc) = 1
     )
-    select table_name as "table", count(*) as files, sum(rows_read)::bigint as rows_read,
+    select table_name, count(*) as files, sum(rows_read)::bigint as rows_read,
            sum(rows_loaded)::bigint as rows_loaded, sum(rows_quarantined)::bigint as rows_quarantined,
            count_if(status <> 'loaded')::bigint as files_skipped
     from latest group by table_name order by table_name
@@ -202,11 +199,12 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
 
     from orchestration.contract import TABLES
     from orchestration.ingest.accounting import landing_summary
+    from orchestration.resources import open_warehouse
 
     print(f"\nMaterialized {deliveries} deliveries from {settings.landing_dir} in {seconds:,.0f} s.")
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with open_warehouse(settings) as con:
         print("Rows read = loaded + quarantined (reasons in raw.<table>__quarantine):")
-        print(con.execute(LEDGER_SQL).df().to_string(index=False))
+        print(con.execute(LEDGER_SQL).df().rename(columns={"table_name": "table"}).to_string(index=False))
         for table in TABLES:
             quarantined, warned = _by_rule(con, table, "quarantine"), _by_rule(con, table, "warnings")
             if quarantined:
@@ -222,14 +220,14 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
             print(f"Published {len(tables)} tables: {', '.join(tables)}")
             print("\nMeasure performance, all entities (blank = suppressed small cell):")
             print(con.execute(SUMMARY_SQL).df().convert_dtypes().astype("string").fillna("").to_string(index=False))
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with open_warehouse(settings) as con:
         print("\nFollow-up worklist (cases per measure and status; `spine-pipeline worklist OUT.csv` exports it):")
         print("\n".join(f"  {m:>4} {status:<24} {n:>7,}" for m, status, n in worklist.status_counts(con)) or "  (empty)")
     print(f"\nPublication site: {settings.published_dir / 'site' / 'index.html'} (open it in a browser)")
     print(f"Analysts: {settings.published_db_path} (read-only) and {settings.published_dir}/ (parquet)")
     print(f"QPP submissions: {settings.data_dir / 'qpp_submissions'}/")
     print(f"Warehouse (pipeline only; case-level table marts.measure_cases, `spine-pipeline export-cases`): "
-          f"{settings.warehouse_path}")
+          f"{settings.spark_warehouse_dir + ' (Spark)' if settings.is_spark else settings.warehouse_path}")
     print(f"Data docs: {settings.data_docs_dir} (served on http://127.0.0.1:{settings.data_docs_port}/ by make ui)"
           "   UI: make ui")
 

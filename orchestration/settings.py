@@ -111,6 +111,14 @@ def _memory(text: str, *_) -> str:
     return text.replace(" ", "")
 
 
+def _jvm_memory(text: str, *_) -> str:
+    """A JVM size (2g, 512m); 2GB and 2GiB are read as 2g."""
+    match = re.fullmatch(r"(\d+)\s*([kmgt])(i?b)?", text, flags=re.IGNORECASE)
+    if not match:
+        raise ValueError
+    return f"{match.group(1)}{match.group(2).lower()}"
+
+
 def _seconds(text: str, *_) -> float:
     value = float(text)  # ValueError when not a number
     if not value >= 0:
@@ -129,6 +137,39 @@ def _flag(text: str, *_) -> bool:
     if text.lower() not in ("true", "false"):
         raise ValueError
     return text.lower() == "true"
+
+
+def _warehouse(text: str, *_) -> str:
+    if text.lower() not in WAREHOUSES:
+        raise ValueError
+    return text.lower()
+
+
+def _spark_master(text: str, *_) -> str:
+    if not re.fullmatch(r"local(\[(\d+|\*)\])?|(spark|k8s|mesos)://\S+|yarn", text):
+        raise ValueError
+    return text
+
+
+def _url(*schemes: str) -> Callable[..., str]:
+    def parse(text: str, *_) -> str:
+        if not re.fullmatch(rf"({'|'.join(schemes)})://[^\s/:]+(:\d+)?(/\S*)?", text):
+            raise ValueError
+        return text
+    return parse
+
+
+def _host_port(text: str, *_) -> str:
+    if not re.fullmatch(r"[^\s:]+:\d+", text):
+        raise ValueError
+    return text
+
+
+def _location(text: str, base: Path, _: dict) -> str:
+    """A folder, or a URI a Hadoop file system reads (s3a://, abfss://, hdfs://, file:/)."""
+    if re.match(r"^[a-z][a-z0-9+.-]*:/", text):
+        return text
+    return str(_folder(text, base, _))
 
 
 def _export_folder(text: str, base: Path, values: dict) -> Path:
@@ -155,6 +196,7 @@ def is_published_path(path: Path, data_dir: Path) -> bool:
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+WAREHOUSES = ("duckdb", "spark")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATA_DIR", "data_dir", _folder, "a folder path",
@@ -177,6 +219,30 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_LEVEL", "log_level", _log_level, " / ".join(LOG_LEVELS),
             "what the console shows of Dagster's run log (every event is in the run's log: make ui)",
             default=lambda _: "WARNING"),
+    Setting("WAREHOUSE", "warehouse", _warehouse, " or ".join(WAREHOUSES),
+            "the engine of the warehouse: duckdb (one file, DATA_DIR/warehouse.duckdb) or spark (a SparkSession: "
+            "local, a cluster or Spark Connect; docs/deploy.md)", default=lambda _: "duckdb"),
+    Setting("SPARK_MASTER", "spark_master", _spark_master, "local[N], local[*], spark://HOST:PORT, k8s://URL, yarn",
+            "WAREHOUSE=spark: the master of the driver the pipeline starts in its own process",
+            default=lambda _: "local[2]"),
+    Setting("SPARK_REMOTE", "spark_remote", _url("sc"), "a Spark Connect URL sc://HOST[:PORT]",
+            "WAREHOUSE=spark: reach Spark through this Spark Connect server instead of starting a driver "
+            "(SPARK_MASTER, SPARK_WAREHOUSE_DIR and SPARK_METASTORE_URI are then the server's)",
+            unset="(start a driver)"),
+    Setting("SPARK_WAREHOUSE_DIR", "spark_warehouse_dir", _location, "a folder path or a URI (s3a://, abfss://, hdfs://)",
+            "WAREHOUSE=spark: where the tables' Parquet files live",
+            default=lambda values: str(values["data_dir"] / "spark" / "warehouse")),
+    Setting("SPARK_METASTORE_URI", "spark_metastore_uri", _url("thrift"), "a Hive metastore URI thrift://HOST:PORT",
+            "WAREHOUSE=spark: the catalog's metastore service (default: an embedded one under DATA_DIR/spark, "
+            "one process at a time)", unset="(embedded, under DATA_DIR/spark)"),
+    Setting("SPARK_THRIFT", "spark_thrift", _host_port, "HOST:PORT of a Spark Thrift server",
+            "WAREHOUSE=spark: run dbt through this Thrift server (dbt-spark's thrift method, which needs "
+            "`pip install dbt-spark[PyHive]`) instead of in the pipeline's own session", unset="(dbt in the session)"),
+    Setting("SPARK_DRIVER_MEMORY", "spark_driver_memory", _jvm_memory, "a size such as 2g, 512m, 4GB",
+            "WAREHOUSE=spark: memory of the driver the pipeline starts", default=lambda _: "2g"),
+    Setting("SPARK_SHUFFLE_PARTITIONS", "spark_shuffle_partitions", _positive_int, "a whole number >= 1",
+            "WAREHOUSE=spark: spark.sql.shuffle.partitions (small data on few cores: a few; a cluster: hundreds)",
+            default=lambda _: 2),
     Setting("DUCKDB_MEMORY_LIMIT", "duckdb_memory_limit", _memory, "a size such as 4GB, 512MB, 2GiB",
             "the warehouse engine's memory limit; it spills to DATA_DIR/tmp beyond it",
             default=lambda _: "4GB"),
@@ -212,6 +278,14 @@ class Settings:
     measure_220_tins: tuple[str, ...] | None = None
     risk_model_version: int | None = None
     log_level: str = "WARNING"
+    warehouse: str = "duckdb"
+    spark_master: str = "local[2]"
+    spark_remote: str | None = None
+    spark_warehouse_dir: str = ""
+    spark_metastore_uri: str | None = None
+    spark_thrift: str | None = None
+    spark_driver_memory: str = "2g"
+    spark_shuffle_partitions: int = 2
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 2
     lock_wait_seconds: float = 0.0
@@ -226,6 +300,17 @@ class Settings:
     @property
     def warehouse_path(self) -> Path:
         return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def is_spark(self) -> bool:
+        return self.warehouse == "spark"
+
+    @property
+    def dbt_target(self) -> str:
+        """The output of dbt_project/profiles.yml that dbt runs on."""
+        if not self.is_spark:
+            return "duckdb"
+        return "spark_thrift" if self.spark_thrift else "spark"
 
     @property
     def published_db_path(self) -> Path:

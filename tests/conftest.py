@@ -64,3 +64,44 @@ class DbtWarehouse:
 @pytest.fixture
 def dbt_warehouse(tmp_path: Path) -> DbtWarehouse:
     return DbtWarehouse(tmp_path)
+
+
+class SparkWarehouse:
+    """WAREHOUSE=spark on a local SparkSession under a temporary DATA_DIR: one per test session (the JVM's start-up
+    is about 9 s), used by the tests marked `spark`; `reset()` empties the catalog between tests."""
+
+    SCHEMAS = ("raw", "staging", "intermediate", "marts", "reference", "reporting", "risk_model")
+
+    def __init__(self, data_dir: Path):
+        from orchestration.settings import load_settings
+        from orchestration.spark_session import get_spark
+
+        self.settings = load_settings({"WAREHOUSE": "spark", "DATA_DIR": str(data_dir)})
+        self.spark = get_spark(self.settings)
+
+    @property
+    def con(self):
+        from orchestration.spark_warehouse import SparkConnection
+
+        return SparkConnection(self.spark)
+
+    def reset(self) -> None:
+        for schema in self.SCHEMAS:
+            self.spark.sql(f"drop database if exists {schema} cascade")
+        create_raw_tables(self.con)
+        ensure_coefficients_table(self.con)
+
+    def dbt(self, *args: str) -> None:
+        """dbt in this process on the session (as the pipeline runs it); raises when dbt does not succeed."""
+        from orchestration.dbt_in_process import run_dbt
+
+        run_dbt(self.settings, list(args), self.settings.data_dir / "dbt_target")
+
+
+@pytest.fixture(scope="session")
+def spark_warehouse(tmp_path_factory) -> SparkWarehouse:
+    from orchestration.spark_session import stop_spark
+
+    warehouse = SparkWarehouse(tmp_path_factory.mktemp("spark_data"))
+    yield warehouse
+    stop_spark()

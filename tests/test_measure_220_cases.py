@@ -13,51 +13,54 @@ BACK = "M54.50"
 FS, PRED = "FOTO-LUMBAR-FS", "FOTO-LUMBAR-FS-PRED"
 
 
+# the boundary cases (tests/test_spark_warehouse.py loads the same rows into a Spark warehouse)
+CLAIMS = claim_lines(
+    [
+        # met: residual exactly 0 (50 - 40 - 10)
+        ("p_met", "2026-01-05", "97161", "111111111", BACK),
+        ("p_met", "2026-01-20", "97110", "111111111", BACK),
+        ("p_met", "2026-02-10", "M1012", "111111111", BACK),
+        # not met: residual -0.5
+        ("p_not_met", "2026-01-05", "97162", "111111111", BACK),
+        ("p_not_met", "2026-02-10", "M1012", "111111111", BACK),
+        # not measured: intake, no discharge score
+        ("p_no_discharge", "2026-01-05", "97161", "111111111", BACK),
+        ("p_no_discharge", "2026-02-10", "M1012", "111111111", BACK),
+        # M1122: Parkinson's on an earlier claim outranks a complete score pair
+        ("p_parkinson", "2025-06-01", "99213", "999999999", "G20.A1"),
+        ("p_parkinson", "2026-01-05", "97161", "111111111", BACK),
+        ("p_parkinson", "2026-02-10", "M1012", "111111111", BACK),
+        # G9733 reported inside the episode
+        ("p_g9733", "2026-01-05", "97161", "111111111", BACK),
+        ("p_g9733", "2026-01-06", "G9733", "111111111", BACK),
+        ("p_g9733", "2026-02-10", "M1012", "111111111", BACK),
+        # pending: no M1012, last visit 15 days before the as-of date
+        ("p_open", "2026-06-01", "97161", "111111111", BACK),
+        ("p_open", "2026-06-15", "97110", "111111111", BACK),
+        # out of scope: TIN 222222222 has no episode with an intake score
+        ("p_out", "2026-01-05", "97161", "222222222", BACK),
+        ("p_out", "2026-02-10", "M1012", "222222222", BACK),
+        # no low back diagnosis: never an episode
+        ("p_other", "2026-01-05", "97161", "111111111", "J45.909"),
+    ]
+)
+PERSONS = sorted(CLAIMS["person_id"].unique())
+SCORES = [
+    ("p_met", "2026-01-05", FS, "40"), ("p_met", "2026-01-05", PRED, "10"), ("p_met", "2026-02-10", FS, "50"),
+    ("p_not_met", "2026-01-05", FS, "40"), ("p_not_met", "2026-01-05", PRED, "10"),
+    ("p_not_met", "2026-02-10", FS, "49.5"),
+    ("p_no_discharge", "2026-01-05", FS, "40"),
+    ("p_parkinson", "2026-01-05", FS, "40"), ("p_parkinson", "2026-02-10", FS, "70"),
+    ("p_g9733", "2026-01-05", FS, "40"),
+    ("p_open", "2026-06-01", FS, "40"),
+    ("p_other", "2026-01-05", FS, "40"),
+]
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("measure_220_dbt")
 def test_every_outcome_appears_and_counts_reconcile(dbt_warehouse):
-    claims = claim_lines(
-        [
-            # met: residual exactly 0 (50 - 40 - 10)
-            ("p_met", "2026-01-05", "97161", "111111111", BACK),
-            ("p_met", "2026-01-20", "97110", "111111111", BACK),
-            ("p_met", "2026-02-10", "M1012", "111111111", BACK),
-            # not met: residual -0.5
-            ("p_not_met", "2026-01-05", "97162", "111111111", BACK),
-            ("p_not_met", "2026-02-10", "M1012", "111111111", BACK),
-            # not measured: intake, no discharge score
-            ("p_no_discharge", "2026-01-05", "97161", "111111111", BACK),
-            ("p_no_discharge", "2026-02-10", "M1012", "111111111", BACK),
-            # M1122: Parkinson's on an earlier claim outranks a complete score pair
-            ("p_parkinson", "2025-06-01", "99213", "999999999", "G20.A1"),
-            ("p_parkinson", "2026-01-05", "97161", "111111111", BACK),
-            ("p_parkinson", "2026-02-10", "M1012", "111111111", BACK),
-            # G9733 reported inside the episode
-            ("p_g9733", "2026-01-05", "97161", "111111111", BACK),
-            ("p_g9733", "2026-01-06", "G9733", "111111111", BACK),
-            ("p_g9733", "2026-02-10", "M1012", "111111111", BACK),
-            # pending: no M1012, last visit 15 days before the as-of date
-            ("p_open", "2026-06-01", "97161", "111111111", BACK),
-            ("p_open", "2026-06-15", "97110", "111111111", BACK),
-            # out of scope: TIN 222222222 has no episode with an intake score
-            ("p_out", "2026-01-05", "97161", "222222222", BACK),
-            ("p_out", "2026-02-10", "M1012", "222222222", BACK),
-            # no low back diagnosis: never an episode
-            ("p_other", "2026-01-05", "97161", "111111111", "J45.909"),
-        ]
-    )
-    persons = sorted(claims["person_id"].unique())
-    scores = [
-        ("p_met", "2026-01-05", FS, "40"), ("p_met", "2026-01-05", PRED, "10"), ("p_met", "2026-02-10", FS, "50"),
-        ("p_not_met", "2026-01-05", FS, "40"), ("p_not_met", "2026-01-05", PRED, "10"),
-        ("p_not_met", "2026-02-10", FS, "49.5"),
-        ("p_no_discharge", "2026-01-05", FS, "40"),
-        ("p_parkinson", "2026-01-05", FS, "40"), ("p_parkinson", "2026-02-10", FS, "70"),
-        ("p_g9733", "2026-01-05", FS, "40"),
-        ("p_open", "2026-06-01", FS, "40"),
-        ("p_other", "2026-01-05", FS, "40"),
-    ]
-    load_raw(dbt_warehouse.path, claims, persons, scores)
+    load_raw(dbt_warehouse.path, CLAIMS, PERSONS, SCORES)
     dbt_warehouse.dbt("build", "--select", "+int_rehab__cases", "+rehab_episodes", "--indirect-selection", "cautious",
                       "--exclude-resource-type", "unit_test", "--vars", f'{{"as_of_date": "{AS_OF}"}}')
 

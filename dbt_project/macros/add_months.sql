@@ -8,3 +8,7 @@
 {% macro default__add_months(date_expression, months) -%}
     cast({{ dbt.dateadd('month', months, date_expression) }} as date)
 {%- endmacro %}
+
+{% macro spark__add_months(date_expression, months) -%}
+    add_months({{ date_expression }}, cast({{ months }} as int))
+{%- endmacro %}

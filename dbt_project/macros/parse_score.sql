@@ -15,3 +15,11 @@
         try_cast(regexp_extract({{ field }}, '^\s*([+-]?[0-9]+(\.[0-9]+)?)\s*(%|[A-Za-z]+\.?)\s*$', 1) as {{ type }})
     )
 {%- endmacro %}
+
+{#- Spark: the same pattern as a raw string literal (r'...'), so its backslashes reach the regular expression. -#}
+{% macro spark__parse_score(field, type) -%}
+    coalesce(
+        try_cast({{ field }} as {{ type }}),
+        try_cast(regexp_extract({{ field }}, r'^\s*([+-]?[0-9]+(\.[0-9]+)?)\s*(%|[A-Za-z]+\.?)\s*$', 1) as {{ type }})
+    )
+{%- endmacro %}

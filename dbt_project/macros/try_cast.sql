@@ -11,3 +11,8 @@
 {% macro duckdb__try_cast(field, type) -%}
     try_cast({{ field }} as {{ type }})
 {%- endmacro %}
+
+{#- Spark's cast yields null on a bad value only with ANSI mode off (dbt-spark turns it off); try_cast says so. -#}
+{% macro spark__try_cast(field, type) -%}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}

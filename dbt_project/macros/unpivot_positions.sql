@@ -33,3 +33,16 @@
         into name unpivoted_column value {{ value_name }}
     ) as unpivoted
 {%- endmacro %}
+
+{#- Spark (3.4+) has UNPIVOT too, with its own syntax; it leaves out null values by default. -#}
+{% macro spark__unpivot_positions(relation, keep_columns, prefix, positions, position_name, value_name) -%}
+    {%- set columns = [] -%}
+    {%- for position in range(1, positions + 1) -%}{%- do columns.append(prefix ~ position) -%}{%- endfor %}
+    select
+        {% for column in keep_columns %}{{ column }}, {% endfor %}
+        cast(substr(unpivoted_column, {{ prefix | length + 1 }}) as integer) as {{ position_name }},
+        {{ value_name }}
+    from (
+        select {% for column in keep_columns %}{{ column }}, {% endfor %}{{ columns | join(', ') }} from {{ relation }}
+    ) unpivot ({{ value_name }} for unpivoted_column in ({{ columns | join(', ') }})) as unpivoted
+{%- endmacro %}

@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.spark_warehouse import dialect
 
 SCHEMA = "labels"
 CPT_DESCRIPTORS_ENV = "CPT_DESCRIPTORS_FILE"
@@ -83,7 +84,20 @@ def write_cpt_descriptors(con: duckdb.DuckDBPyConnection, path: Path | None) -> 
 
 
 def write_code_labels(con: duckdb.DuckDBPyConnection, cpt_file: Path | None) -> dict[str, int]:
+    if dialect(con) == "spark":
+        return _write_code_labels_to_spark(con, cpt_file)
     return {"icd10_cm": write_icd10_cm(con), "cpt_descriptors": write_cpt_descriptors(con, cpt_file)}
+
+
+def _write_code_labels_to_spark(con, cpt_file: Path | None) -> dict[str, int]:
+    """WAREHOUSE=spark: the same tables made in an in-memory DuckDB, then written to Spark (Parquet, replaced)."""
+    with duckdb.connect() as local:
+        rows = {"icd10_cm": write_icd10_cm(local), "cpt_descriptors": write_cpt_descriptors(local, cpt_file)}
+        con.execute(f"create database if not exists {SCHEMA}")
+        for table in rows:
+            frame = con.spark.createDataFrame(local.sql(f"select * from {SCHEMA}.{table}").to_arrow_table())
+            frame.write.mode("overwrite").format("parquet").saveAsTable(f"{SCHEMA}.{table}")
+    return rows
 
 
 @dg.multi_asset(

@@ -26,6 +26,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.dbt_in_process import dagster_events
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project, resolve_as_of_date
 
 # Unit tests test the code, with fixtures whose dates and vars are their own: a materialization runs only models,
@@ -184,6 +185,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         # (`buildable`), not in the first part, where a test of measure_cases against the registry (eager) would
         # read a table not built yet. A whole build selects every model, so every test runs.
         with _environment(RUN_CONTEXT_ENV, json.dumps(values)), _environment(INDIRECT_SELECTION_ENV, "buildable"):
+            if warehouse.settings.is_spark and not warehouse.settings.spark_thrift:
+                # dbt inside this process on its SparkSession (orchestration/dbt_in_process.py; no row counts)
+                yield from dagster_events(context, warehouse.settings, BUILD, dbt_target_path(warehouse))
+                return
             invocation = dbt.cli(BUILD, context=context, target_path=dbt_target_path(warehouse))
         yield from with_table_metadata(invocation)
 

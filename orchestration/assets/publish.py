@@ -123,8 +123,16 @@ def _results(result: PublishResult) -> list[dg.MaterializeResult]:
 def published_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     data_dir = warehouse.settings.data_dir
     with warehouse.connect(read_only=True) as con:
-        result = publish(con, data_dir, progress=context.log.info,
-                         as_of_date=resolve_as_of_date(con, warehouse.settings))
+        if dialect(con) == "spark":
+            # the publication's DuckDB code on an extract of what it reads: the reporting models (built by dbt on
+            # Spark), the registry and the case table (docs/deploy.md)
+            inputs = [*schema_tables(con, "reporting", "reference"), "marts.measure_cases"]
+            with duckdb_extract(con, inputs) as local:
+                result = publish(local, data_dir, progress=context.log.info,
+                                 as_of_date=resolve_as_of_date(con, warehouse.settings))
+        else:
+            result = publish(con, data_dir, progress=context.log.info,
+                             as_of_date=resolve_as_of_date(con, warehouse.settings))
     context.log.info(f"published version {result.version}: {len(result.row_counts)} tables")
     for skipped in result.qpp_report.skipped:
         context.log.warning(f"QPP file {skipped['file']} not written: {'; '.join(skipped['problems'])}")

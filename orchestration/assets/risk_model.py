@@ -17,6 +17,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.spark_warehouse import dialect, duckdb_extract, insert_arrow
 
 INPUTS_TABLE = "intermediate.int_rehab__episode_inputs"
 FEATURES_TABLE = "intermediate.int_rehab__episode_features"
@@ -59,7 +60,11 @@ class FitResult:
 
 def ensure_coefficients_table(con: duckdb.DuckDBPyConnection) -> None:
     """dbt's risk_model source must resolve before the first fit, so the empty table is created up front; a table
-    from before per-measure models gets its measure_id column."""
+    from before per-measure models gets its measure_id column (Spark warehouses never had one without it)."""
+    if dialect(con) == "spark":
+        con.execute("create database if not exists risk_model")
+        con.execute(COEFFICIENTS_DDL.replace(" not null", "").replace("varchar", "string") + " using parquet")
+        return
     con.execute("create schema if not exists risk_model")
     con.execute(COEFFICIENTS_DDL)
     con.execute(f"alter table {COEFFICIENTS_TABLE} add column if not exists measure_id varchar")
@@ -190,6 +195,19 @@ def fit_risk_model(
     return results
 
 
+def fit_risk_model_on_spark(con, reference_start: date | None = None, reference_end: date | None = None,
+                            fitted_at: datetime | None = None) -> list[FitResult]:
+    """WAREHOUSE=spark: the same fit on an in-memory extract of its (small) inputs, one row per reference episode
+    and term; the new version's coefficients are then appended to the Spark table."""
+    ensure_coefficients_table(con)
+    with duckdb_extract(con, [INPUTS_TABLE, FEATURES_TABLE, TERMS_TABLE, COEFFICIENTS_TABLE]) as local:
+        results = fit_risk_model(local, reference_start, reference_end, fitted_at)
+        if results:
+            insert_arrow(con, COEFFICIENTS_TABLE, local.sql(
+                f"select * from {COEFFICIENTS_TABLE} where version = {results[0].version}").to_arrow_table())
+    return results
+
+
 def _parse(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
@@ -214,8 +232,9 @@ def risk_model_coefficients(
     context: dg.AssetExecutionContext, config: RiskModelConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     with warehouse.connect() as con:
+        fit = fit_risk_model_on_spark if dialect(con) == "spark" else fit_risk_model
         try:
-            results = fit_risk_model(con, _parse(config.reference_start), _parse(config.reference_end))
+            results = fit(con, _parse(config.reference_start), _parse(config.reference_end))
         except RiskModelError as exc:
             raise dg.Failure(str(exc)) from exc
     if not results:

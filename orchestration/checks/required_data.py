@@ -23,6 +23,7 @@ from orchestration.ingest.discovery import scan_landing
 from orchestration.ingest.ledger import LEDGER_TABLE, SKIPPED_DUPLICATE
 from orchestration.raw_schema import raw_table
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.spark_warehouse import has_table
 
 CHECK_NAME = "required_rows"
 REQUIRED_TABLES = [c.name for c in CONTRACTS.values() if not c.optional_table]
@@ -45,9 +46,9 @@ def required_rows_problems(con, table: str, max_drop_share: float,
                            drop_blocks: bool = False) -> tuple[list[str], bool, int, list[tuple]]:
     """(problems, whether one of them blocks, rows in the table, [(delivery, rows loaded)] of the latest two
     deliveries, newest first)."""
-    exists = _has_table(con, *raw_table(table).split("."))
+    exists = has_table(con, *raw_table(table).split("."))
     total = con.execute(f"select count(*) from {raw_table(table)}").fetchone()[0] if exists else 0
-    latest = con.execute(latest_deliveries_sql(), [table]).fetchall() if _has_table(con, *LEDGER_TABLE.split(".")) else []
+    latest = con.execute(latest_deliveries_sql(), [table]).fetchall() if has_table(con, *LEDGER_TABLE.split(".")) else []
     problems, blocking = [], False
     if total == 0:
         problems.append(f"raw.{table} has no rows")
@@ -62,11 +63,6 @@ def required_rows_problems(con, table: str, max_drop_share: float,
                 f"DELIVERY_DROP_MAX_SHARE is {max_drop_share:g}"
             )
     return problems, blocking, total, latest
-
-
-def _has_table(con, schema: str, name: str) -> bool:
-    return con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                       [schema, name]).fetchone()[0] > 0
 
 
 def required_rows_check(contract: TableContract) -> dg.AssetChecksDefinition:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.exports import private_csv
+from orchestration.exports import private_csv, spark_extract
 from orchestration.settings import Settings, is_published_path
 
 CASES_TABLE = "marts.measure_cases"
@@ -40,6 +40,8 @@ def check_destination(settings: Settings, out: Path) -> Path:
 
 
 def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    if settings.is_spark:
+        return spark_extract(settings, [CASES_TABLE], lambda message: ExportError(message, 1))
     if not settings.warehouse_path.is_file():
         raise ExportError(f"no warehouse at {settings.warehouse_path}: run the pipeline first (DATA_DIR)", 1)
     try:

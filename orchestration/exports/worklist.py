@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.exports import private_csv
+from orchestration.exports import private_csv, spark_extract
 from orchestration.settings import Settings, is_published_path
 
 WORKLIST = "marts.follow_up_worklist"
@@ -51,6 +51,8 @@ def check_destination(out: Path, settings: Settings) -> Path:
 
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    if settings.is_spark:
+        return spark_extract(settings, [WORKLIST, PARAMETERS], ExportError)
     if not settings.warehouse_path.exists():
         raise ExportError(f"no warehouse at {settings.warehouse_path}: run the pipeline first (spine-pipeline run)")
     try:

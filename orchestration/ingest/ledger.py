@@ -12,12 +12,21 @@ from __future__ import annotations
 import duckdb
 
 from orchestration.raw_schema import RAW_SCHEMA
+from orchestration.spark_warehouse import dialect, sql_literal
 
 LEDGER_TABLE = f"{RAW_SCHEMA}._deliveries"
 LOADED, SKIPPED_DUPLICATE, SKIPPED_EMPTY = "loaded", "skipped_duplicate_file", "skipped_empty_file"
+SPARK_COLUMNS = ("source_file STRING, file_hash STRING, rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, "
+                 "status STRING, detail STRING, loaded_at TIMESTAMP")
 
 
 def create_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    if dialect(con) == "spark":
+        # partitioned like the raw tables: a delivery's entries are replaced with its partitions
+        con.execute(f"CREATE DATABASE IF NOT EXISTS {RAW_SCHEMA}")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} ({SPARK_COLUMNS}, table_name STRING, delivery STRING) "
+                    "USING parquet PARTITIONED BY (table_name, delivery)")
+        return
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     con.execute(
         f"""
@@ -74,3 +83,13 @@ def record(con: duckdb.DuckDBPyConnection, table: str, delivery: str, entries: l
             [table, delivery, e["file"], e["hash"], e["read"], e["loaded"], e["quarantined"], e["status"],
              e.get("detail"), loaded_at, rules_hash],
         )
+
+
+def replace_delivery(con, table: str, delivery: str, entries: list[dict], loaded_at) -> None:
+    """Spark: the delivery's ledger entries replace the ones it had (one partition, written last)."""
+    rows = [(e["file"], e["hash"], e["read"], e["loaded"], e["quarantined"], e["status"], e.get("detail"), loaded_at)
+            for e in entries]
+    con.spark.createDataFrame(rows, schema=SPARK_COLUMNS).createOrReplaceTempView("_ledger_entries")
+    con.execute(f"INSERT OVERWRITE TABLE {LEDGER_TABLE} PARTITION (table_name = {sql_literal(table)}, "
+                f"delivery = {sql_literal(delivery)}) SELECT * FROM _ledger_entries")
+    con.spark.catalog.dropTempView("_ledger_entries")

@@ -39,6 +39,7 @@ from orchestration.ingest.rules import (
     violations_query,
 )
 from orchestration.raw_schema import create_raw_tables, quarantine_table, raw_table, warnings_table
+from orchestration.spark_warehouse import dialect
 
 FINDINGS = "_ingest_findings"
 
@@ -106,12 +107,15 @@ def relative_name(path: Path, landing_dir: Path | None) -> str:
         return path.name
 
 
-def _stage_files(con, contract: TableContract, delivery: str, files: dict[Path, tuple[str, str]]) -> list[FileReport]:
-    """`files`: path -> (name relative to the landing folder, sha256)."""
+def _stage_files(con, contract: TableContract, delivery: str, files: dict[Path, tuple[str, str]],
+                 ledger_con=None) -> list[FileReport]:
+    """`files`: path -> (name relative to the landing folder, sha256). The ledger (which files loaded before) is in
+    `ledger_con`, the warehouse (by default `con` itself: on Spark the stage is a DuckDB of its own,
+    orchestration/ingest/spark_load.py)."""
     reports: list[FileReport] = []
     seen: dict[str, str] = {}
     for path, (rel, digest) in sorted(files.items()):
-        earlier = seen.get(digest) or ledger.loaded_elsewhere(con, contract.name, delivery, digest)
+        earlier = seen.get(digest) or ledger.loaded_elsewhere(ledger_con or con, contract.name, delivery, digest)
         if path.stat().st_size == 0:
             reports.append(FileReport(rel, digest, ledger.SKIPPED_EMPTY, detail="0-byte file: no header, no rows"))
             continue
@@ -242,6 +246,10 @@ def load_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str, fil
                   landing_dir: Path | None = None) -> DeliveryReport:
     """Replace `delivery`'s rows of raw.<table> with the content of `files` (quarantining bad rows), unless the
     delivery's last load read these very files under the same rules."""
+    if dialect(con) == "spark":
+        from orchestration.ingest.spark_load import load_delivery_spark
+
+        return load_delivery_spark(con, table, delivery, files, landing_dir)
     contract = CONTRACTS[table]
     create_raw_tables(con)
     ledger.create_ledger(con)

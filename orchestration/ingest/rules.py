@@ -3,11 +3,15 @@
 Each rule is a condition, a severity (the contract column's, orchestration/contract.py) and a readable reason.
 A row breaking an ERROR rule goes to quarantine under its first such rule (the order below), with every reason
 listed; a row breaking only WARN rules is loaded (a malformed value as NULL) and each gap is recorded in
-raw.<table>__warnings. Rules run in DuckDB over the VARCHAR stage table. `conflicting_versions` is judged
-last, among the rows that break no ERROR rule.
+raw.<table>__warnings. Rules run over the VARCHAR stage table, in DuckDB or in Spark SQL (WAREHOUSE=spark): the
+same conditions, written once; `Dialect` says how each engine spells the few constructs they do not share
+(identifier quotes, regular expressions, lists, structs and lambdas). `conflicting_versions` is judged last,
+among the rows that break no ERROR rule.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import duckdb
 
@@ -56,77 +60,160 @@ INTEGER_TEXT = r"^[+-]?[0-9]+(\.0*)?$"
 CONTROL_CHARACTER = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 
 
+@dataclass(frozen=True)
+class Dialect:
+    """How DuckDB and Spark SQL spell what the rules need. Regular expressions stick to the syntax both engines
+    (RE2, Java) read; Spark gets them as raw literals (r'...') so that backslashes reach the engine."""
+
+    name: str
+
+    @property
+    def spark(self) -> bool:
+        return self.name == "spark"
+
+    def q(self, name: str) -> str:
+        return "`" + name.replace("`", "``") + "`" if self.spark else q(name)
+
+    def regex(self, pattern: str) -> str:
+        return f"r'{pattern}'" if self.spark else f"'{pattern}'"
+
+    def full_match(self, value: str, pattern: str) -> str:
+        """`pattern` is anchored (^...$): a partial match of an anchored pattern is a full match."""
+        return f"({value} RLIKE {self.regex(pattern)})" if self.spark else f"regexp_full_match({value}, '{pattern}')"
+
+    def contains_match(self, value: str, pattern: str) -> str:
+        return f"({value} RLIKE {self.regex(pattern)})" if self.spark else f"regexp_matches({value}, '{pattern}')"
+
+    def struct(self, fields: dict[str, str]) -> str:
+        if self.spark:
+            return "named_struct(" + ", ".join(f"'{k}', {v}" for k, v in fields.items()) + ")"
+        return "{" + ", ".join(f"'{k}': {v}" for k, v in fields.items()) + "}"
+
+    def array(self, items: list[str]) -> str:
+        return f"array({', '.join(items)})" if self.spark else f"[{', '.join(items)}]"
+
+    def filter(self, array: str, var: str, condition: str) -> str:
+        return f"filter({array}, {var} -> {condition})" if self.spark else \
+            f"list_filter({array}, lambda {var}: {condition})"
+
+    def transform(self, array: str, var: str, expression: str) -> str:
+        return f"transform({array}, {var} -> {expression})" if self.spark else \
+            f"list_transform({array}, lambda {var}: {expression})"
+
+    def join(self, array: str, separator: str) -> str:
+        return f"array_join({array}, '{separator}')" if self.spark else f"array_to_string({array}, '{separator}')"
+
+    def first(self, array: str) -> str:
+        return f"{array}[0]" if self.spark else f"{array}[1]"
+
+    def contains(self, array: str, value: str) -> str:
+        return f"array_contains({array}, {value})" if self.spark else f"list_contains({array}, {value})"
+
+    def row_hash(self, columns: str) -> str:
+        return f"xxhash64({columns})" if self.spark else f"hash({columns})"
+
+    def concat_skipping_nulls(self, values: list[str]) -> str:
+        return f"concat_ws('', {', '.join(values)})" if self.spark else f"concat({', '.join(values)})"
+
+    def record_json(self, names: list[str]) -> str:
+        """The delivered row as JSON text, empty columns included."""
+        if self.spark:
+            pairs = ", ".join(f"'{n}', {self.q(n)}" for n in names)
+            return f"to_json(named_struct({pairs}), map('ignoreNullFields', 'false'))"
+        return f"CAST(to_json(struct_pack({', '.join(f'{q(n)} := {q(n)}' for n in names)})) AS VARCHAR)"
+
+    @property
+    def materialized(self) -> str:
+        """A CTE computed once (Spark plans a CTE once per reference: the loader caches the findings instead)."""
+        return "" if self.spark else "MATERIALIZED"
+
+    @property
+    def text(self) -> str:
+        return "STRING" if self.spark else "VARCHAR"
+
+    def type(self, duck_type: str) -> str:
+        return {"VARCHAR": "STRING", "INTEGER": "INT"}.get(duck_type, duck_type) if self.spark else duck_type
+
+
+DUCKDB, SPARK = Dialect("duckdb"), Dialect("spark")
+
+
 def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _present(col: str) -> str:
-    return f"({q(col)} IS NOT NULL AND trim({q(col)}) <> '')"
+def _present(col: str, d: Dialect = DUCKDB) -> str:
+    return f"({d.q(col)} IS NOT NULL AND trim({d.q(col)}) <> '')"
 
 
 # Each "breaks" condition tests the untrimmed value first: almost every value passes that cheap test, so the
 # trim() and regular expressions of the slow path are only paid by the few that do not.
-def _breaks_pattern(col: str, pattern: str) -> str:
-    return (f"NOT coalesce(regexp_full_match({q(col)}, '{pattern}'), false) AND {_present(col)} "
-            f"AND NOT regexp_full_match(trim({q(col)}), '{pattern}')")
+def _breaks_pattern(col: str, pattern: str, d: Dialect = DUCKDB) -> str:
+    return (f"NOT coalesce({d.full_match(d.q(col), pattern)}, false) AND {_present(col, d)} "
+            f"AND NOT {d.full_match(f'trim({d.q(col)})', pattern)}")
 
 
-def _breaks_date(col: str) -> str:
-    plain = f"coalesce({q(col)} LIKE '____-__-__' AND try_cast({q(col)} AS DATE) IS NOT NULL, false)"
-    iso = f"regexp_full_match(trim({q(col)}), '{ISO_DATE}') AND {typed_expr(col, 'DATE')} IS NOT NULL"
-    return f"NOT {plain} AND {_present(col)} AND NOT ({iso})"
+def _breaks_date(col: str, d: Dialect = DUCKDB) -> str:
+    plain = f"coalesce({d.q(col)} LIKE '____-__-__' AND try_cast({d.q(col)} AS DATE) IS NOT NULL, false)"
+    iso = f"{d.full_match(f'trim({d.q(col)})', ISO_DATE)} AND {typed_expr(col, 'DATE', d)} IS NOT NULL"
+    return f"NOT {plain} AND {_present(col, d)} AND NOT ({iso})"
 
 
-def _breaks_number(col: str, duck_type: str) -> str:
-    return f"try_cast({q(col)} AS {duck_type}) IS NULL AND {_present(col)} AND {typed_expr(col, duck_type)} IS NULL"
+def _breaks_number(col: str, duck_type: str, d: Dialect = DUCKDB) -> str:
+    return (f"try_cast({d.q(col)} AS {d.type(duck_type)}) IS NULL AND {_present(col, d)} "
+            f"AND {typed_expr(col, duck_type, d)} IS NULL")
 
 
-def _breaks_integer(col: str, duck_type: str) -> str:
-    return (f"NOT coalesce(regexp_full_match({q(col)}, '{INTEGER_TEXT}') AND try_cast({q(col)} AS {duck_type}) "
-            f"IS NOT NULL, false) AND {_present(col)} AND NOT coalesce(regexp_full_match(trim({q(col)}), "
-            f"'{INTEGER_TEXT}') AND {typed_expr(col, duck_type)} IS NOT NULL, false)")
+def _breaks_integer(col: str, duck_type: str, d: Dialect = DUCKDB) -> str:
+    return (f"NOT coalesce({d.full_match(d.q(col), INTEGER_TEXT)} AND {typed_expr(col, duck_type, d, trim=False)} "
+            f"IS NOT NULL, false) AND {_present(col, d)} AND NOT coalesce("
+            f"{d.full_match(f'trim({d.q(col)})', INTEGER_TEXT)} AND {typed_expr(col, duck_type, d)} IS NOT NULL, false)")
 
 
-def _strict_typed(col: str, duck_type: str) -> str:
+def _strict_typed(col: str, duck_type: str, d: Dialect = DUCKDB) -> str:
     """The typed value a row loads with, NULL where the value breaks its rule (so it never joins a key)."""
     if duck_type in INTEGER_TYPES:
-        return f"CASE WHEN regexp_full_match(trim({q(col)}), '{INTEGER_TEXT}') THEN {typed_expr(col, duck_type)} END"
-    return typed_expr(col, duck_type)
+        return (f"CASE WHEN {d.full_match(f'trim({d.q(col)})', INTEGER_TEXT)} "
+                f"THEN {typed_expr(col, duck_type, d)} END")
+    return typed_expr(col, duck_type, d)
 
 
-def typed_expr(col: str, duck_type: str) -> str:
+def typed_expr(col: str, duck_type: str, d: Dialect = DUCKDB, trim: bool = True) -> str:
     """The typed value of a delivered VARCHAR (NULL when empty; rules have already rejected bad values)."""
-    value = f"nullif(trim({q(col)}), '')"
+    value = f"nullif(trim({d.q(col)}), '')" if trim else d.q(col)
     if duck_type == "VARCHAR":
-        return q(col)
+        return d.q(col)
     if duck_type == "DATE":
         return f"try_cast(left({value}, 10) AS DATE)"
-    return f"try_cast({value} AS {duck_type})"
+    if duck_type in INTEGER_TYPES and d.spark:
+        # Spark's try_cast reads no fraction into an integer; a zero fraction (`2.0`) is the same whole number
+        return f"try_cast(regexp_replace({value}, r'\\.0*$', '') AS {d.type(duck_type)})"
+    return f"try_cast({value} AS {d.type(duck_type)})"
 
 
-def _value_reason(col: str, message: str) -> str:
-    return f"'{col} ' || chr(39) || {q(col)} || chr(39) || ' {message}'"
+def _value_reason(col: str, message: str, d: Dialect = DUCKDB) -> str:
+    return f"'{col} ' || chr(39) || {d.q(col)} || chr(39) || ' {message}'"
 
 
-def _malformed(c: Column) -> tuple[str, str, str]:
+def _malformed(c: Column, d: Dialect = DUCKDB) -> tuple[str, str, str]:
     """(rule, condition, reason) of a value that is not of the column's type or code shape."""
     if c.type == "DATE":
-        return "bad_date", _breaks_date(c.name), _value_reason(c.name, "is not an ISO date (YYYY-MM-DD)")
+        return "bad_date", _breaks_date(c.name, d), _value_reason(c.name, "is not an ISO date (YYYY-MM-DD)", d)
     if c.type in INTEGER_TYPES:
-        return ("bad_number", _breaks_integer(c.name, c.type),
-                _value_reason(c.name, f"is not a whole number fitting {c.type}"))
+        return ("bad_number", _breaks_integer(c.name, c.type, d),
+                _value_reason(c.name, f"is not a whole number fitting {c.type}", d))
     if c.type != "VARCHAR":
-        return ("bad_number", _breaks_number(c.name, c.type),
-                _value_reason(c.name, f"is not a number fitting {c.type}"))
+        return ("bad_number", _breaks_number(c.name, c.type, d),
+                _value_reason(c.name, f"is not a number fitting {c.type}", d))
     pattern, message = CODE_SHAPES[c.code_shape]
-    condition = _breaks_pattern(c.name, pattern)
+    condition = _breaks_pattern(c.name, pattern, d)
     if c.code_shape == "icd10":
         # ICD-9 rows (older Tuva deliveries) are kept: the ICD-10 shape does not apply to them.
         condition += " AND coalesce(lower(trim(diagnosis_code_type)), 'icd-10-cm') NOT LIKE 'icd-9%'"
-    return "unknown_code_format", condition, _value_reason(c.name, message)
+    return "unknown_code_format", condition, _value_reason(c.name, message, d)
 
 
-def _column_checks(contract: TableContract) -> list[tuple[str, str, str, str, str]]:
+def _column_checks(contract: TableContract, d: Dialect = DUCKDB) -> list[tuple[str, str, str, str, str]]:
     """(rule, severity, column, condition that breaks it, reason) for the contract's columns.
 
     A column standing in for another (claim_start_date for an empty claim_line_start_date) is held to its own
@@ -134,35 +221,36 @@ def _column_checks(contract: TableContract) -> list[tuple[str, str, str, str, st
     """
     out = []
     for c in contract.columns:
-        alone = f"NOT {_present(c.stands_in_for)} AND " if c.stands_in_for else ""
+        alone = f"NOT {_present(c.stands_in_for, d)} AND " if c.stands_in_for else ""
         if c.if_empty == ERROR:
             empty_reason = (f"'required column {c.name} is empty'" if not c.stands_in_for else
                             f"'required column {c.name} is empty and so is {c.stands_in_for}'")
-            out.append(("missing_key", ERROR, c.name, f"{alone}NOT {_present(c.name)}", empty_reason))
+            out.append(("missing_key", ERROR, c.name, f"{alone}NOT {_present(c.name, d)}", empty_reason))
         elif c.if_empty == WARN:
-            out.append((f"missing_{c.name}", WARN, c.name, f"{alone}NOT {_present(c.name)}", f"'{c.name} is empty'"))
+            out.append((f"missing_{c.name}", WARN, c.name, f"{alone}NOT {_present(c.name, d)}",
+                        f"'{c.name} is empty'"))
         if not c.checked:
             continue
-        rule, condition, reason = _malformed(c)
+        rule, condition, reason = _malformed(c, d)
         if c.stands_in_for and c.if_malformed == ERROR:
             out.append((rule, ERROR, c.name, f"{alone}{condition}", reason))
-            out.append((rule, WARN, c.name, f"{_present(c.stands_in_for)} AND {condition}", reason))
+            out.append((rule, WARN, c.name, f"{_present(c.stands_in_for, d)} AND {condition}", reason))
         else:
             out.append((rule, c.if_malformed, c.name, condition, reason))
     return out
 
 
-def _control_character_check(contract: TableContract) -> tuple[str, str, str, str, str]:
+def _control_character_check(contract: TableContract, d: Dialect = DUCKDB) -> tuple[str, str, str, str, str]:
     """Any column, always ERROR. One pass over the row's values joined together; the columns are named only for
     the rows that fail."""
-    cond = f"regexp_matches(concat({', '.join(q(n) for n in contract.names)}), '{CONTROL_CHARACTER}')"
-    named = ", ".join(f"CASE WHEN regexp_matches({q(n)}, '{CONTROL_CHARACTER}') THEN '{n}' END" for n in contract.names)
+    cond = d.contains_match(d.concat_skipping_nulls([d.q(n) for n in contract.names]), CONTROL_CHARACTER)
+    named = [f"CASE WHEN {d.contains_match(d.q(n), CONTROL_CHARACTER)} THEN '{n}' END" for n in contract.names]
     reason = (f"'control character (NUL or another non-printing byte) in ' || "
-              f"array_to_string(list_filter([{named}], lambda c: c IS NOT NULL), ', ')")
+              f"{d.join(d.filter(d.array(named), 'c', 'c IS NOT NULL'), ', ')}")
     return ("control_character", ERROR, "", cond, reason)
 
 
-def _score_checks() -> list[tuple[str, str, str, str, str]]:
+def _score_checks(d: Dialect = DUCKDB) -> list[tuple[str, str, str, str, str]]:
     score = f"try_cast(trim(result) AS {SCORE_TYPE})"
     instrument_row = "_instr.instrument IS NOT NULL AND nullif(trim(result), '') IS NOT NULL"
     return [
@@ -175,14 +263,17 @@ def _score_checks() -> list[tuple[str, str, str, str, str]]:
     ]
 
 
+def instruments_sql(source: str) -> str:
+    """The instrument ranges (the dbt seed's columns, as text in `source`): the quarantine and the models share one
+    source."""
+    return (f"SELECT upper(trim(code)) AS code, instrument, CAST(min_score AS {SCORE_TYPE}) AS min_score, "
+            f"CAST(max_score AS {SCORE_TYPE}) AS max_score FROM {source}")
+
+
 def load_instruments(con: duckdb.DuckDBPyConnection) -> None:
     """The instrument ranges come from the dbt seed, so the quarantine and the models share one source."""
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {INSTRUMENTS_TABLE} AS "
-        f"SELECT upper(trim(code)) AS code, instrument, min_score::{SCORE_TYPE} AS min_score, "
-        f"max_score::{SCORE_TYPE} AS max_score FROM read_csv(?, header = true, all_varchar = true)",
-        [str(INSTRUMENTS_SEED)],
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {INSTRUMENTS_TABLE} AS "
+                + instruments_sql("read_csv(?, header = true, all_varchar = true)"), [str(INSTRUMENTS_SEED)])
 
 
 def _priority(check: tuple[str, str, str, str, str]) -> tuple[int, int]:
@@ -195,7 +286,12 @@ def _version_key(contract: TableContract) -> list[str]:
     return list(contract.key) if contract.key and set(contract.key) <= set(contract.required) else []
 
 
-def _conflicting_versions(contract: TableContract, stage: str, record: str) -> tuple[str, str]:
+def _failure(d: Dialect, rule: str, severity: str, column: str, reason: str) -> str:
+    return d.struct({"rule": f"'{rule}'", "severity": f"'{severity}'", "column": f"'{column}'", "reason": reason})
+
+
+def _conflicting_versions(contract: TableContract, stage: str, record: str,
+                          d: Dialect = DUCKDB) -> tuple[str, str]:
     """(CTEs, rows) for the rows of a key delivered more than once with different values within the delivery.
 
     Within one delivery nothing says which version is the correction, so none is loaded: every version is
@@ -207,8 +303,8 @@ def _conflicting_versions(contract: TableContract, stage: str, record: str) -> t
         return "", "SELECT * FROM _failing"
     keys = [f"_k{i}" for i in range(len(key))]
     clean = ("NOT EXISTS (SELECT 1 FROM _failing AS _f WHERE _f._source_file = _h._source_file "
-             f"AND _f._line_number = _h._line_number AND _f.failures[1].severity = '{ERROR}')")
-    shown = " || ', ' || ".join(f"CAST(_v.{k} AS VARCHAR)" for k in keys)
+             f"AND _f._line_number = _h._line_number AND {d.first('_f.failures')}.severity = '{ERROR}')")
+    shown = " || ', ' || ".join(f"CAST(_v.{k} AS {d.text})" for k in keys)
     reason = (f"'{' + '.join(key)} (' || {shown} || ') is delivered ' || _v._n || ' times with different values "
               "in this delivery: no version is loaded'")
     ctes = f""", _versions AS (
@@ -218,10 +314,8 @@ def _conflicting_versions(contract: TableContract, stage: str, record: str) -> t
             GROUP BY ALL
             HAVING min(_row_hash) <> max(_row_hash)
         ), _conflicting AS (
-            SELECT _s._source_file, _s._file_hash, _s._line_number,
-                   CAST(to_json(struct_pack({record})) AS VARCHAR) AS raw_record,
-                   [{{'rule': 'conflicting_versions', 'severity': '{ERROR}', 'column': '', 'reason': {reason}}}]
-                       AS failures
+            SELECT _s._source_file, _s._file_hash, _s._line_number, {record} AS raw_record,
+                   {d.array([_failure(d, 'conflicting_versions', ERROR, '', reason)])} AS failures
             FROM _hashed AS _h
             JOIN _versions AS _v ON {' AND '.join(f'_v.{k} = _h.{k}' for k in keys)}
             JOIN {stage} AS _s ON _s._source_file = _h._source_file AND _s._line_number = _h._line_number
@@ -233,7 +327,44 @@ def _conflicting_versions(contract: TableContract, stage: str, record: str) -> t
     return ctes, rows
 
 
-def violations_query(contract: TableContract, stage: str) -> str:
+def _failing(checks: list[tuple[str, str, str, str, str]], stage: str, join: str, record: str, d: Dialect) -> str:
+    """The stage rows that break a rule, with the rules they break (`failures`, first the one that names them).
+
+    DuckDB evaluates the conditions where they are written. Spark's optimizer would take the three copies of a
+    few hundred conditions (filter, failures, error test) as one expression tree and spend tens of seconds on
+    each delivery planning it: there each condition is a flag computed once, in a subquery named `_instr` so that
+    the reasons' references to the instrument range still resolve."""
+    if not d.spark:
+        failures = d.array([f"CASE WHEN {cond} THEN {_failure(d, rule, severity, column, reason)} END"
+                            for rule, severity, column, cond, reason in checks])
+        any_error = " OR ".join(f"({cond})" for _, severity, _, cond, _ in checks if severity == ERROR)
+        return f"""
+            SELECT _s._source_file, _s._file_hash, _s._line_number,
+                   CASE WHEN {any_error} THEN {record} END AS raw_record,
+                   {d.filter(failures, 'f', 'f IS NOT NULL')} AS failures
+            FROM {stage} AS _s
+            LEFT JOIN _dup ON _dup._source_file = _s._source_file AND _dup._line_number = _s._line_number
+            {join}
+            WHERE {' OR '.join(f'({cond})' for _, _, _, cond, _ in checks)}"""
+    flags = ", ".join(f"({cond}) AS _c{i}" for i, (_, _, _, cond, _) in enumerate(checks))
+    instrument = ", _instr.instrument, _instr.min_score, _instr.max_score" if join else ""
+    failures = d.array([f"CASE WHEN _c{i} THEN {_failure(d, rule, severity, column, reason)} END"
+                        for i, (rule, severity, column, _, reason) in enumerate(checks)])
+    any_error = " OR ".join(f"_c{i}" for i, (_, severity, _, _, _) in enumerate(checks) if severity == ERROR)
+    return f"""
+            SELECT _source_file, _file_hash, _line_number,
+                   CASE WHEN {any_error} THEN {record} END AS raw_record,
+                   {d.filter(failures, 'f', 'f IS NOT NULL')} AS failures
+            FROM (
+                SELECT _s.*{instrument}, {flags}
+                FROM {stage} AS _s
+                LEFT JOIN _dup ON _dup._source_file = _s._source_file AND _dup._line_number = _s._line_number
+                {join}
+            ) AS _instr
+            WHERE {' OR '.join(f'_c{i}' for i in range(len(checks)))}"""
+
+
+def violations_query(contract: TableContract, stage: str, d: Dialect = DUCKDB) -> str:
     """One row per stage row that breaks a rule: lineage, and either its first ERROR rule (with the delivered
     values and every reason: a quarantine row), or a NULL rule and its WARN-level gaps (a loaded row).
 
@@ -241,51 +372,40 @@ def violations_query(contract: TableContract, stage: str) -> str:
     64-bit hash of all columns is computed once: exact duplicates are found among rows sharing it (then compared
     column by column), and versions of a key are told apart by it.
     """
-    cols = ", ".join(q(n) for n in contract.names)
+    cols = ", ".join(d.q(n) for n in contract.names)
     checks = [("duplicate_line", ERROR, "", "_dup._line_number IS NOT NULL",
                "'exact duplicate of an earlier line of this delivery'"),
-              _control_character_check(contract), *_column_checks(contract)]
+              _control_character_check(contract, d), *_column_checks(contract, d)]
     join = ""
     if contract.name == "observation":
-        checks += _score_checks()
+        checks += _score_checks(d)
         join = (f"LEFT JOIN {INSTRUMENTS_TABLE} AS _instr ON _instr.code = "
                 "upper(trim(coalesce(nullif(trim(normalized_code), ''), source_code)))")
     checks.sort(key=_priority)
-    failures = ", ".join(
-        f"CASE WHEN {cond} THEN {{'rule': '{rule}', 'severity': '{severity}', 'column': '{column}', "
-        f"'reason': {reason}}} END"
-        for rule, severity, column, cond, reason in checks)
-    any_error = " OR ".join(f"({cond})" for _, severity, _, cond, _ in checks if severity == ERROR)
-    record = ", ".join(f"{q(n)} := {q(n)}" for n in contract.names)
-    version_ctes, rows = _conflicting_versions(contract, stage, record)
-    key = [f", {_strict_typed(k, contract.column(k).type)} AS _k{i}" for i, k in enumerate(_version_key(contract))]
+    record = d.record_json(contract.names)
+    version_ctes, rows = _conflicting_versions(contract, stage, record, d)
+    key = [f", {_strict_typed(k, contract.column(k).type, d)} AS _k{i}" for i, k in enumerate(_version_key(contract))]
+    first = d.first("failures")
     return f"""
-        WITH _hashed AS MATERIALIZED (
-            SELECT _source_file, _line_number, hash({cols}) AS _row_hash{''.join(key)} FROM {stage}
+        WITH _hashed AS {d.materialized} (
+            SELECT _source_file, _line_number, {d.row_hash(cols)} AS _row_hash{''.join(key)} FROM {stage}
         ), _dup_hash AS (
             SELECT _row_hash FROM _hashed GROUP BY _row_hash HAVING count(*) > 1
         ), _dup AS (
             SELECT _source_file, _line_number FROM (
                 SELECT _s._source_file, _s._line_number,
-                       row_number() OVER (PARTITION BY {', '.join(f'_s.{q(n)}' for n in contract.names)}
+                       row_number() OVER (PARTITION BY {', '.join(f'_s.{d.q(n)}' for n in contract.names)}
                                           ORDER BY _s._source_file, _s._line_number) AS _rank
                 FROM _hashed AS _h
-                JOIN _dup_hash USING (_row_hash)
+                JOIN _dup_hash ON _dup_hash._row_hash = _h._row_hash
                 JOIN {stage} AS _s ON _s._source_file = _h._source_file AND _s._line_number = _h._line_number
-            ) WHERE _rank > 1
-        ), _failing AS MATERIALIZED (
-            SELECT _s._source_file, _s._file_hash, _s._line_number,
-                   CASE WHEN {any_error} THEN CAST(to_json(struct_pack({record})) AS VARCHAR) END AS raw_record,
-                   list_filter([{failures}], lambda f: f IS NOT NULL) AS failures
-            FROM {stage} AS _s
-            LEFT JOIN _dup ON _dup._source_file = _s._source_file AND _dup._line_number = _s._line_number
-            {join}
-            WHERE {' OR '.join(f'({cond})' for _, _, _, cond, _ in checks)}
+            ) AS _ranked WHERE _rank > 1
+        ), _failing AS {d.materialized} ({_failing(checks, stage, join, record, d)}
         ){version_ctes}
         SELECT _source_file, _file_hash, _line_number, raw_record,
-               CASE WHEN failures[1].severity = '{ERROR}' THEN failures[1].rule END AS rule,
-               array_to_string(list_transform(failures, lambda f: f.reason), '; ') AS reason,
-               list_transform(list_filter(failures, lambda f: f.severity = '{WARN}'),
-                              lambda f: {{'rule': f.rule, 'column': f.column, 'reason': f.reason}}) AS warnings
-        FROM ({rows})
+               CASE WHEN {first}.severity = '{ERROR}' THEN {first}.rule END AS rule,
+               {d.join(d.transform('failures', 'f', 'f.reason'), '; ')} AS reason,
+               {d.transform(d.filter('failures', 'f', f"f.severity = '{WARN}'"), 'f',
+                            d.struct({'rule': 'f.rule', 'column': 'f.column', 'reason': 'f.reason'}))} AS warnings
+        FROM ({rows}) AS _rows
     """
