@@ -3,7 +3,7 @@
     Incremental, as base_medical_claim (macros/claim_line_versions.sql): a line with a new latest version has
     its positions written again, and the positions it no longer fills are deleted. -#}
 {{ config(
-    materialized='incremental',
+    materialized=claim_materialization(),
     incremental_strategy=claim_incremental_strategy(),
     unique_key=['claim_id', 'claim_line_number', 'diagnosis_position'],
     on_schema_change='fail',
