@@ -26,7 +26,7 @@ unpivoted as (
 
     {{ unpivot_positions('versions', ['claim_id', 'claim_line_number', 'person_id', 'service_date', '_delivery',
                                       '_loaded_at'],
-                         'diagnosis_code_', 25, 'diagnosis_position', 'raw_code') }}
+                         'diagnosis_code_', var('claim_diagnosis_positions'), 'diagnosis_position', 'raw_code') }}
 
 ),
 

@@ -25,7 +25,7 @@ versions as (
 unpivoted as (
 
     {{ unpivot_positions('versions', ['claim_id', 'claim_line_number', 'service_date', '_delivery', '_loaded_at'],
-                         'hcpcs_modifier_', 5, 'modifier_position', 'raw_modifier') }}
+                         'hcpcs_modifier_', var('claim_modifier_positions'), 'modifier_position', 'raw_modifier') }}
 
 ),
 
