@@ -390,3 +390,29 @@ def test_floor_220_fits_the_open_model_when_no_coefficients_are_given(landing_22
     assert set(result["coefficients_220"]) >= {"intercept", "intake_fs", "sex_male", "comorbidity_count"}
     open_model = result["cases_220"][result["cases_220"]["predictor"] == "open_model"]
     assert open_model["predicted_change"].notna().all()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("e2e")
+def test_floor_220_agrees_with_the_pipeline_on_generated_data(pipeline_run):
+    """The session's real pipeline run (8,000 generated persons with defects, a refit): the floor fits its own
+    model on its own episodes and must find the pipeline's coefficients and the same cases by TIN, performance
+    year, status and code."""
+    import duckdb
+
+    from orchestration.resources import resolve_as_of_date
+
+    settings = pipeline_run.settings
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        as_of = resolve_as_of_date(con, settings)
+        pipeline = {(t or "", int(y), s, c): n for t, y, s, c, n in con.execute(
+            "select tin, performance_year, status, coalesce(qdc_code, ''), count(*) "
+            "from marts.measure_cases where measure_id = '220' group by all").fetchall()}
+        coefficients = dict(con.execute(
+            "select term, coefficient from risk_model.coefficients where measure_id = '220' and version = "
+            "(select max(version) from risk_model.coefficients where measure_id = '220')").fetchall())
+    floor = floor_duckdb.compute(settings.landing_dir, as_of)
+    assert floor["risk_model_fitted"] and coefficients
+    assert floor["coefficients_220"] == pytest.approx(coefficients, rel=1e-6, abs=1e-9)
+    assert sum(pipeline.values()) > 100
+    assert diff_counts(pipeline, floor["summary_220"], "pipeline", "floor") == []
