@@ -147,7 +147,8 @@ left join typed t on t.name is not distinct from lower(trim(p.payer))
                  and t.delivered_type is not distinct from nullif(lower(trim(p.payer_type)), '');
 
 -- every line's diagnoses as one '|'-joined string of dot-less upper-case codes: one regex per value set and line
-create or replace temp table rehab_lines as
+-- (a view: read once for the visits, once for the lines of the persons with an episode)
+create or replace temp view rehab_lines as
 select person_id, service_date, claim_id, claim_line_number, upper(trim(hcpcs_code)) as hcpcs,
        nullif(replace(replace(trim(rendering_tin), '-', ''), ' ', ''), '') as tin,
        nullif(trim(rendering_npi), '') as npi,
@@ -258,13 +259,15 @@ left join intake i using (person_id, start_date)
 left join discharge d using (person_id, start_date)
 left join vendor v using (person_id, start_date);
 
--- the diagnosis codes of the persons with an episode, one row each, and the exclusion and comorbidity value sets
--- they hit (prefix joins: one equi-join per prefix length)
+-- the lines of the persons with an episode, their diagnosis codes, one row each, and the exclusion and
+-- comorbidity value sets they hit (prefix joins: one equi-join per prefix length)
+create or replace temp table rehab_person_lines as
+select person_id, service_date, hcpcs, dx
+from rehab_lines semi join (select distinct person_id from rehab_episodes) e using (person_id);
+
 create or replace temp table rehab_person_codes as
 select person_id, service_date, code
-from (select person_id, service_date, unnest(string_split(dx, '|')) as code
-      from rehab_lines semi join (select distinct person_id from rehab_episodes) e using (person_id)
-      where dx <> '')
+from (select person_id, service_date, unnest(string_split(dx, '|')) as code from rehab_person_lines where dx <> '')
 where code <> '';
 
 create or replace temp table rehab_dx_hits as
@@ -283,7 +286,7 @@ with evidence as (
     -- the exclusion code reported during the episode
     select e.person_id, e.start_date, r.priority, r.code
     from rehab_episodes e
-    join (select person_id, service_date, hcpcs from rehab_lines where hcpcs in $exclusion_codes) l
+    join (select person_id, service_date, hcpcs from rehab_person_lines where hcpcs in $exclusion_codes) l
       on l.person_id = e.person_id and l.service_date between e.start_date and e.end_date
     join rehab_exclusion_rules r on r.code = l.hcpcs
 )
@@ -293,7 +296,7 @@ create or replace temp table rehab_inputs as
 with prior_surgery as (
     select distinct e.person_id, e.start_date
     from rehab_episodes e
-    join (select person_id, service_date from rehab_lines where hcpcs in $surgery_codes) l
+    join (select person_id, service_date from rehab_person_lines where hcpcs in $surgery_codes) l
       on l.person_id = e.person_id and l.service_date < e.start_date
      and l.service_date >= cast(e.start_date - to_years($surgery_years) as date)
 ),
