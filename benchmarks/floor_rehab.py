@@ -156,16 +156,15 @@ select person_id, service_date, claim_id, claim_line_number, upper(trim(hcpcs_co
 from claims;
 
 create or replace temp table rehab_visits as
-select l.person_id, l.service_date as day, l.claim_id, l.claim_line_number, l.tin, l.npi,
-       regexp_matches(l.dx, $low_back) as has_low_back,
+select l.person_id, l.service_date as day, l.claim_id, l.claim_line_number, l.tin, l.npi, l.has_low_back,
        l.hcpcs = $discharge_code as is_discharge,
-       regexp_matches(l.dx, $low_back) and l.hcpcs in $start_codes
+       l.has_low_back and l.hcpcs in $start_codes
          and year(l.service_date) - year(p.birth_date)
              - case when strftime(l.service_date, '%m%d') < strftime(p.birth_date, '%m%d') then 1 else 0 end
              >= $min_age as is_start
-from rehab_lines l
+from (select *, regexp_matches(dx, $low_back) as has_low_back from rehab_lines) l
 left join rehab_persons p using (person_id)
-where regexp_matches(l.dx, $low_back) or l.hcpcs = $discharge_code;
+where l.has_low_back or l.hcpcs = $discharge_code;
 
 -- islands: visit days of a person closer than the gap (a gap of exactly gap_days keeps the island)
 create or replace temp table rehab_days as
