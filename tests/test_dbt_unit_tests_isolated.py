@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from orchestration.assets.dbt_models import BUILD, MANIFEST
 from orchestration.settings import DBT_PROJECT_DIR
 from test_follow_up_worklist_dbt_unit import SELECTION as FOLLOW_UP_UNIT_TESTS
@@ -18,6 +20,8 @@ from test_measure_459_dbt_unit import UNIT_TESTS as PAIRS_UNIT_TESTS
 
 # models read run variables through run_var('name') (or var('name')): both name the variable literally
 VAR_CALL = re.compile(r"""\b(?:run_)?var\(\s*['"](\w+)['"]""")
+# dbt_project.yml's vars are fixed properties of the input layer, the same in every run: not run variables
+FIXED_VARS = set(yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text()).get("vars") or {})
 
 
 def _manifest() -> dict:
@@ -37,7 +41,7 @@ def test_every_unit_test_pins_the_vars_its_model_reads():
     models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     unpinned = {}
     for test in manifest["unit_tests"].values():
-        read = set(VAR_CALL.findall(models[test["model"]]["raw_code"]))
+        read = set(VAR_CALL.findall(models[test["model"]]["raw_code"])) - FIXED_VARS
         missing = read - set((test.get("overrides") or {}).get("vars") or {})
         if missing:
             unpinned[test["name"]] = sorted(missing)
