@@ -1,19 +1,21 @@
 """Code labels the reporting models join but SQL cannot make: ICD-10-CM descriptions (from the
 simple_icd_10_cm package) and the CPT descriptors of a file the user supplies (AMA-licensed: never bundled).
 
-Written into the warehouse schema `labels` (dbt source `labels`) before dbt runs, so the reporting models carry
-the labels with lineage, contracts and tests, and the publisher only suppresses.
+Written into the warehouse schema `labels` (dbt source `labels`) by the dbt step, right before dbt runs, whenever
+the step builds a model that reads them; so the reporting models carry the labels with lineage, contracts and
+tests, and the publisher only suppresses.
 """
 
 import importlib.metadata
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WarehouseResource
 from orchestration.spark_warehouse import dialect
 
 SCHEMA = "labels"
@@ -100,17 +102,22 @@ def _write_code_labels_to_spark(con, cpt_file: Path | None) -> dict[str, int]:
     return rows
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec([SCHEMA, "icd10_cm"], group_name="labels", kinds={"python", "duckdb"},
-                     description="ICD-10-CM items and descriptions (simple_icd_10_cm, CMS FY2026 files)."),
-        dg.AssetSpec([SCHEMA, "cpt_descriptors"], group_name="labels", kinds={"python", "duckdb"},
-                     description="CPT descriptors from the user's licensed file ($CPT_DESCRIPTORS_FILE or "
-                                 "$DATA_DIR/cpt_descriptors.csv); empty without one."),
-    ],
-    pool=WAREHOUSE_POOL,
-)
-def code_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+SPECS = [
+    dg.AssetSpec([SCHEMA, "icd10_cm"], group_name="labels", kinds={"python", "duckdb"},
+                 description="ICD-10-CM items and descriptions (simple_icd_10_cm, CMS FY2026 files); written by "
+                             "the dbt step before the models that read it."),
+    dg.AssetSpec([SCHEMA, "cpt_descriptors"], group_name="labels", kinds={"python", "duckdb"},
+                 description="CPT descriptors from the user's licensed file ($CPT_DESCRIPTORS_FILE or "
+                             "$DATA_DIR/cpt_descriptors.csv); empty without one. Written by the dbt step before the "
+                             "models that read it."),
+]
+KEYS = frozenset(spec.key for spec in SPECS)
+
+
+def write_labels(warehouse: WarehouseResource) -> Iterator[dg.AssetMaterialization]:
+    """Write both tables and report them as materialized. Called by the dbt step (orchestration/assets/dbt_models.py)
+    when it builds a model that reads them: an asset step of their own, upstream of dbt, made Dagster split a refit's
+    dbt build in three instead of two (docs/performance.md, "Fixed costs")."""
     cpt_file = cpt_descriptor_file(warehouse.settings.data_dir)
     with warehouse.connect() as con:
         rows = write_code_labels(con, cpt_file)
@@ -118,7 +125,8 @@ def code_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         metadata = {"dagster/row_count": n}
         if table == "cpt_descriptors":
             metadata["file"] = str(cpt_file) if cpt_file else "none supplied"
-        yield dg.MaterializeResult(asset_key=[SCHEMA, table], metadata=metadata)
+        yield dg.AssetMaterialization(asset_key=[SCHEMA, table], metadata=metadata)
 
 
-ASSETS = [code_labels]
+# External assets in the code location: their lineage, group and descriptions; the dbt step materializes them.
+ASSETS = SPECS

@@ -4,7 +4,9 @@ The refresh (daily, or after ingestion) applies the current risk-model version: 
 model. A refit (`refit_job`) fits `risk_model_coefficients` (orchestration/assets/risk_model.py) on the episode
 features and then scores with it: Dagster splits this multi-asset into the models upstream of the fit and those
 downstream of the `risk_model` source, two invocations, because the fit sits between them. dbt tests become
-asset checks (dagster-dbt does this).
+asset checks (dagster-dbt does this). The code labels the reporting models read (orchestration/assets/code_labels.py)
+are written by this step, before dbt starts: as an asset step of their own upstream of some models, they split a
+refit's build in three (Dagster colours a multi-asset by the steps upstream of each of its assets).
 
 Fixed costs (docs/performance.md, "Fixed costs"): the run's values (as-of date, TINs in scope, pinned model
 version) reach dbt in the environment variable DBT_RUN_CONTEXT (dbt_project/macros/run_var.sql), never as
@@ -26,6 +28,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.assets import code_labels
 from orchestration.dbt_in_process import dagster_events
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project, resolve_as_of_date
 
@@ -179,6 +182,8 @@ def _close_adapter(adapter) -> None:
              pool=WAREHOUSE_POOL)
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     with warehouse.locked():
+        if context.selected_asset_keys & LABEL_READERS:
+            yield from code_labels.write_labels(warehouse)
         values = run_context(warehouse)
         context.log.info(f"dbt run context: {json.dumps(values, sort_keys=True)}")
         # A refit splits the build around the fit: a test runs in the part that builds the last of its models
@@ -193,4 +198,6 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         yield from with_table_metadata(invocation)
 
 
+# The models that read the code labels (dbt source `labels`): the step that builds any of them writes the labels first.
+LABEL_READERS = frozenset(key for key, deps in dbt_models.asset_deps.items() if deps & code_labels.KEYS)
 ASSETS = [dbt_models]
