@@ -35,9 +35,8 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
 
 def write_icd10_cm(con: duckdb.DuckDBPyConnection) -> int:
     """Every ICD-10-CM item without the dot (as staging stores diagnoses) with its description. Rewritten only
-    when the package version differs from the one the table was written from (it takes ~2 s)."""
-    import simple_icd_10_cm as icd10
-
+    when the package version differs from the one the table was written from: importing the package parses its
+    XML (~2 CPU s), so it is imported only then."""
     version = importlib.metadata.version(ICD10_PACKAGE)
     con.execute(f"create schema if not exists {SCHEMA}")
     written = con.execute(
@@ -45,6 +44,8 @@ def write_icd10_cm(con: duckdb.DuckDBPyConnection) -> int:
     ).fetchall()
     if written and written[0][0] == version:
         return con.execute(f"select count(*) from {SCHEMA}.icd10_cm").fetchone()[0]
+    import simple_icd_10_cm as icd10
+
     # a block and its only category share a name (B99, C7A ...): one row per code
     codes = list(dict.fromkeys(icd10.get_all_codes(with_dots=False)))
     table = pa.table({
