@@ -73,3 +73,28 @@ def test_event_log_connections_use_normal_sync_and_keep_the_file_open(tmp_path):
     assert (tmp_path / "events.db-wal").exists()
     assert sqlite3.connect(path).execute("select count(*) from t").fetchone()[0] == 1
     assert str(path) in dagster_sqlite._keepers
+
+
+def test_a_real_refit_runs_dbt_twice_and_records_row_counts_schemas_and_labels(pipeline_run):
+    """The end-to-end run (a first run: a refit): two dbt steps; every table model's materialization carries its
+    row count and column schema (read after dbt exits in two queries, not model by model through a dbt adapter);
+    the code labels are materialized by the dbt step."""
+    import duckdb
+    from dagster._core.instance.ref import InstanceRef
+
+    settings = pipeline_run.settings
+    assert pipeline_run.exit_code == 0
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(settings.data_dir / "dagster_home")))
+    refit = next(r for r in instance.get_runs() if r.job_name == "refit_job")
+    started = [e.step_key for e in instance.all_logs(refit.run_id, of_type=dg.DagsterEventType.STEP_START)]
+    assert len([s for s in started if s.startswith("dbt_models")]) == 2, started
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        cases = con.execute("select count(*) from marts.measure_cases").fetchone()[0]
+        labels = con.execute("select count(*) from labels.icd10_cm").fetchone()[0]
+    metadata = instance.get_latest_materialization_event(dg.AssetKey("measure_cases")).asset_materialization.metadata
+    assert metadata["dagster/row_count"].value == cases > 0
+    assert {"case_id", "status", "measure_id"} <= {c.name for c in metadata["dagster/column_schema"].value.columns}
+    view = instance.get_latest_materialization_event(dg.AssetKey("stg_medical_claim")).asset_materialization
+    assert "dagster/row_count" not in view.metadata and "dagster/column_schema" in view.metadata  # a view: not run
+    label = instance.get_latest_materialization_event(dg.AssetKey(["labels", "icd10_cm"])).asset_materialization
+    assert label.metadata["dagster/row_count"].value == labels > 0
