@@ -72,9 +72,9 @@ def dagster_steps(data_dir: Path, since: float) -> list[dict]:
 
 
 def dbt_invocations(data_dir: Path, since: float) -> list[dict]:
-    path = data_dir / "dbt_target" / "dbt.log"
+    logs = sorted((data_dir / "dbt_target").glob("dbt.log*"), key=lambda p: p.stat().st_mtime)  # dbt rotates it
     found: dict[str, dict] = {}
-    for line in path.read_text().splitlines() if path.exists() else []:
+    for line in (line for path in logs for line in path.read_text().splitlines()):
         try:
             event = json.loads(line)
         except ValueError:
