@@ -5,12 +5,16 @@ Jobs run in-process: DuckDB allows one writer per file, so steps never write the
 
 import dagster as dg
 
+from orchestration import dagster_sqlite
 from orchestration.assets import code_labels, dbt_models, ingest, publish, risk_model
 from orchestration.checks import gx_checks, landing_checks, required_data, sql_checks, worklist_checks
 from orchestration.jobs import JOBS
 from orchestration.resources import build_resources
 from orchestration.schedules import SCHEDULES
 from orchestration.sensors import SENSORS
+
+# Before any run stores an event: the headless runs and the UI's run workers both load this module.
+dagster_sqlite.install()
 
 defs = dg.Definitions(
     assets=[*ingest.ASSETS, *code_labels.ASSETS, *dbt_models.ASSETS, *risk_model.ASSETS, *publish.ASSETS],

@@ -108,6 +108,27 @@ def warehouse_exists(settings: Settings) -> bool:
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
+class ProjectDbtCliResource(DbtCliResource):
+    """dagster-dbt's CLI resource without the two things it does in this process before each dbt invocation:
+    `dbt --version` in a subprocess (the version of the installed dbt-core is known), and a dbt adapter built by
+    loading the profile, the project and every macro (seconds per invocation), only used to fetch row counts and
+    column schemas model by model afterwards; on DuckDB orchestration/assets/dbt_models.py reads both for every
+    model in two queries instead (docs/performance.md, "Fixed costs")."""
+
+    @property
+    def _cli_version(self):
+        from importlib.metadata import version as installed
+
+        from packaging import version
+
+        return version.parse(installed("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args):
+        if os.environ.get("DBT_TARGET", "duckdb") == "duckdb":
+            return None
+        return super()._initialize_dbt_core_adapter(args)  # Spark Thrift: dagster-dbt fetches the metadata
+
+
 def build_resources(settings: Settings | None = None) -> dict[str, object]:
     settings = settings or load_settings()
     export_dbt_env(settings)
@@ -118,7 +139,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
             threads=settings.duckdb_threads,
         ),
         # The venv's own dbt, so the pipeline works without activating the venv.
-        "dbt": DbtCliResource(
+        "dbt": ProjectDbtCliResource(
             project_dir=dbt_project,
             profiles_dir=str(DBT_PROJECT_DIR),
             dbt_executable=str(Path(sys.executable).with_name("dbt")),

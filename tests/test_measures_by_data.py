@@ -137,7 +137,7 @@ def test_a_220_shaped_measure_by_data_alone(tmp_path):
     ]
     load_raw(warehouse.path, claims, sorted(claims["person_id"].unique()), scores)
     # everything, the registry's and CMS-consistency tests included (unit tests are code tests, run elsewhere; the code
-    # labels are written by the Python code_labels asset, absent here, so their readers are left out)
+    # labels are written by the dbt step (orchestration/assets/code_labels.py), absent here, so their readers are left out)
     warehouse.dbt("build", "--exclude", "test_type:unit", "source:labels+", "--vars", json.dumps({"as_of_date": AS_OF}))
 
     cases = {person: (measure, stratum, status, code, year) for person, measure, stratum, status, code, year

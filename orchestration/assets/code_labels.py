@@ -1,19 +1,21 @@
 """Code labels the reporting models join but SQL cannot make: ICD-10-CM descriptions (from the
 simple_icd_10_cm package) and the CPT descriptors of a file the user supplies (AMA-licensed: never bundled).
 
-Written into the warehouse schema `labels` (dbt source `labels`) before dbt runs, so the reporting models carry
-the labels with lineage, contracts and tests, and the publisher only suppresses.
+Written into the warehouse schema `labels` (dbt source `labels`) by the dbt step, right before dbt runs, whenever
+the step builds a model that reads them; so the reporting models carry the labels with lineage, contracts and
+tests, and the publisher only suppresses.
 """
 
 import importlib.metadata
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WarehouseResource
 from orchestration.spark_warehouse import dialect
 
 SCHEMA = "labels"
@@ -33,9 +35,8 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
 
 def write_icd10_cm(con: duckdb.DuckDBPyConnection) -> int:
     """Every ICD-10-CM item without the dot (as staging stores diagnoses) with its description. Rewritten only
-    when the package version differs from the one the table was written from (it takes ~2 s)."""
-    import simple_icd_10_cm as icd10
-
+    when the package version differs from the one the table was written from: importing the package parses its
+    XML (~2 CPU s), so it is imported only then."""
     version = importlib.metadata.version(ICD10_PACKAGE)
     con.execute(f"create schema if not exists {SCHEMA}")
     written = con.execute(
@@ -43,6 +44,8 @@ def write_icd10_cm(con: duckdb.DuckDBPyConnection) -> int:
     ).fetchall()
     if written and written[0][0] == version:
         return con.execute(f"select count(*) from {SCHEMA}.icd10_cm").fetchone()[0]
+    import simple_icd_10_cm as icd10
+
     # a block and its only category share a name (B99, C7A ...): one row per code
     codes = list(dict.fromkeys(icd10.get_all_codes(with_dots=False)))
     table = pa.table({
@@ -100,17 +103,22 @@ def _write_code_labels_to_spark(con, cpt_file: Path | None) -> dict[str, int]:
     return rows
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec([SCHEMA, "icd10_cm"], group_name="labels", kinds={"python", "duckdb"},
-                     description="ICD-10-CM items and descriptions (simple_icd_10_cm, CMS FY2026 files)."),
-        dg.AssetSpec([SCHEMA, "cpt_descriptors"], group_name="labels", kinds={"python", "duckdb"},
-                     description="CPT descriptors from the user's licensed file ($CPT_DESCRIPTORS_FILE or "
-                                 "$DATA_DIR/cpt_descriptors.csv); empty without one."),
-    ],
-    pool=WAREHOUSE_POOL,
-)
-def code_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+SPECS = [
+    dg.AssetSpec([SCHEMA, "icd10_cm"], group_name="labels", kinds={"python", "duckdb"},
+                 description="ICD-10-CM items and descriptions (simple_icd_10_cm, CMS FY2026 files); written by "
+                             "the dbt step before the models that read it."),
+    dg.AssetSpec([SCHEMA, "cpt_descriptors"], group_name="labels", kinds={"python", "duckdb"},
+                 description="CPT descriptors from the user's licensed file ($CPT_DESCRIPTORS_FILE or "
+                             "$DATA_DIR/cpt_descriptors.csv); empty without one. Written by the dbt step before the "
+                             "models that read it."),
+]
+KEYS = frozenset(spec.key for spec in SPECS)
+
+
+def write_labels(warehouse: WarehouseResource) -> Iterator[dg.AssetMaterialization]:
+    """Write both tables and report them as materialized. Called by the dbt step (orchestration/assets/dbt_models.py)
+    when it builds a model that reads them: an asset step of their own, upstream of dbt, made Dagster split a refit's
+    dbt build in three instead of two (docs/performance.md, "Fixed costs")."""
     cpt_file = cpt_descriptor_file(warehouse.settings.data_dir)
     with warehouse.connect() as con:
         rows = write_code_labels(con, cpt_file)
@@ -118,7 +126,8 @@ def code_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         metadata = {"dagster/row_count": n}
         if table == "cpt_descriptors":
             metadata["file"] = str(cpt_file) if cpt_file else "none supplied"
-        yield dg.MaterializeResult(asset_key=[SCHEMA, table], metadata=metadata)
+        yield dg.AssetMaterialization(asset_key=[SCHEMA, table], metadata=metadata)
 
 
-ASSETS = [code_labels]
+# External assets in the code location: their lineage, group and descriptions; the dbt step materializes them.
+ASSETS = SPECS

@@ -4,7 +4,9 @@ The refresh (daily, or after ingestion) applies the current risk-model version: 
 model. A refit (`refit_job`) fits `risk_model_coefficients` (orchestration/assets/risk_model.py) on the episode
 features and then scores with it: Dagster splits this multi-asset into the models upstream of the fit and those
 downstream of the `risk_model` source, two invocations, because the fit sits between them. dbt tests become
-asset checks (dagster-dbt does this).
+asset checks (dagster-dbt does this). The code labels the reporting models read (orchestration/assets/code_labels.py)
+are written by this step, before dbt starts: as an asset step of their own upstream of some models, they split a
+refit's build in three (Dagster colours a multi-asset by the steps upstream of each of its assets).
 
 Fixed costs (docs/performance.md, "Fixed costs"): the run's values (as-of date, TINs in scope, pinned model
 version) reach dbt in the environment variable DBT_RUN_CONTEXT (dbt_project/macros/run_var.sql), never as
@@ -25,7 +27,9 @@ from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import default_metadata_from_dbt_resource_props
 
+from orchestration.assets import code_labels
 from orchestration.dbt_in_process import dagster_events
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project, resolve_as_of_date
 
@@ -153,32 +157,85 @@ def _environment(name: str, value: str) -> Iterator[None]:
             os.environ[name] = before
 
 
-def with_table_metadata(invocation):
-    """The invocation's events with each table's row count and every model's column schema (docs/performance.md:
-    their cost). On DuckDB dagster-dbt waits for dbt to exit (one writer per file), then reads the warehouse
-    read-only in this process, which holds the DATA_DIR lock; a view's row count is not fetched (it would run
-    the view). The adapter's read-only handle is closed afterwards: DuckDB refuses a second connection of another
-    configuration to the same file in one process (the next step opens it read-write)."""
-    try:
+def with_table_metadata(invocation, warehouse: WarehouseResource):
+    """The invocation's events with each table's row count and every model's and seed's column schema (the metadata
+    dagster-dbt's fetch_row_counts / fetch_column_metadata attach; docs/performance.md: their cost). dagster-dbt
+    fetched them model by model through a dbt adapter it built for the purpose; here one read-only connection reads
+    them all in two queries once dbt has exited (DuckDB: one writer per file, so events wait for the exit as before).
+    A view's row count is not fetched (it would run the view). Events dbt gave before a failure are yielded too."""
+    if warehouse.settings.is_spark:  # a Spark Thrift server: dagster-dbt's own fetch through the dbt adapter
         yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
-    finally:
-        _close_adapter(invocation.adapter)
-
-
-def _close_adapter(adapter) -> None:
-    if adapter is None:
         return
-    adapter.connections.cleanup_all()
-    environment = getattr(type(adapter.connections), "_ENV", None)  # dbt-duckdb keeps one database per process
-    if environment is not None:
-        environment.close()
-        type(adapter.connections)._ENV = None
+    events, failure = [], None
+    try:
+        events.extend(invocation.stream())
+    except Exception as exc:  # noqa: BLE001 - re-raised below, after the events of what did build
+        failure = exc
+    built = {_unique_id(e) for e in events} - {None}
+    metadata = _table_metadata(warehouse, built)
+    for event in events:
+        extra = metadata.get(_unique_id(event))
+        yield event.with_metadata({**event.metadata, **extra}) if extra else event
+    if failure is not None:
+        raise failure
+
+
+def _unique_id(event) -> str | None:
+    if not isinstance(event, TABLE_EVENTS) or "unique_id" not in event.metadata:
+        return None
+    return event.metadata["unique_id"].text
+
+
+TABLE_EVENTS = (dg.Output, dg.AssetMaterialization)
+
+
+def _relations() -> dict[str, tuple[str, str, bool]]:
+    """unique_id -> (schema, relation, is a view) of every model, seed and snapshot in the manifest."""
+    manifest = json.loads(MANIFEST.read_text())
+    return {
+        unique_id: (node["schema"], node["alias"], node["config"]["materialized"] == "view")
+        for unique_id, node in manifest["nodes"].items() if node["resource_type"] in ("model", "seed", "snapshot")
+    }
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table_metadata(warehouse: WarehouseResource, unique_ids: set[str]) -> dict[str, dict]:
+    relations = {unique_id: where for unique_id, where in _relations().items() if unique_id in unique_ids}
+    if not relations:
+        return {}
+    with warehouse.connect(read_only=True) as con:
+        columns: dict[tuple[str, str], dict] = {}
+        for schema, table, column, data_type in con.execute(
+            "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+            "where database_name = current_database() order by schema_name, table_name, column_index"
+        ).fetchall():
+            columns.setdefault((schema, table), {})[column] = {"data_type": data_type}
+        tables = [(key, schema, name) for key, (schema, name, is_view) in relations.items() if not is_view]
+        counts = {}
+        if tables:
+            rows = con.execute(" union all ".join(
+                f"select {i} as i, count(*) as n from {_quoted(schema)}.{_quoted(name)}"
+                for i, (_, schema, name) in enumerate(tables))).fetchall()
+            counts = {tables[i][0]: n for i, n in rows}
+    metadata = {}
+    for key, (schema, name, _) in relations.items():
+        found = columns.get((schema, name))
+        entry = dict(default_metadata_from_dbt_resource_props({"columns": found})) if found else {}
+        if key in counts:
+            entry.update({"dagster/row_count": counts[key], "dagster/storage_kind": "duckdb"})
+        metadata[key] = entry
+    return metadata
 
 
 @dbt_assets(manifest=MANIFEST, project=dbt_project, dagster_dbt_translator=TRANSLATOR, name="dbt_models",
              pool=WAREHOUSE_POOL)
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     with warehouse.locked():
+        if context.selected_asset_keys & LABEL_READERS:
+            yield from code_labels.write_labels(warehouse)
         values = run_context(warehouse)
         context.log.info(f"dbt run context: {json.dumps(values, sort_keys=True)}")
         # A refit splits the build around the fit: a test runs in the part that builds the last of its models
@@ -190,7 +247,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
                 yield from dagster_events(context, warehouse.settings, BUILD, dbt_target_path(warehouse))
                 return
             invocation = dbt.cli(BUILD, context=context, target_path=dbt_target_path(warehouse))
-        yield from with_table_metadata(invocation)
+        yield from with_table_metadata(invocation, warehouse)
 
 
+# The models that read the code labels (dbt source `labels`): the step that builds any of them writes the labels first.
+LABEL_READERS = frozenset(key for key, deps in dbt_models.asset_deps.items() if deps & code_labels.KEYS)
 ASSETS = [dbt_models]

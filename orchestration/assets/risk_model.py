@@ -14,7 +14,6 @@ import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.spark_warehouse import dialect, duckdb_extract, insert_arrow
@@ -133,6 +132,8 @@ def _fit_one(con: duckdb.DuckDBPyConnection, measure_id: str, version: int, refe
             f"({reference_start or 'first'} to {reference_end or 'last'} episode end) holds only {len(episodes)} "
             "closed, scored, non-excluded episodes: widen the period or load more FS data."
         )
+    import statsmodels.api as sm  # here, not at the top: its import (scipy) is ~2 s of every start-up otherwise
+
     fit = sm.OLS(episodes["actual_change"], episodes[terms]).fit()
     start = reference_start or episodes["end_date"].min()
     end = reference_end or episodes["end_date"].max()
