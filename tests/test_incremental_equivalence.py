@@ -97,22 +97,25 @@ def _change_enrollment(landing: Path, new_month: str) -> str:
     with duckdb.connect() as con:
         con.execute(f"create table spans as select * from read_csv('{landing}/eligibility/*.csv', "
                      "all_varchar = true, header = true, union_by_name = true)")
+        # the span that decides the payer type of the person's lines with its payer: the latest one (by start)
+        con.execute("create table latest as select * from spans qualify row_number() over (partition by person_id, "
+                    "payer order by enrollment_start_date desc, enrollment_end_date desc) = 1")
         person, = con.execute(f"""
-            select spans.person_id
-            from spans
+            select latest.person_id
+            from latest
             join read_csv('{landing}/medical_claim/*.csv', all_varchar = true, header = true) as claims
-              on claims.person_id = spans.person_id and claims.payer = spans.payer
-            where spans.payer_type = 'commercial'
-              and spans.person_id not in (select person_id from read_csv('{claims_now}', all_varchar = true,
-                                                                         header = true))
-            group by spans.person_id having count(distinct spans.enrollment_start_date) = 1
-            order by spans.person_id limit 1
+              on claims.person_id = latest.person_id and claims.payer = latest.payer
+            where latest.payer_type = 'commercial'
+              and latest.person_id not in (select person_id from read_csv('{claims_now}', all_varchar = true,
+                                                                          header = true))
+            group by latest.person_id
+            order by latest.person_id limit 1
         """).fetchone()
         # the new month's eligibility file, if the month brings one, plus the span delivered again
         delivered = (f"select * from read_csv('{eligibility}', all_varchar = true, header = true) union all by name "
                      if eligibility.exists() else "")
-        con.execute(f"create table changed as {delivered}(select * replace ('medicare' as payer_type) from spans "
-                    f"where person_id = '{person}' limit 1)")
+        con.execute(f"create table changed as {delivered}(select * replace ('medicare' as payer_type) from latest "
+                    f"where person_id = '{person}' order by payer limit 1)")
         con.execute(f"copy changed to '{eligibility}' (header, delimiter ',')")
     return person
 

@@ -24,7 +24,15 @@ from orchestration.publish.site import Meta, render_site
 from orchestration.publish.suppression import TableSpec, suppress
 from orchestration.publish.reference_data import PARAMETERS_TABLE
 from orchestration.publish.tables import BENCHMARK_POSITION, BENCHMARKS, REPORTING_SCHEMA, SPECS
-from orchestration.publish.units import STATE_FILE, UnitReport, UnitState, inputs_digest
+from orchestration.publish.units import (
+    PREVIOUS,
+    PREVIOUS_STATE,
+    STATE,
+    STATE_FILE,
+    UnitReport,
+    UnitState,
+    inputs_digest,
+)
 from orchestration.publish.validate import MANIFEST, published_tables, validate_publication
 from orchestration.quality.published import validate_published
 
@@ -47,6 +55,15 @@ class PublishResult:
     pages: int
     cases_without_tin: int
     qpp_report: qpp.SubmissionReport
+    units: UnitReport  # per table: suppression units suppressed again, of all (publication by period)
+
+
+def _detach(con: duckdb.DuckDBPyConnection) -> None:
+    """Detach every catalog the build attached (the caller's connection outlives it)."""
+    attached = {r[0] for r in con.execute("select database_name from duckdb_databases()").fetchall()}
+    for catalog in (PREVIOUS, PREVIOUS_STATE, STATE, PUB, WORK):
+        if catalog in attached:
+            con.execute(f"detach {catalog}")
 
 
 def _suppress_by_unit(con: duckdb.DuckDBPyConnection, units: UnitState, source: str, spec: TableSpec,
@@ -121,18 +138,14 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path,
     swap.prune(data_dir)
     previous = swap.current_version(data_dir)
     version = swap.new_version(data_dir)
-    attached: list[str] = []
     try:
         # Suppression works on the exact counts in an in-memory scratch catalog, never in published.duckdb
         # (DuckDB may spill it to its temp directory under memory pressure).
         con.execute(f"attach ':memory:' as {WORK} (read_only false)")
-        attached.append(WORK)
         con.execute(f"attach '{version.database}' as {PUB} (read_only false)")
-        attached.append(PUB)
         params = load_parameters(con)
         digest = inputs_digest(con, {n: f"{REPORTING_SCHEMA}.{n}" for n in SPECS}, SPECS, PARAMETERS_TABLE)
         units = UnitState(con, version.root / STATE_FILE, digest, previous.root if previous else None)
-        attached += units.attached()
         _suppress_all(con, params, units)
         lap(f"small cells suppressed: {units.report.summary()}")
         problems = validate_publication(con, PUB, params)
@@ -153,14 +166,11 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path,
         lap(f"{qpp_report.files} QPP submission files written ({qpp_report.linked} unchanged: hard-linked), "
             f"{len(qpp_report.skipped)} skipped")
         without_tin = qpp.cases_without_tin(con)
-        for catalog in reversed(attached):
-            con.execute(f"detach {catalog}")
-        attached.clear()
+        _detach(con)
         swap.mark_complete(version, previous,
                            {"tables": row_counts, "qpp_files": qpp_report.files, "pages": site.pages})
     except BaseException:
-        for catalog in reversed(attached):
-            con.execute(f"detach {catalog}")
+        _detach(con)
         swap.discard(version)
         raise
     # From here on the version is complete: a failure leaves it for the next prune, never half-switched.
@@ -168,4 +178,4 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path,
     swap.ensure_fixed_links(data_dir)
     swap.prune(data_dir)
     return PublishResult(version.id, version.database, version.directory, version.qpp, row_counts, qpp_report.files,
-                         site.pages, without_tin, qpp_report)
+                         site.pages, without_tin, qpp_report, units.report)

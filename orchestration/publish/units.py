@@ -101,10 +101,6 @@ class UnitState:
         con.execute(f"attach '{previous_root / 'published.duckdb'}' as {PREVIOUS} (read_only)")
         self.reuse = True
 
-    def attached(self) -> list[str]:
-        catalogs = {r[0] for r in self.con.execute("select database_name from duckdb_databases()").fetchall()}
-        return [c for c in (STATE, PREVIOUS_STATE, PREVIOUS) if c in catalogs]
-
     def _has_previous(self, name: str) -> bool:
         return self.reuse and all(self.con.execute(
             "select count(*) from duckdb_tables() where database_name = ? and table_name = ?",
