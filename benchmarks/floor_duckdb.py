@@ -1,7 +1,8 @@
-"""The floor: measure 459 and the per-code counts and breakdowns in one plain DuckDB script (no dbt, no Dagster).
+"""The floor: measures 459 and 220 and the per-code counts and breakdowns in plain DuckDB (no dbt, no Dagster).
 
 It reads the same landing files as the pipeline, skips the rows the raw-data contract would quarantine, and
-computes the cases with its own SQL from the shared seeds. The pipeline is benchmarked against its time; its
+computes the cases with its own SQL from the shared seeds (measure 220's episodes, scores and
+risk model: floor_rehab.py). The pipeline is benchmarked against its time; its
 results cross-check the dbt models. Usage: python benchmarks/floor_duckdb.py LANDING_DIR AS_OF_DATE
 """
 
@@ -29,6 +30,7 @@ from benchmarks.bench_common import (  # noqa: E402
     load_rules,
     summarize,
 )
+from benchmarks.floor_rehab import compute_220, load_rehab_rules, summarize_220  # noqa: E402
 from orchestration.contract import CONTRACTS, ERROR, MAX_DIAGNOSES, MAX_MODIFIERS  # noqa: E402
 from orchestration.settings import SEEDS_DIR  # noqa: E402
 
@@ -168,9 +170,9 @@ semi join (select max(row_order) as row_order from medical_claim group by claim_
 where coalesce(c.claim_line_start_date, c.claim_start_date) <= $as_of;
 
 create or replace temp table persons as
-select person_id, birth_date
+select person_id, birth_date, gender, payer, payer_type
 from (
-    select person_id, birth_date, enrollment_start_date, enrollment_end_date
+    select person_id, birth_date, gender, payer, payer_type, enrollment_start_date, enrollment_end_date
     from eligibility
     where enrollment_start_date is null or enrollment_start_date <= $as_of
     qualify row_number() over (partition by person_id, enrollment_start_date, payer, plan
@@ -180,13 +182,19 @@ qualify row_number() over (partition by person_id
                            order by enrollment_start_date desc nulls last, enrollment_end_date desc nulls last,
                                     birth_date desc nulls last) = 1;
 
-create or replace temp table pain_scores as
-select person_id, observation_date, try_cast(trim(result) as decimal(9,3)) as score
+-- a re-delivered observation_id keeps its latest version (both measures read this)
+create or replace temp table latest_observations as
+select person_id, observation_date, upper(trim(coalesce(nullif(trim(normalized_code), ''), source_code))) as code,
+       result
 from observation
 where observation_date <= $as_of
-  and upper(trim(coalesce(nullif(trim(normalized_code), ''), source_code))) in (select code from pain_codes)
 qualify observation_id is null
      or row_number() over (partition by observation_id order by file_order desc, row_order desc) = 1;
+
+create or replace temp table pain_scores as
+select person_id, observation_date, try_cast(trim(result) as decimal(9,3)) as score
+from latest_observations
+where code in (select code from pain_codes);
 
 create or replace temp table cases as
 with procedure_days as (
@@ -366,11 +374,14 @@ qualify dense_rank() over (partition by kind, code, year order by year_claims de
 
 
 def compute(landing_dir: Path | str, as_of_date: date | str, seeds_dir: Path = SEEDS_DIR,
-            memory_limit: str | None = None) -> dict:
-    """Summary counts, the case table and the code-by-payer table, with the seconds of each phase."""
+            memory_limit: str | None = None, coefficients_220: dict[str, float] | None = None) -> dict:
+    """Summary counts, the case tables of both measures and the code-by-payer table, with the seconds of each phase.
+    Measure 220's open risk model is fitted on the floor's own episodes unless `coefficients_220` (term ->
+    coefficient) is given."""
     landing_dir = Path(landing_dir)
     as_of = date.fromisoformat(str(as_of_date))
     rules = load_rules(seeds_dir)
+    rehab_rules = load_rehab_rules(seeds_dir)
     con = duckdb.connect()
     # the pipeline's warehouse runs under DUCKDB_MEMORY_LIMIT; the floor gets the same kind of bound (and spills)
     con.execute(f"set memory_limit = '{memory_limit or DEFAULT_MEMORY_LIMIT}'")
@@ -398,6 +409,10 @@ def compute(landing_dir: Path | str, as_of_date: date | str, seeds_dir: Path = S
     cases = con.execute("select * from case_outcomes order by stratum, index_date, person_id").df()
     timings["measure_459"] = time.perf_counter() - started
     started = time.perf_counter()
+    rehab = compute_220(con, rehab_rules, as_of.isoformat(), DIAGNOSIS_COLUMNS, seeds_dir / "payer_patterns.csv",
+                        coefficients_220)
+    timings["measure_220"] = time.perf_counter() - started
+    started = time.perf_counter()
     by_payer = con.execute(BY_PAYER_SQL).df()
     sql = (COUNTS_SQL.replace("{diagnosis_columns}", ", ".join(DIAGNOSIS_COLUMNS))
            .replace("{modifier_columns}", ", ".join(MODIFIER_COLUMNS)))
@@ -411,6 +426,10 @@ def compute(landing_dir: Path | str, as_of_date: date | str, seeds_dir: Path = S
     return {
         "summary": summarize(cases),
         "cases": cases,
+        "summary_220": summarize_220(rehab["cases"]),
+        "cases_220": rehab["cases"],
+        "coefficients_220": rehab["coefficients"],
+        "risk_model_fitted": rehab["fitted"],
         "by_payer": by_payer,
         "claim_lines": claim_lines,
         "breakdown_rows": breakdown_rows,
@@ -426,6 +445,11 @@ def main(argv: list[str] | None = None) -> int:
     result = compute(Path(args[0]), args[1])
     for key, n in sorted(result["summary"].items()):
         print(" ".join(key), n)
+    by_code: dict[tuple[str, str], int] = {}
+    for (_, _, status, code), n in result["summary_220"].items():
+        by_code[(status, code)] = by_code.get((status, code), 0) + n
+    for (status, code), n in sorted(by_code.items()):
+        print("220 overall", status, code, n)
     print({k: round(v, 2) for k, v in result["seconds"].items()})
     return 0
 

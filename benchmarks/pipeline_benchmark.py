@@ -4,9 +4,9 @@ For each size: generate (once, cached under .bench/) a sample of N persons, hold
 materialize everything in one process (ingest -> dbt core -> risk model -> dbt scored -> checks -> publish) and
 print per stage the wall seconds, input rows per second and peak memory (RSS of the process and its children,
 sampled in a thread); run the floor and the pandas baseline on the same files and as-of date; check that all
-three agree on measure 459 and that the floor agrees with the published code-by-payer counts; then deliver the
-held-back month, re-run only what changed (that partition's ingestion + the refresh) and report its share of
-the full run. Figures are written to .bench/results_<size>.json as well.
+three agree on measure 459, the floor and the pipeline on measure 220, and the floor with the published
+code-by-payer counts; then deliver the held-back month, re-run only what changed (that partition's ingestion +
+the refresh) and report its share of the full run. Figures are written to .bench/results_<size>.json as well.
 
     python benchmarks/pipeline_benchmark.py [--sizes 1m] [--skip-pandas] [--seed 20260101]
     make bench                 # 1M persons, no pandas baseline
@@ -196,6 +196,15 @@ def _warehouse_state(settings) -> dict:
             "select measure_id, stratum, status, coalesce(qdc_code, '') as qdc_code, count(*) "
             "from marts.measure_cases where measure_id = '459' group by all"
         ).fetchall()
+        summary_220 = con.execute(
+            "select tin, performance_year, status, coalesce(qdc_code, ''), count(*) "
+            "from marts.measure_cases where measure_id = '220' group by all"
+        ).fetchall()
+        # the version the run applied (the latest: the benchmark pins none)
+        coefficients_220 = con.execute(
+            "select term, coefficient from risk_model.coefficients where measure_id = '220' and version = "
+            "(select max(version) from risk_model.coefficients where measure_id = '220')"
+        ).fetchall()
     with duckdb.connect(str(settings.published_db_path), read_only=True) as con:
         by_payer = con.execute(
             "select code, payer, year, sum(claim_lines), bool_or(claim_lines_suppressed) "
@@ -204,6 +213,8 @@ def _warehouse_state(settings) -> dict:
     return {
         "as_of": as_of,
         "summary": [[m, s, st, c, n] for m, s, st, c, n in summary],
+        "summary_220": [[t, int(y), st, c, n] for t, y, st, c, n in summary_220],
+        "coefficients_220": dict(coefficients_220),
         "by_payer": [[c, p, int(y), None if n is None else int(n), bool(sup)] for c, p, y, n, sup in by_payer],
     }
 
@@ -261,13 +272,16 @@ def child_pipeline(landing: Path, data_dir: Path, source: Path, held_back: list[
 # ---------------------------------------------------------------- baselines (child processes)
 
 
-def child_baseline(name: str, landing: Path, as_of: str, out: Path) -> int:
+def child_baseline(name: str, landing: Path, as_of: str, out: Path, coefficients: Path | None = None) -> int:
+    kwargs = {}
     if name == "floor":
         from benchmarks.floor_duckdb import compute
+        if coefficients is not None:  # apply the pipeline's risk-model version instead of fitting one
+            kwargs["coefficients_220"] = json.loads(coefficients.read_text())
     else:
         from benchmarks.pandas_baseline import compute
     started = time.perf_counter()
-    result = compute(landing, as_of)
+    result = compute(landing, as_of, **kwargs)
     result["wall_seconds"] = time.perf_counter() - started
     with open(out, "wb") as fh:
         pickle.dump(result, fh)
@@ -308,9 +322,14 @@ def run_guarded(args: list[str], log: Path, timeout: float, memory_limit: float)
     return code, time.perf_counter() - started, sampler.peak(), reason
 
 
-def run_baseline(name: str, landing: Path, as_of: str, work: Path, timeout: float, memory_limit: float) -> dict:
+def run_baseline(name: str, landing: Path, as_of: str, work: Path, timeout: float, memory_limit: float,
+                 coefficients: dict | None = None) -> dict:
     out = work / f"{name}_{as_of}.pkl"
-    code, wall, peak, reason = run_guarded(["--child-baseline", name, str(landing), as_of, str(out)],
+    args = ["--child-baseline", name, str(landing), as_of, str(out)]
+    if coefficients:
+        (work / f"{name}_{as_of}_coefficients.json").write_text(json.dumps(coefficients))
+        args.append(str(work / f"{name}_{as_of}_coefficients.json"))
+    code, wall, peak, reason = run_guarded(args,
                                            work / f"{name}_{as_of}.log", timeout, memory_limit)
     if reason or code != 0:
         return {"failed": reason or f"exit code {code}; see {work / f'{name}_{as_of}.log'}", "seconds": wall,
@@ -327,6 +346,10 @@ def run_baseline(name: str, landing: Path, as_of: str, work: Path, timeout: floa
 
 def pipeline_summary(state: dict) -> dict:
     return {tuple(row[:4]): row[4] for row in state["summary"]}
+
+
+def pipeline_summary_220(state: dict) -> dict:
+    return {(row[0] or "", int(row[1]), row[2], row[3]): row[4] for row in state.get("summary_220", [])}
 
 
 def published_by_payer(state: dict) -> tuple[dict, int]:
@@ -389,11 +412,17 @@ def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | Non
     print(f"incremental month {pipeline['incremental_partitions']}: {pipeline['incremental_seconds']:.1f} s = "
           f"{100 * ratios['incremental_share']:.0f}% of the full run ("
           + ", ".join(f"{s} {inc[s]['seconds']:.1f}" for s in STAGE_ORDER if s in inc) + ")")
-    print("agreement (measure 459 cases by stratum, status and code; code-by-payer claim lines):")
+    print("agreement (measure 459 cases by stratum, status and code; measure 220 cases by TIN, year, status and "
+          "code; code-by-payer claim lines):")
     ours = pipeline_summary(pipeline["full_state"])
     agree = {"floor_459": agreement("pipeline vs floor, 459", ours, floor["summary"], "pipeline", "floor")}
     if pandas is not None and "failed" not in pandas:
         agree["pandas_459"] = agreement("pipeline vs pandas, 459", ours, pandas["summary"], "pipeline", "pandas")
+    if "summary_220" in pipeline["full_state"]:  # runs from before the floor computed 220 lack it
+        # the floor fits its own risk model, as the full run (refit_job) does
+        agree["floor_220"] = agreement("pipeline vs floor, 220 (floor's own fit)",
+                                       pipeline_summary_220(pipeline["full_state"]), floor["summary_220"],
+                                       "pipeline", "floor")
     published, suppressed = published_by_payer(pipeline["full_state"])
     agree["floor_by_payer"] = agreement(
         f"published code_by_payer vs floor ({len(published):,} cells; {suppressed:,} suppressed cells skipped)",
@@ -401,6 +430,10 @@ def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | Non
     agree["floor_459_after_incremental"] = agreement(
         "pipeline vs floor after the incremental month, 459",
         pipeline_summary(pipeline["incremental_state"]), floor_after["summary"], "pipeline", "floor")
+    if "summary_220" in pipeline["incremental_state"]:
+        agree["floor_220_after_incremental"] = agreement(
+            "pipeline vs floor after the incremental month, 220 (the pipeline's version applied)",
+            pipeline_summary_220(pipeline["incremental_state"]), floor_after["summary_220"], "pipeline", "floor")
     targets = {
         "full run <= 2x floor": ratios["pipeline_over_floor_whole"] <= TARGETS["ratio_to_floor"],
         "peak memory < 8 GB": pipeline["peak_rss"] < TARGETS["peak_memory_gb"] * GIB,
@@ -455,8 +488,9 @@ def bench_size(label: str, seed: int, skip_pandas: bool, pandas_timeout: float, 
         print(f"[{label}] pandas (guard: {pandas_timeout:.0f} s, {pandas_memory / GIB:.0f} GiB) ...", flush=True)
         pandas = run_baseline("pandas", held_landing, as_of, work, pandas_timeout, pandas_memory)
     print(f"[{label}] floor after the incremental month ...", flush=True)
+    # the refresh applies the version the full run fitted, so the floor applies it too
     floor_after = run_baseline("floor", landing, pipeline["incremental_state"]["as_of"], work, float("inf"),
-                               float("inf"))
+                               float("inf"), pipeline["incremental_state"].get("coefficients_220"))
     for name, result in (("floor", floor), ("floor after incremental", floor_after)):
         if "failed" in result:
             raise SystemExit(f"the {name} run failed: {result['failed']}")
@@ -473,7 +507,8 @@ def main(argv: list[str] | None = None) -> int:
         return child_pipeline(Path(landing), Path(data_dir), Path(source), [Path(p) for p in json.loads(held)],
                               Path(out))
     if argv and argv[0] == "--child-baseline":
-        return child_baseline(argv[1], Path(argv[2]), argv[3], Path(argv[4]))
+        return child_baseline(argv[1], Path(argv[2]), argv[3], Path(argv[4]),
+                              Path(argv[5]) if len(argv) > 5 else None)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1m", help="comma-separated person counts, e.g. 10k,100k,1m")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)

@@ -37,9 +37,10 @@ EXIT_CODES = """\
 exit codes:
   0  success
   1  a step failed (ingestion, dbt, publication), no delivery was found, or an export could not be written
-     (nothing to export yet, the warehouse busy; worklist: any refusal, the reason on stderr)
+     (export-cases, worklist: nothing to export yet, or the warehouse busy)
   2  bad input, nothing was published: an invalid setting or argument (one line on stderr naming it and what
-     is accepted), or a blocking data-quality check failed (the previous publication is kept)
+     is accepted; export-cases, worklist: a refused path or option), or a blocking data-quality check failed
+     (the previous publication is kept)
   3  run, demo: another run holds DATA_DIR, nothing was done (LOCK_WAIT_SECONDS to wait for it instead)"""
 
 def prepare_dagster_home(settings: Settings) -> Path:

@@ -203,3 +203,216 @@ def test_code_by_payer_counts_normalized_lines(results):
         assert totals[("63030", "UnitedHealthcare")] == 1
         assert totals[("99213", "Medicare")] == 4
         assert sum(totals.values()) == len(CLAIMS) - 3  # c20's old version, c19 after as-of, c22 quarantined
+
+
+# ---------------------------------------------------------------- measure 220 (the floor only)
+#
+# Crafted episodes, codes derived by hand from shared/spec/measures.md "Measure 220" with a fixed coefficient set:
+# predicted change = 10 (+ 2.5 for a man), so residual = (discharge FS - intake FS) - 10 and met when >= 0.
+# Every episode starts with a PT evaluation (97161) with a low back diagnosis (M54.50) rendered by TIN_220,
+# unless said otherwise; day offsets count from the start. As-of date 2025-06-30.
+
+AS_OF_220 = "2025-06-30"
+TIN_220, OTHER_TIN = "123456789", "999999999"
+COEFFICIENTS_220 = {"intercept": 10.0, "sex_male": 2.5}
+START_220 = "2024-01-10"
+
+
+def _day(offset: int, start: str = START_220) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(start) + timedelta(days=offset)).isoformat()
+
+
+# person -> (start date, [(day offset, hcpcs, dx)], [(day offset, FS score)], [(day offset, vendor predicted)])
+EVAL, VISIT, M1012 = "97161", "97110", "M1012"
+LOW_BACK = "M54.50"
+EPISODES_220 = {
+    # residual exactly 0: met; -0.5: not met
+    "q01": (START_220, [(0, EVAL, LOW_BACK), (7, VISIT, LOW_BACK), (30, M1012, LOW_BACK)], [(0, "40"), (30, "50")], []),
+    "q02": (START_220, [(0, EVAL, LOW_BACK), (7, VISIT, LOW_BACK), (30, M1012, LOW_BACK)], [(0, "40"), (30, "49.5")],
+            []),
+    # intake window: 8 days before the start is outside, 7 days before inside (intake 40, not 30: 5 - 10 < 0)
+    "q03": (START_220, [(0, EVAL, LOW_BACK), (30, M1012, LOW_BACK)], [(-8, "30"), (-7, "40"), (30, "45")], []),
+    # the only FS 15 days after the start: no intake FS -> not measured
+    "q04": (START_220, [(0, EVAL, LOW_BACK), (30, M1012, LOW_BACK)], [(15, "40"), (30, "60")], []),
+    # a gap of exactly 60 days keeps the episode open: it ends at day 60, the discharge FS at end + 7 counts
+    "q05": (START_220, [(0, EVAL, LOW_BACK), (60, VISIT, LOW_BACK)], [(0, "40"), (67, "55")], []),
+    # a gap of 61 closes it at day 0: the discharge FS is the last by day 7 (45), not the one at day 61
+    "q06": (START_220, [(0, EVAL, LOW_BACK), (61, VISIT, LOW_BACK)], [(0, "40"), (5, "45"), (61, "70")], []),
+    # discharge FS at end + 7 counts, end + 8 does not
+    "q07": (START_220, [(0, EVAL, LOW_BACK), (30, M1012, LOW_BACK)], [(0, "40"), (37, "48"), (38, "80")], []),
+    # M1012 closes the episode although visits continue
+    "q08": (START_220, [(0, EVAL, LOW_BACK), (20, M1012, LOW_BACK), (30, VISIT, LOW_BACK), (40, VISIT, LOW_BACK)],
+            [(0, "40"), (20, "45"), (40, "90")], []),
+    # an evaluation inside an open episode starts nothing
+    "q09": (START_220, [(0, EVAL, LOW_BACK), (10, EVAL, LOW_BACK), (20, M1012, LOW_BACK)], [(0, "40"), (20, "55")], []),
+    # a new evaluation after the discharge starts a second episode (intake: the first FS from day 18, i.e. day 20's)
+    "q10": (START_220, [(0, EVAL, LOW_BACK), (20, M1012, LOW_BACK), (25, EVAL, LOW_BACK), (50, M1012, LOW_BACK)],
+            [(0, "40"), (20, "50"), (50, "80")], []),
+    # an evaluation on the day of the closing M1012 starts nothing
+    "q11": (START_220, [(0, EVAL, LOW_BACK), (20, M1012, LOW_BACK), (20, EVAL, LOW_BACK), (40, M1012, LOW_BACK)],
+            [(0, "40"), (20, "50"), (40, "90")], []),
+    # open: no M1012, last visit 46 days before the as-of date -> pending, no code
+    "q12": ("2025-05-15", [(0, EVAL, LOW_BACK)], [(0, "40")], []),
+    # last visit 61 days before the as-of date: closed by the gap, no discharge FS -> not measured in 2025
+    "q13": ("2025-04-30", [(0, EVAL, LOW_BACK)], [(0, "40")], []),
+    # multiple sclerosis (G35) diagnosed a year before the episode -> M1122 although scored
+    "q14": (START_220, [(-365, "99213", "G35"), (0, EVAL, LOW_BACK), (30, M1012, LOW_BACK)], [(0, "40"), (30, "60")],
+            []),
+    # G35 first diagnosed the day after the episode end: not excluded
+    "q15": (START_220, [(0, EVAL, LOW_BACK), (30, M1012, LOW_BACK), (31, "99213", "G35")], [(0, "40"), (30, "60")],
+            []),
+    # G9733 reported during the episode
+    "q16": (START_220, [(0, EVAL, LOW_BACK), (10, "G9733", LOW_BACK), (30, M1012, LOW_BACK)], [(0, "40"), (30, "60")],
+            []),
+    # M1122 and G9733 both reported: M1122 first
+    "q17": (START_220, [(0, EVAL, LOW_BACK), (10, "G9733", LOW_BACK), (12, "M1122", LOW_BACK), (30, M1012, LOW_BACK)],
+            [(0, "40"), (30, "60")], []),
+    # 13 years old at the evaluation (birthday the next day): no episode, no case
+    "q18": (START_220, [(0, EVAL, LOW_BACK), (30, M1012, LOW_BACK)], [(0, "40"), (30, "60")], []),
+    # 14 on the day (the birthday counts)
+    "q19": (START_220, [(0, EVAL, LOW_BACK), (30, M1012, LOW_BACK)], [(0, "40"), (30, "60")], []),
+    # a TIN without any intake FS in 2024 is out of scope: no case (it would be G8662)
+    "q20": (START_220, [(0, EVAL, LOW_BACK), (30, M1012, LOW_BACK)], [], []),
+    # the vendor's prediction dated the intake day wins over the open model: 11 - 12 < 0
+    "q21": (START_220, [(0, EVAL, LOW_BACK), (30, M1012, LOW_BACK)], [(0, "40"), (30, "51")], [(0, "12"), (1, "0")]),
+    # several FS on a day: the highest intake (45), the lowest discharge (54): 9 - 10 < 0
+    "q22": (START_220, [(0, EVAL, LOW_BACK), (30, M1012, LOW_BACK)], [(0, "40"), (0, "45"), (30, "60"), (30, "54")],
+            []),
+    # the discharge FS must be dated strictly after the intake FS: none -> not measured
+    "q23": (START_220, [(0, EVAL, LOW_BACK), (30, M1012, LOW_BACK)], [(0, "40"), (0, "60")], []),
+    # a man: predicted 12.5, 12 - 12.5 < 0
+    "q24": (START_220, [(0, EVAL, LOW_BACK), (30, M1012, LOW_BACK)], [(0, "40"), (30, "52")], []),
+    # the performance year is the year of the episode end
+    "q25": ("2024-12-20", [(0, EVAL, LOW_BACK), (26, M1012, LOW_BACK)], [(0, "40"), (26, "60")], []),
+    # an episode ending before 220's first performance year (2017): not eligible
+    "q26": ("2016-03-01", [(0, EVAL, LOW_BACK), (30, M1012, LOW_BACK)], [(0, "40"), (30, "60")], []),
+    # a visit without a low back diagnosis does not extend the episode: closed by the gap at day 0
+    "q27": (START_220, [(0, EVAL, LOW_BACK), (50, VISIT, "J069"), (100, VISIT, LOW_BACK)],
+            [(0, "40"), (7, "50"), (100, "90")], []),
+}
+BIRTHS_220 = {"q18": "2010-01-11", "q19": "2010-01-10"}
+MEN_220 = {"q24"}
+OUT_OF_SCOPE_220 = {"q20"}
+
+# person -> [(performance year, status, code)]
+EXPECTED_220 = {
+    "q01": [(2024, "met", "G8659")],
+    "q02": [(2024, "not_met", "G8660")],
+    "q03": [(2024, "not_met", "G8660")],
+    "q04": [(2024, "not_measured", "G8662")],
+    "q05": [(2024, "met", "G8659")],
+    "q06": [(2024, "not_met", "G8660")],
+    "q07": [(2024, "not_met", "G8660")],
+    "q08": [(2024, "not_met", "G8660")],
+    "q09": [(2024, "met", "G8659")],
+    "q10": [(2024, "met", "G8659"), (2024, "met", "G8659")],
+    "q11": [(2024, "met", "G8659")],
+    "q12": [(2025, "pending", None)],
+    "q13": [(2025, "not_measured", "G8662")],
+    "q14": [(2024, "excluded", "M1122")],
+    "q15": [(2024, "met", "G8659")],
+    "q16": [(2024, "excluded", "G9733")],
+    "q17": [(2024, "excluded", "M1122")],
+    "q19": [(2024, "met", "G8659")],
+    "q21": [(2024, "not_met", "G8660")],
+    "q22": [(2024, "not_met", "G8660")],
+    "q23": [(2024, "not_measured", "G8662")],
+    "q24": [(2024, "not_met", "G8660")],
+    "q25": [(2025, "met", "G8659")],
+    "q26": [(2016, "not_eligible", None)],
+    "q27": [(2024, "met", "G8659")],
+}
+
+
+@pytest.fixture(scope="module")
+def landing_220(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("landing_220")
+    header = ["claim_id", "claim_line_number", "person_id", "payer", "claim_start_date", "claim_line_start_date",
+              "hcpcs_code", "diagnosis_code_1", "rendering_npi", "rendering_tin"]
+    claims, scores = [], []
+    for person, (start, lines, fs, predicted) in EPISODES_220.items():
+        tin = OTHER_TIN if person in OUT_OF_SCOPE_220 else TIN_220
+        for n, (offset, code, dx) in enumerate(lines):
+            day = _day(offset, start)
+            claims.append([f"{person}-{n}", "1", person, "Aetna", day, day, code, dx, "1234567893", tin])
+        scores += [[person, _day(offset, start), "FOTO-LUMBAR-FS", value] for offset, value in fs]
+        scores += [[person, _day(offset, start), "FOTO-LUMBAR-FS-PRED", value] for offset, value in predicted]
+    _write(root / "medical_claim" / "2025-06.csv", header, claims)
+    _write(root / "eligibility" / "2015-01.csv",
+           ["person_id", "birth_date", "gender", "enrollment_start_date", "payer", "payer_type"],
+           [[p, BIRTHS_220.get(p, ADULT), "male" if p in MEN_220 else "female", "2015-01-01", "Aetna", "commercial"]
+            for p in EPISODES_220])
+    _write(root / "observation" / "2025-06.csv", ["observation_id", "person_id", "observation_date", "source_code",
+                                                   "result"],
+           [[f"f{i}", *row] for i, row in enumerate(scores)])
+    return root
+
+
+@pytest.fixture(scope="module")
+def floor_220(landing_220):
+    return floor_duckdb.compute(landing_220, AS_OF_220, coefficients_220=COEFFICIENTS_220)
+
+
+def test_floor_220_codes_match_the_spec_by_hand(floor_220):
+    cases = floor_220["cases_220"]
+    got: dict[str, list[tuple]] = {}
+    for person, year, status, code in zip(cases["person_id"], cases["performance_year"], cases["status"],
+                                          cases["qdc_code"]):
+        got.setdefault(person, []).append((int(year), status, None if code is None or code != code else code))
+    assert {p: sorted(v, key=str) for p, v in got.items()} == {p: sorted(v, key=str) for p, v in EXPECTED_220.items()}
+    assert not floor_220["risk_model_fitted"]
+
+
+def test_floor_220_residual_is_exact_and_names_its_predictor(floor_220):
+    cases = floor_220["cases_220"].set_index("person_id")
+    for column in ("start_date", "end_date"):
+        cases[column] = cases[column].map(lambda d: str(d)[:10])
+    assert str(cases.loc["q01", "residual"]).rstrip("0").rstrip(".") == "0"
+    assert str(cases.loc["q02", "residual"]).rstrip("0") == "-0.5"
+    assert cases.loc["q21", "predictor"] == "vendor" and float(cases.loc["q21", "predicted_change"]) == 12
+    assert cases.loc["q24", "predictor"] == "open_model" and float(cases.loc["q24", "predicted_change"]) == 12.5
+    # the episode boundaries behind the codes
+    assert (cases.loc["q05", "start_date"], cases.loc["q05", "end_date"],
+            cases.loc["q05", "end_reason"]) == (START_220, _day(60), "gap")
+    assert (cases.loc["q06", "end_date"], cases.loc["q06", "end_reason"]) == (START_220, "gap")
+    assert (cases.loc["q08", "end_date"], cases.loc["q08", "end_reason"]) == (_day(20), "discharge")
+    second = cases.loc[["q10"]].sort_values("start_date").iloc[1]
+    assert (second["start_date"], second["end_date"]) == (_day(25), _day(50))
+    assert (float(second["intake_fs"]), float(second["discharge_fs"])) == (50.0, 80.0)
+
+
+def test_floor_220_fits_the_open_model_when_no_coefficients_are_given(landing_220):
+    # 19 reference episodes (closed, both scores, not excluded) and 14 terms: the fit runs and predicts every one
+    result = floor_duckdb.compute(landing_220, AS_OF_220)
+    assert result["risk_model_fitted"]
+    assert set(result["coefficients_220"]) >= {"intercept", "intake_fs", "sex_male", "comorbidity_count"}
+    open_model = result["cases_220"][result["cases_220"]["predictor"] == "open_model"]
+    assert open_model["predicted_change"].notna().all()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("e2e")
+def test_floor_220_agrees_with_the_pipeline_on_generated_data(pipeline_run):
+    """The session's real pipeline run (8,000 generated persons with defects, a refit): the floor fits its own
+    model on its own episodes and must find the pipeline's coefficients and the same cases by TIN, performance
+    year, status and code."""
+    import duckdb
+
+    from orchestration.resources import resolve_as_of_date
+
+    settings = pipeline_run.settings
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        as_of = resolve_as_of_date(con, settings)
+        pipeline = {(t or "", int(y), s, c): n for t, y, s, c, n in con.execute(
+            "select tin, performance_year, status, coalesce(qdc_code, ''), count(*) "
+            "from marts.measure_cases where measure_id = '220' group by all").fetchall()}
+        coefficients = dict(con.execute(
+            "select term, coefficient from risk_model.coefficients where measure_id = '220' and version = "
+            "(select max(version) from risk_model.coefficients where measure_id = '220')").fetchall())
+    floor = floor_duckdb.compute(settings.landing_dir, as_of)
+    assert floor["risk_model_fitted"] and coefficients
+    assert floor["coefficients_220"] == pytest.approx(coefficients, rel=1e-6, abs=1e-9)
+    assert sum(pipeline.values()) > 100
+    assert diff_counts(pipeline, floor["summary_220"], "pipeline", "floor") == []

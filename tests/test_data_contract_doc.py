@@ -3,9 +3,12 @@ severity and what Tuva declares) are the ones orchestration/contract.py generate
 
 from pathlib import Path
 
-from orchestration.contract import CONTRACTS, ERROR, WARN, columns_section
+import yaml
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "data_contract.md"
+from orchestration.contract import CONTRACTS, ERROR, MAX_DIAGNOSES, MAX_MODIFIERS, WARN, columns_section
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "data_contract.md"
 
 
 def test_column_tables_are_generated_from_the_contract():
@@ -20,3 +23,9 @@ def test_every_severity_is_known_and_every_stricter_choice_says_why():
             assert column.if_empty in (None, ERROR, WARN) and column.if_malformed in (ERROR, WARN)
             stricter = column.if_empty == ERROR and "error" not in column.tuva and contract.name != "provider"
             assert not stricter or column.note, f"{contract.name}.{column.name}: say why it is stricter than Tuva"
+
+
+def test_dbt_unpivots_as_many_positions_as_the_contract_loads():
+    project_vars = yaml.safe_load((ROOT / "dbt_project" / "dbt_project.yml").read_text())["vars"]
+    assert project_vars["claim_diagnosis_positions"] == MAX_DIAGNOSES
+    assert project_vars["claim_modifier_positions"] == MAX_MODIFIERS

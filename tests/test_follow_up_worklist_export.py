@@ -75,16 +75,16 @@ def test_export_refuses_the_published_outputs(data_dir, where, capsys):
     (data_dir / "qpp_submissions").mkdir(exist_ok=True)
     if not (data_dir / "published").exists():
         (data_dir / "published").symlink_to(data_dir / "published_versions" / "v1")
-    assert main(["worklist", str(data_dir / where)]) == 1
+    assert main(["worklist", str(data_dir / where)]) == 2
     assert "never published" in capsys.readouterr().err
     assert not (data_dir / "published_versions" / "v1" / "worklist.csv").exists()
 
 
 def test_export_refuses_bad_requests_with_a_reason(data_dir, tmp_path, monkeypatch, capsys):
-    assert main(["worklist"]) == 1
-    assert main(["worklist", str(tmp_path)]) == 1
-    assert main(["worklist", str(tmp_path / "no_such_folder" / "w.csv")]) == 1
-    assert main(["worklist", str(tmp_path / "w.csv"), "--due-within", "-1"]) == 1
+    assert main(["worklist"]) == 2
+    assert main(["worklist", str(tmp_path)]) == 2
+    assert main(["worklist", str(tmp_path / "no_such_folder" / "w.csv")]) == 2
+    assert main(["worklist", str(tmp_path / "w.csv"), "--due-within", "-1"]) == 2
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "empty"))
     assert main(["worklist", str(tmp_path / "w.csv")]) == 1
     errors = capsys.readouterr().err

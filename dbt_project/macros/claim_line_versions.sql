@@ -227,13 +227,32 @@ deleted_lines as (
     {%- endif %}
 {%- endmacro %}
 
-{#- The post-hook of the incremental claim models: deletion markers have done their work once written. -#}
+{#- The post-hook of the incremental claim models: deletion markers have done their work once written. Nothing
+    where the model is rebuilt whole (claim_materialization: Spark). -#}
 {% macro delete_deleted_rows() -%}
+    {%- if config.get('materialized') == 'incremental' %}
     delete from {{ this }} where _deleted
+    {%- endif %}
+{%- endmacro %}
+
+{#- How the claim staging models are built: incremental where the engine can replace rows by key. Spark's tables
+    here are Parquet, which has neither MERGE nor DELETE (those need Delta or Iceberg, whose jars the session
+    cannot download offline), so on Spark the claim staging is a table rebuilt in full on every build; the SQL
+    is the same, as is_incremental() is then false (docs/deploy.md). -#}
+{% macro claim_materialization() -%}
+    {{ return(adapter.dispatch('claim_materialization')()) }}
+{%- endmacro %}
+
+{% macro default__claim_materialization() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__claim_materialization() -%}
+    {{ return('table') }}
 {%- endmacro %}
 
 {#- How an incremental claim model writes a build's rows over the rows with the same key: DuckDB deletes the
-    keys and inserts; engines with MERGE (Spark on Delta or Iceberg, others) merge on the key. -#}
+    keys and inserts; engines with MERGE (Delta or Iceberg tables, others) merge on the key. -#}
 {% macro claim_incremental_strategy() -%}
     {{ return(adapter.dispatch('claim_incremental_strategy')()) }}
 {%- endmacro %}

@@ -1,7 +1,7 @@
 """Operator exports: files with patient identifiers, written only by explicit commands, never published.
 
 `cases` (spine-pipeline export-cases) and `worklist` (spine-pipeline worklist, the weekly export) share how such a
-file is written: `private_csv`.
+file is written (`private_csv`) and how a refusal ends (`ExportError`: the same exit codes for both commands).
 """
 
 from __future__ import annotations
@@ -12,6 +12,22 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+EXIT_BAD_ARGUMENT, EXIT_NOTHING_TO_EXPORT = 2, 1
+
+
+class ExportError(Exception):
+    """The export cannot be written as asked; the message is one line for the operator. Exit code 2 for a bad
+    argument (a published path, a folder, a missing folder, a bad option), 1 when there is nothing to export yet
+    or the warehouse is busy (try again later)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_BAD_ARGUMENT):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def busy_or_missing(message: str) -> ExportError:
+    return ExportError(message, EXIT_NOTHING_TO_EXPORT)
 
 
 @contextmanager

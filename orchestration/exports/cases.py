@@ -11,20 +11,11 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.exports import private_csv, spark_extract
+from orchestration.exports import ExportError, busy_or_missing, private_csv, spark_extract
 from orchestration.settings import Settings, is_published_path
 
 CASES_TABLE = "marts.measure_cases"
 CASES_ORDER = "measure_id, performance_year, person_id, index_date, stratum"
-
-
-class ExportError(Exception):
-    """The export cannot be written as asked; the message is one line for the operator. Exit code 2 for a bad
-    argument, 1 when there is nothing to export yet or the warehouse is busy."""
-
-    def __init__(self, message: str, exit_code: int = 2):
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def check_destination(settings: Settings, out: Path) -> Path:
@@ -41,14 +32,14 @@ def check_destination(settings: Settings, out: Path) -> Path:
 
 def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     if settings.is_spark:
-        return spark_extract(settings, [CASES_TABLE], lambda message: ExportError(message, 1))
+        return spark_extract(settings, [CASES_TABLE], busy_or_missing)
     if not settings.warehouse_path.is_file():
-        raise ExportError(f"no warehouse at {settings.warehouse_path}: run the pipeline first (DATA_DIR)", 1)
+        raise busy_or_missing(f"no warehouse at {settings.warehouse_path}: run the pipeline first (DATA_DIR)")
     try:
         return duckdb.connect(str(settings.warehouse_path), read_only=True)
     except duckdb.IOException as exc:
-        raise ExportError(f"the warehouse {settings.warehouse_path} is in use by a running pipeline; "
-                          f"try again when it finishes ({str(exc).splitlines()[0]})", 1) from None
+        raise busy_or_missing(f"the warehouse {settings.warehouse_path} is in use by a running pipeline; "
+                              f"try again when it finishes ({str(exc).splitlines()[0]})") from None
 
 
 def export_cases(settings: Settings, out: Path, measure: str | None = None) -> int:
@@ -58,7 +49,7 @@ def export_cases(settings: Settings, out: Path, measure: str | None = None) -> i
         present = con.execute("select count(*) from information_schema.tables "
                               "where table_schema = 'marts' and table_name = 'measure_cases'").fetchone()[0]
         if not present:
-            raise ExportError(f"{CASES_TABLE} is not in {settings.warehouse_path}: run the pipeline first", 1)
+            raise busy_or_missing(f"{CASES_TABLE} is not in {settings.warehouse_path}: run the pipeline first")
         measures = [r[0] for r in con.execute(f"select distinct measure_id from {CASES_TABLE} order by 1").fetchall()]
         if measure is not None and measure not in measures:
             raise ExportError(f"measure {measure!r} has no cases in {settings.warehouse_path} "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.exports import private_csv, spark_extract
+from orchestration.exports import EXIT_BAD_ARGUMENT, ExportError, busy_or_missing, private_csv, spark_extract
 from orchestration.settings import Settings, is_published_path
 
 WORKLIST = "marts.follow_up_worklist"
@@ -25,10 +25,6 @@ COLUMNS = (
     "window_opens", "target_date", "window_closes", "days_left", "case_status", "performance_year", "case_id",
     "as_of_date",
 )
-
-
-class ExportError(Exception):
-    """The export cannot be written; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -52,19 +48,19 @@ def check_destination(out: Path, settings: Settings) -> Path:
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     if settings.is_spark:
-        return spark_extract(settings, [WORKLIST, PARAMETERS], ExportError)
+        return spark_extract(settings, [WORKLIST, PARAMETERS], busy_or_missing)
     if not settings.warehouse_path.exists():
-        raise ExportError(f"no warehouse at {settings.warehouse_path}: run the pipeline first (spine-pipeline run)")
+        raise busy_or_missing(f"no warehouse at {settings.warehouse_path}: run the pipeline first (spine-pipeline run)")
     try:
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     except duckdb.IOException as exc:
-        raise ExportError(f"the warehouse is busy (a pipeline run is writing it); try again when it ends: {exc}") from exc
+        raise busy_or_missing(f"the warehouse is busy (a pipeline run is writing it); try again when it ends: {exc}") from exc
     found = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'follow_up_worklist'"
     ).fetchall()[0][0]
     if not found:
         con.close()
-        raise ExportError("the warehouse has no marts.follow_up_worklist yet: run the pipeline (spine-pipeline run)")
+        raise busy_or_missing("the warehouse has no marts.follow_up_worklist yet: run the pipeline (spine-pipeline run)")
     return con
 
 
@@ -126,17 +122,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(settings: Settings, out: str | None, tin: str | None, due_within: int | None) -> int:
-    """`spine-pipeline worklist OUT.csv`: exit 0 written, 1 refused or failed (the reason on stderr)."""
+    """`spine-pipeline worklist OUT.csv`: exit 0 written, 2 a bad argument, 1 nothing to export yet or the
+    warehouse busy (the reason on stderr, as export-cases)."""
     if not out:
         print("spine-pipeline worklist: give the CSV file to write (spine-pipeline worklist OUT.csv)", file=sys.stderr)
-        return 1
+        return EXIT_BAD_ARGUMENT
     try:
         destination = check_destination(Path(out), settings)
         with connect(settings) as con:
             exported = write_worklist(con, destination, tin, due_within)
     except ExportError as exc:
         print(f"spine-pipeline worklist: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     as_of = f" (as of {exported.as_of_date})" if exported.as_of_date else " (the worklist is empty)"
     print(f"Wrote {exported.rows:,} worklist rows{as_of} to {exported.path}. "
           "It holds patient identifiers: share it with the clinic only.")

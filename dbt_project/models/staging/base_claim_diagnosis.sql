@@ -3,7 +3,7 @@
     Incremental, as base_medical_claim (macros/claim_line_versions.sql): a line with a new latest version has
     its positions written again, and the positions it no longer fills are deleted. -#}
 {{ config(
-    materialized='incremental',
+    materialized=claim_materialization(),
     incremental_strategy=claim_incremental_strategy(),
     unique_key=['claim_id', 'claim_line_number', 'diagnosis_position'],
     on_schema_change='fail',
@@ -26,7 +26,7 @@ unpivoted as (
 
     {{ unpivot_positions('versions', ['claim_id', 'claim_line_number', 'person_id', 'service_date', '_delivery',
                                       '_loaded_at'],
-                         'diagnosis_code_', 25, 'diagnosis_position', 'raw_code') }}
+                         'diagnosis_code_', var('claim_diagnosis_positions'), 'diagnosis_position', 'raw_code') }}
 
 ),
 

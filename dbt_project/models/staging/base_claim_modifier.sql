@@ -3,7 +3,7 @@
     service date is kept for the as-of date (stg_claim_modifier).
     Incremental, as base_medical_claim (macros/claim_line_versions.sql). -#}
 {{ config(
-    materialized='incremental',
+    materialized=claim_materialization(),
     incremental_strategy=claim_incremental_strategy(),
     unique_key=['claim_id', 'claim_line_number', 'modifier_position'],
     on_schema_change='fail',
@@ -25,7 +25,7 @@ versions as (
 unpivoted as (
 
     {{ unpivot_positions('versions', ['claim_id', 'claim_line_number', 'service_date', '_delivery', '_loaded_at'],
-                         'hcpcs_modifier_', 5, 'modifier_position', 'raw_modifier') }}
+                         'hcpcs_modifier_', var('claim_modifier_positions'), 'modifier_position', 'raw_modifier') }}
 
 ),
 

@@ -7,7 +7,7 @@
     (macros/claim_line_versions.sql); diagnoses and modifiers follow in base_claim_diagnosis and
     base_claim_modifier. -#}
 {{ config(
-    materialized='incremental',
+    materialized=claim_materialization(),
     incremental_strategy=claim_incremental_strategy(),
     unique_key=['claim_id', 'claim_line_number'],
     on_schema_change='fail',
