@@ -1,16 +1,19 @@
-"""An incremental month gives what a full rebuild gives.
+"""An incremental month gives what a full rebuild gives, and its publication is built by period.
 
 Run A: the pipeline on every month but the last, then again once the last month arrives, together with a late
-correction of an older claims delivery (lines removed, a code changed, a line now quarantined, a line added) and
-an enrollment change that touches no claim line (a person without claims in the new month whose span's payer type
-now reads Medicare Advantage). The second run loads only what changed and builds the claim staging incrementally.
-Run B: the pipeline once, from scratch, on the final landing folder, with the risk-model version run A fitted (the
-refresh applies a version; it never refits). `measure_cases`, the claim staging and every published table must be
-equal: EXCEPT ALL both ways is empty.
+correction of an older claims delivery of the previous year (lines removed, a code changed, a line now
+quarantined, a line added) and an enrollment change that touches no claim line (a person without claims in the
+new month whose span's payer type now reads Medicare Advantage). The second run loads only what changed, builds
+the claim staging incrementally and publishes by period: it suppresses again only the units (a code's year, ...)
+whose exact rows changed and takes the others from the first run's publication. Run B: the pipeline once, from
+scratch, on the final landing folder, with the risk-model version run A fitted (the refresh applies a version; it
+never refits). `measure_cases`, the claim staging and every published table must be equal (EXCEPT ALL both ways is
+empty), and so must the QPP files and the pages (bytes; the pages' version stamp aside).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -21,13 +24,16 @@ import orchestration.definitions
 from e2e_support import definitions_for
 from orchestration.ingest.discovery import delivery_key
 from orchestration.publish.swap import current_version
+from orchestration.publish.tables import SPECS
+from orchestration.publish.units import RESUPPRESSED, STATE_FILE
 from orchestration.run import prepare_dagster_home, run_pipeline
 from orchestration.sample_data.cli import generate
 from orchestration.settings import load_settings
 
 PERSONS = 1_500
 SEED = 16
-WINDOW = ("2024-01-01", "2024-12-31")
+# two years: the late correction touches the first, the new month the second
+WINDOW = ("2023-07-01", "2024-12-31")
 MONTHLY = ("medical_claim", "eligibility", "observation")
 # the claim staging without lineage (the load times of run B's rows differ from run A's)
 STAGING = {
@@ -91,22 +97,25 @@ def _change_enrollment(landing: Path, new_month: str) -> str:
     with duckdb.connect() as con:
         con.execute(f"create table spans as select * from read_csv('{landing}/eligibility/*.csv', "
                      "all_varchar = true, header = true, union_by_name = true)")
+        # the span that decides the payer type of the person's lines with its payer: the latest one (by start)
+        con.execute("create table latest as select * from spans qualify row_number() over (partition by person_id, "
+                    "payer order by enrollment_start_date desc, enrollment_end_date desc) = 1")
         person, = con.execute(f"""
-            select spans.person_id
-            from spans
+            select latest.person_id
+            from latest
             join read_csv('{landing}/medical_claim/*.csv', all_varchar = true, header = true) as claims
-              on claims.person_id = spans.person_id and claims.payer = spans.payer
-            where spans.payer_type = 'commercial'
-              and spans.person_id not in (select person_id from read_csv('{claims_now}', all_varchar = true,
-                                                                         header = true))
-            group by spans.person_id having count(distinct spans.enrollment_start_date) = 1
-            order by spans.person_id limit 1
+              on claims.person_id = latest.person_id and claims.payer = latest.payer
+            where latest.payer_type = 'commercial'
+              and latest.person_id not in (select person_id from read_csv('{claims_now}', all_varchar = true,
+                                                                          header = true))
+            group by latest.person_id
+            order by latest.person_id limit 1
         """).fetchone()
         # the new month's eligibility file, if the month brings one, plus the span delivered again
         delivered = (f"select * from read_csv('{eligibility}', all_varchar = true, header = true) union all by name "
                      if eligibility.exists() else "")
-        con.execute(f"create table changed as {delivered}(select * replace ('medicare' as payer_type) from spans "
-                    f"where person_id = '{person}' limit 1)")
+        con.execute(f"create table changed as {delivered}(select * replace ('medicare' as payer_type) from latest "
+                    f"where person_id = '{person}' order by payer limit 1)")
         con.execute(f"copy changed to '{eligibility}' (header, delimiter ',')")
     return person
 
@@ -120,13 +129,40 @@ def _except_all(con: duckdb.DuckDBPyConnection, a: str, b: str, columns: str = "
             count(f"select * from {a}"))
 
 
+def _changed_units(con: duckdb.DuckDBPyConnection, before: str, after: str, table: str) -> set[tuple]:
+    """The units of `table` in `after` whose exact rows differ from `before` (EXCEPT ALL, either way)."""
+    unit = ", ".join(SPECS[table].unit)
+    return set(con.execute(f"""
+        select distinct {unit} from {after}.reporting.{table}
+        intersect
+        select distinct {unit} from (
+            (select * from {before}.reporting.{table} except all select * from {after}.reporting.{table})
+            union all
+            (select * from {after}.reporting.{table} except all select * from {before}.reporting.{table}))
+    """).fetchall())
+
+
+def _resuppressed_units(con: duckdb.DuckDBPyConnection, state: str, table: str) -> set[tuple]:
+    unit = ", ".join(SPECS[table].unit)
+    return set(con.execute(f"select {unit} from {state}.{table} where {RESUPPRESSED}").fetchall())
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Pages with their version stamp blanked (each publication names its own), QPP files as they are."""
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*")
+             if p.is_file() and (p.suffix == ".html" and "site" in p.parts or "qpp_submissions" in p.parts)}
+    stamp = re.compile(rb'(<code data-meta="version">)[^<]*(</code>)')
+    return {name: stamp.sub(rb"\1\2", data) for name, data in files.items()}
+
+
 @pytest.mark.slow
 def test_incremental_month_equals_a_full_rebuild(tmp_path):
     generated = tmp_path / "generated"
     generate(PERSONS, SEED, generated, start=WINDOW[0], end=WINDOW[1])
     files = sorted(p for p in generated.rglob("*") if p.is_file())
     months = sorted({delivery_key(p) for p in files if p.parent.name == "medical_claim"})
-    new_month, corrected_month = months[-1], months[-5]
+    new_month = months[-1]
+    corrected_month = next(m for m in months if m.startswith(str(int(new_month[:4]) - 1)))
     held_back = [p for p in files if p.parent.name in MONTHLY and delivery_key(p) == new_month]
 
     landing = tmp_path / "landing"
@@ -135,6 +171,7 @@ def test_incremental_month_equals_a_full_rebuild(tmp_path):
             (landing / path.relative_to(generated)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, landing / path.relative_to(generated))
     run_a = _run(tmp_path / "a", landing)
+    shutil.copy(run_a / "warehouse.duckdb", tmp_path / "a_before.duckdb")
 
     for path in held_back:
         shutil.copy(path, landing / path.relative_to(generated))
@@ -183,3 +220,29 @@ def test_incremental_month_equals_a_full_rebuild(tmp_path):
             if only_a or only_b:
                 differences[f"published {table}"] = (only_a, only_b)
     assert not differences, f"rows only in the incremental run / only in the full rebuild: {differences}"
+
+    # Publication by period: exactly the units whose exact rows changed were suppressed again - every touched
+    # one, no untouched one -, the late correction's year among them, and the kept units taken as they were.
+    with duckdb.connect() as con:
+        con.execute(f"attach '{tmp_path / 'a_before.duckdb'}' as before (read_only)")
+        con.execute(f"attach '{run_a / 'warehouse.duckdb'}' as after (read_only)")
+        con.execute(f"attach '{current_version(run_a).root / STATE_FILE}' as units (read_only)")
+        for table in SPECS:
+            changed = _changed_units(con, "before", "after", table)
+            resuppressed = _resuppressed_units(con, "units", table)
+            assert resuppressed == changed, (table, sorted(resuppressed - changed)[:5], sorted(changed - resuppressed)[:5])
+        by_year = _resuppressed_units(con, "units", "code_by_payer")
+        all_units = set(con.execute("select code, year from units.code_by_payer").fetchall())
+        old_year = int(corrected_month[:4])
+        assert {u for u in by_year if u[1] == old_year}, "the late correction's year was not suppressed again"
+        assert {u for u in all_units - by_year if u[1] == old_year}, "every unit of the older year was rebuilt"
+        # the enrollment change (no claim line of its own) reached the units of the person's lines
+        person_units = set(con.execute(
+            "select distinct now.code, now.year from after.intermediate.int_reporting__code_lines as now "
+            "join before.intermediate.int_reporting__code_lines as was using (claim_id, claim_line_number) "
+            "where now.person_id = ? and now.payer_type is distinct from was.payer_type", [person]).fetchall())
+        assert person_units and person_units <= by_year
+
+    files_a, files_b = _files(current_version(run_a).root), _files(current_version(run_b).root)
+    assert files_a.keys() == files_b.keys() and any(n.endswith(".json") for n in files_a)
+    assert [n for n in files_a if files_a[n] != files_b[n]] == []

@@ -99,6 +99,9 @@ def _results(result: PublishResult) -> list[dg.MaterializeResult]:
         tables = [
             dg.MaterializeResult(asset_key=table_key(name), metadata={
                 **common, **table_metadata(con, name),
+                # publication by period: the units (a code's year ...) whose exact rows changed, suppressed again
+                **({"suppression_units_redone": f"{result.units.units[name][0]} of {result.units.units[name][1]}"}
+                   if name in result.units.units else {}),
                 "parquet": dg.MetadataValue.path(str(result.dir_path / f"{name}.parquet"))})
             for name in PUBLISHED_TABLES
         ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ class SubmissionReport:
     """What write_submissions did: files written, files skipped with their problems, measure-years not submitted."""
 
     files: int = 0
+    linked: int = 0  # of the files, those equal to the previous publication's: hard-linked, not written again
     skipped: list[dict] = field(default_factory=list)
     not_submitted: list[dict] = field(default_factory=list)
 
@@ -180,9 +182,11 @@ def file_name(submission: dict) -> str:
     return f"qpp_{tin}_{submission['performanceYear']}.json"
 
 
-def write_submissions(con: duckdb.DuckDBPyConnection, out_dir: Path, submission_method: str) -> SubmissionReport:
+def write_submissions(con: duckdb.DuckDBPyConnection, out_dir: Path, submission_method: str,
+                      previous: Path | None = None) -> SubmissionReport:
     """Check every submission (schema, CMS's data for its year) and write the ones without a problem; a file
-    with a problem is skipped, logged and listed in the report, never stopping the others."""
+    with a problem is skipped, logged and listed in the report, never stopping the others. A file whose bytes
+    equal the one of the same name in `previous` (the previous publication's folder) is hard-linked from there."""
     validator = load_validator()
     cms = cms_measure_data(con)
     report = SubmissionReport(not_submitted=not_submitted(con))
@@ -194,6 +198,12 @@ def write_submissions(con: duckdb.DuckDBPyConnection, out_dir: Path, submission_
             LOG.warning("QPP submission %s skipped: %s", name, "; ".join(problems))
             report.skipped.append({"file": name, "problems": problems})
             continue
-        (out_dir / name).write_text(json.dumps(submission, indent=2) + "\n")
+        content = (json.dumps(submission, indent=2) + "\n").encode()
+        before = previous / name if previous else None
+        if before is not None and before.is_file() and before.read_bytes() == content:
+            os.link(before, out_dir / name)
+            report.linked += 1
+        else:
+            (out_dir / name).write_bytes(content)
         report.files += 1
     return report

@@ -37,6 +37,10 @@ class TableSpec:
     groups: tuple[Group, ...] = ()
     row_sets: tuple[tuple[str, ...], ...] = ()
     derived: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Columns that split the table into independent suppression units: every additive set (group partition or
+    # row) lies inside one unit, so a unit's suppressed cells depend on its own rows only (units.py).
+    # () = the whole table is one unit.
+    unit: tuple[str, ...] = ()
 
 
 def flag(column: str) -> str:

@@ -14,6 +14,8 @@ from orchestration.publish.suppression import Group, TableSpec
 REPORTING_SCHEMA = "reporting"
 
 PERIOD_KEY = ("code", "period_type", "period")
+# A code's year: its quarter rows, its year row and their dimension cells are the additive sets of the code tables.
+CODE_YEAR = ("code", "year")
 QUARTERS_OF_A_YEAR = "period_type = 'quarter'"
 
 
@@ -38,11 +40,14 @@ FOLLOW_UP_COUNTS = (
 SPECS: dict[str, TableSpec] = {
     "code_catalog": TableSpec(
         name="code_catalog",
+        unit=("code",),
         counts=("claim_lines", "claims", "persons", "cases_assigned"),
         derived={"first_service_date": ("claim_lines",), "last_service_date": ("claim_lines",)},
     ),
     "code_overview": TableSpec(
         name="code_overview",
+        # the year rows of a code add up across years: all of a code's rows are one unit
+        unit=("code",),
         counts=("claim_lines", "claims", "persons", "rendering_npis", "units"),
         groups=(Group(("code", "year"), QUARTERS_OF_A_YEAR), Group(("code",), "period_type = 'year'")),
         derived={
@@ -54,6 +59,7 @@ SPECS: dict[str, TableSpec] = {
     ),
     "code_by_payer": TableSpec(
         name="code_by_payer",
+        unit=CODE_YEAR,
         counts=LINE_COUNTS,
         groups=_by_period("payer", "payer_type"),
         derived={
@@ -64,18 +70,21 @@ SPECS: dict[str, TableSpec] = {
     ),
     "code_by_place_of_service": TableSpec(
         name="code_by_place_of_service",
+        unit=CODE_YEAR,
         counts=LINE_COUNTS,
         groups=_by_period("place_of_service_code"),
         derived={"share_of_claim_lines_pct": ("claim_lines",)},
     ),
     "code_by_provider_taxonomy": TableSpec(
         name="code_by_provider_taxonomy",
+        unit=CODE_YEAR,
         counts=(*LINE_COUNTS, "rendering_npis"),
         groups=_by_period("taxonomy_code"),
         derived={"share_of_claim_lines_pct": ("claim_lines",)},
     ),
     "code_modifiers": TableSpec(
         name="code_modifiers",
+        unit=CODE_YEAR,
         counts=LINE_COUNTS,
         # A line carries several modifiers, so modifier cells do not add up to the code's total; quarters do.
         groups=(Group(("code", "year", "modifier"), QUARTERS_OF_A_YEAR),),
@@ -83,18 +92,21 @@ SPECS: dict[str, TableSpec] = {
     ),
     "code_related_diagnoses": TableSpec(
         name="code_related_diagnoses",
+        unit=CODE_YEAR,
         counts=("claims", "persons"),
         groups=(Group(("code", "year", "diagnosis_code"), QUARTERS_OF_A_YEAR),),
         derived={"share_of_claims_pct": ("claims",)},
     ),
     "code_related_procedures": TableSpec(
         name="code_related_procedures",
+        unit=CODE_YEAR,
         counts=("claims", "persons"),
         groups=(Group(("code", "year", "related_code"), QUARTERS_OF_A_YEAR),),
         derived={"share_of_claims_pct": ("claims",)},
     ),
     "measure_performance": TableSpec(
         name="measure_performance",
+        unit=("measure_id", "performance_year"),
         counts=("cases", "pending", "not_eligible", "excluded", "eligible_population", "met", "not_met",
                 "not_measured"),
         groups=(
@@ -113,6 +125,7 @@ SPECS: dict[str, TableSpec] = {
     ),
     "follow_up_worklist_counts": TableSpec(
         name="follow_up_worklist_counts",
+        unit=("measure_id",),
         counts=FOLLOW_UP_COUNTS,
         # a measure's TIN rows add up to its 'all' row: together they are one additive set
         groups=(Group(("measure_id",)),),
@@ -124,6 +137,7 @@ SPECS: dict[str, TableSpec] = {
     ),
     "reporting_accuracy": TableSpec(
         name="reporting_accuracy",
+        unit=("code", "measure_id", "performance_year"),
         counts=("supported_cases", "agree", "conflicting", "supported_not_billed", "billed_without_support"),
         groups=(
             Group(("code", "measure_id", "performance_year"), "entity_level = 'tin'"),

@@ -94,6 +94,19 @@ class SiteData:
     def measure_ids(self) -> list[str]:
         return list(self.measures)
 
+    def code_page_inputs(self, code: str) -> tuple:
+        """Everything render_code_page reads besides the meta (the page's digest is taken over it)."""
+        return ("code", code, self.codes[code], [r for r in self.measure_codes if r["code"] == code], self.measures,
+                self.quarters, self.overview.get(code), [(t, rows.get(code)) for t, rows in self.breakdowns.items()],
+                self.accuracy_by_code.get(code))
+
+    def measure_page_inputs(self, measure_id: str) -> tuple:
+        """Everything render_measure_page reads besides the meta."""
+        return ("measure", measure_id, self.measures, self.page_codes(),
+                [r for r in self.measure_codes if r["measure_id"] == measure_id],
+                *(rows.get(measure_id) for rows in (self.performance, self.accuracy, self.benchmarks, self.positions,
+                                                    self.follow_up)))
+
 
 def _by(rows: list[Record], key: str) -> dict[str, list[Record]]:
     grouped: dict[str, list[Record]] = defaultdict(list)

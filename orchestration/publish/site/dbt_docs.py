@@ -33,6 +33,7 @@ CACHE_KEEP = 4
 STALE_BUILD_SECONDS = 3600
 PROJECT_INPUTS = ("dbt_project.yml", "models", "seeds", "macros", "tests")
 STATIC_FILE = "static_index.html"
+DOCS_TARGET = "docs"
 # dbt's docs page asks the browser for three URLs that are never filled in: a favicon left as a webpack
 # placeholder, and SVG icons whose Angular template sits in a plain xlink:href (the browser requests the
 # "{{ ... }}" text before Angular replaces it). Offline, from file://, each is a console error. AngularJS's own
@@ -79,7 +80,7 @@ def _profile(database: str, path: str) -> str:
     profile = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["profile"]
     target = {"type": "duckdb", "path": ":memory:", "database": database, "threads": 1,
               "attach": [{"path": path, "alias": database, "read_only": True}]}
-    return yaml.safe_dump({profile: {"target": "docs", "outputs": {"docs": target}}})
+    return yaml.safe_dump({profile: {"target": DOCS_TARGET, "outputs": {DOCS_TARGET: target}}})
 
 
 @dataclass
@@ -154,7 +155,8 @@ def generate(work_dir: Path) -> int:
     """In the child process: parse once, then write the static docs file with that manifest."""
     from dbt.cli.main import dbtRunner
 
-    common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(work_dir),
+    # the profile's only target, also when the run's DBT_TARGET (duckdb, spark) is in the environment
+    common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(work_dir), "--target", DOCS_TARGET,
               "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs"),
               "--no-send-anonymous-usage-stats", "--quiet"]
     parsed = dbtRunner().invoke(["parse", *common])
