@@ -17,7 +17,7 @@ import pytest
 from orchestration.publish.publisher import publish
 from orchestration.publish.swap import current_version
 from orchestration.publish.tables import SPECS
-from orchestration.publish.units import RESUPPRESSED, STATE_FILE
+from orchestration.publish.units import RESUPPRESSED, STATE, STATE_FILE
 from publish_support import build_reporting, build_warehouse
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("publish_by_period")]
@@ -146,3 +146,19 @@ def test_a_new_threshold_suppresses_every_unit_again(published, tmp_path):
     assert result.version != second.version
     for table in ("code_by_payer", "measure_performance"):
         assert _units(state, table) == _units(state, table, only_resuppressed=False), table
+
+
+def test_a_table_with_no_rows_counts_zero_units(tmp_path):
+    """A real user's data can leave a published table empty (the Tuva sample: no benchmarks for its years); its
+    unit count is 0, not NULL (count_if over no rows is NULL in DuckDB, which once failed the publication)."""
+    from orchestration.publish.suppression import TableSpec
+    from orchestration.publish.units import UnitState
+
+    con = duckdb.connect()
+    con.execute("create table empty_exact (code varchar, year integer, claim_lines integer)")
+    for unit in (("code", "year"), ()):
+        state = UnitState(con, tmp_path / f"state_{len(unit)}.duckdb", "digest", previous_root=None)
+        state.split("empty_exact", TableSpec(name="empty_table", counts=("claim_lines",), unit=unit), "main")
+        assert state.report.units == {"empty_table": (0, 0) if unit else (1, 1)}
+        assert state.report.summary().startswith(f"{0 if unit else 1} of {0 if unit else 1} suppression units")
+        con.execute(f"detach {STATE}")

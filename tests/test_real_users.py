@@ -61,7 +61,7 @@ def test_tuva_sample_runs_as_one_delivery_and_prints_each_stage(tuva_run):
     assert "Ingesting 1 deliveries" in out
     assert "ingest medical_claim: read 2,075, loaded 2,075" in out
     for stage in ("ingest medical_claim done in", "dbt: models and tests done in",
-                  "publication: small cells suppressed (", "publication done in"):
+                  "publication: small cells suppressed: ", "suppression units suppressed again", "publication done in"):
         assert stage in out, stage
     assert "Traceback" not in result.stderr
 

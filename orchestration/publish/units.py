@@ -127,7 +127,7 @@ class UnitState:
         else:
             con.execute(f"update {STATE}.{name} set {RESUPPRESSED} = true")
         resuppressed, total = con.execute(
-            f"select count_if({RESUPPRESSED}), count(*) from {STATE}.{name}").fetchone()
+            f"select count(*) filter (where {RESUPPRESSED}), count(*) from {STATE}.{name}").fetchone()
         self.report.units[name] = (resuppressed, total)
         changed = f"select {keys or '1'} from {STATE}.{name} where {RESUPPRESSED}"
         exact = f"{scratch}.{name}__changed_units"
