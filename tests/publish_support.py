@@ -42,7 +42,8 @@ def run_dbt_models(warehouse: Path, *selection: str) -> None:
 
 
 def build_reporting(warehouse: Path, cpt_file: Path | None = None) -> None:
-    """The code labels (as the code_labels asset writes them) and the dbt reporting models, on `warehouse`."""
+    """The code labels (as the dbt step writes them before a build that reads them) and the dbt reporting models,
+    on `warehouse`."""
     with duckdb.connect(str(warehouse)) as con:
         write_code_labels(con, cpt_file)
     run_dbt_models(warehouse, *REPORTING_SELECTION)
