@@ -20,6 +20,7 @@ from orchestration.ingest.discovery import delivery_key  # noqa: F401  (re-expor
 from orchestration.ingest.rules import CODE_SHAPES, HCPCS_SHAPE, ICD10_SHAPE, ISO_DATE  # noqa: F401
 from orchestration.settings import SEEDS_DIR
 
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zst")  # DuckDB's read_csv decompresses by the extension
 MEASURE_ID = "459"
 DISCECTOMY, FUSION = "lumbarDiscectomy", "lumbarFusion"
 SUMMARY_KEYS = ("measure_id", "stratum", "status", "qdc_code")
@@ -119,12 +120,15 @@ def load_rules(seeds_dir: Path = SEEDS_DIR) -> Measure459Rules:
 
 
 def landing_files(landing_dir: Path, table: str) -> list[Path]:
-    """CSV deliveries of a table, oldest delivery first (later deliveries win on duplicate keys)."""
+    """CSV deliveries of a table, plain or compressed, oldest delivery first (later deliveries win on duplicate
+    keys)."""
     landing_dir = Path(landing_dir)
-    files = list((landing_dir / table).glob("*.csv")) if (landing_dir / table).is_dir() else []
-    flat = landing_dir / f"{table}.csv"
-    if flat.exists():
-        files.append(flat)
+    files = []
+    for suffix in CSV_SUFFIXES:
+        files += list((landing_dir / table).glob(f"*{suffix}")) if (landing_dir / table).is_dir() else []
+        flat = landing_dir / f"{table}{suffix}"
+        if flat.exists():
+            files.append(flat)
     return sorted((f for f in files if f.stat().st_size > 0), key=lambda f: (delivery_key(f), f.name))
 
 

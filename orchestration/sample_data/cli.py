@@ -29,7 +29,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--defect-rate", type=float, default=0.0, help="fraction of rows damaged (0 = clean)")
     p.add_argument("--start", default="2023-07-01")
     p.add_argument("--end", default="2025-12-31")
-    p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    p.add_argument("--format", choices=("csv", "csv.zst", "parquet"), default="csv",
+                   help="csv.zst: zstd-compressed CSV (a tenth of the disk)")
     args = p.parse_args(argv)
     if args.persons < 1 or not 0 <= args.defect_rate < 0.5:
         p.error("--persons must be >= 1 and --defect-rate in [0, 0.5)")

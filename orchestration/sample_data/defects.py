@@ -47,7 +47,7 @@ def _replace(table: pa.Table, column: str, rows: np.ndarray, values) -> pa.Table
 
 def inject(rng, name: str, table: pa.Table, months: np.ndarray, rate: float, fmt: str):
     """Damaged table, its months, and raw CSV byte blocks [(bytes, month, rows)] to append as they are."""
-    kinds = [k for k in KINDS[name] if fmt == "csv" or k not in CSV_ONLY]
+    kinds = [k for k in KINDS[name] if fmt != "parquet" or k not in CSV_ONLY]
     n = table.num_rows
     if rate <= 0 or n == 0:
         return table, months, []
