@@ -55,9 +55,10 @@
 {%- endmacro %}
 
 {#- The digests the reporting tables were last built from; none before the first complete build. Read by name, not
-    by ref: the model is written after the by-unit models. -#}
-{% macro reporting_units_built() -%}
-    {{ return(adapter.get_relation(database=this.database, schema=this.schema,
+    by ref: the model is written after the by-unit models. `digests`: int_reporting__unit_digests, whose schema
+    it shares. -#}
+{% macro reporting_units_built(digests) -%}
+    {{ return(adapter.get_relation(database=digests.database, schema=digests.schema,
                                    identifier='int_reporting__unit_digests_built') if execute else none) }}
 {%- endmacro %}
 
@@ -65,7 +66,7 @@
     inputs changed, and those that have no line any more); the build then appends the touched units' new rows.
     Without built digests (a table built by a version before the by-unit models) every row goes. -#}
 {% macro delete_touched_units() -%}
-    {%- if is_incremental() and reporting_units_built() is none %}
+    {%- if is_incremental() and reporting_units_built(ref('int_reporting__unit_digests')) is none %}
     delete from {{ this }}
     {%- elif is_incremental() %}
     delete from {{ this }} as held

@@ -11,7 +11,7 @@
     Grain - one row per code and year. -#}
 {{ config(materialized=reporting_digests_materialization()) }}
 
-{%- set built = reporting_units_built() %}
+{%- set built = reporting_units_built(this) %}
 
 with claim_digests as (
 
