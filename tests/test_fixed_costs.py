@@ -1,8 +1,12 @@
 """Fixed costs of a run (docs/performance.md, "Fixed costs"): how many dbt invocations and Dagster steps the jobs
-plan, and the SQLite settings of the Dagster instance's event log. A change that adds a dbt invocation to a refit
-(e.g. a Python asset upstream of some dbt models again) fails here, not only in a benchmark."""
+plan, that dbt runs in the pipeline's process on one parse, and the SQLite settings of the Dagster instance's event
+log. A change that adds a dbt invocation to a refit (e.g. a Python asset upstream of some dbt models again), starts
+dbt in a process of its own again or parses the project per invocation fails here, not only in a benchmark."""
 
+import json
+import os
 import sqlite3
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -73,6 +77,51 @@ def test_event_log_connections_use_normal_sync_and_keep_the_file_open(tmp_path):
     assert (tmp_path / "events.db-wal").exists()
     assert sqlite3.connect(path).execute("select count(*) from t").fetchone()[0] == 1
     assert str(path) in dagster_sqlite._keepers
+
+
+def test_the_event_log_keeps_one_engine_per_run_and_a_wiped_storage_starts_afresh(tmp_path):
+    """Dagster's SQLite event log built an engine and opened a connection per stored event; with
+    dagster_sqlite.install() a run's events go through one engine, and wiping the storage (its files deleted)
+    gives the next run a new one, so no event is written to a deleted file."""
+    dagster_sqlite.install()
+
+    @dg.asset
+    def one():
+        return 1
+
+    instance = dg.DagsterInstance.local_temp(str(tmp_path))
+    storage = instance.event_log_storage
+    first = dg.materialize([one], instance=instance)
+    engines = dict(storage._spine_engines)
+    assert first.run_id in engines and len(instance.all_logs(first.run_id)) > 10
+    second = dg.materialize([one], instance=instance)
+    assert storage._spine_engines["index"] is engines["index"]  # the same engine for every event of both runs
+    instance.wipe()
+    third = dg.materialize([one], instance=instance)
+    assert storage._spine_engines["index"] is not engines["index"]
+    assert instance.get_latest_materialization_event(dg.AssetKey("one")).run_id == third.run_id != second.run_id
+    assert len(storage._spine_engines) <= dagster_sqlite.KEPT_ENGINES
+
+
+def _dbt_invocations(target: Path) -> list[dict]:
+    """dbt's own log (JSON lines, rotated): each invocation's command and the processes it ran in."""
+    found: dict[str, dict] = {}
+    for path in sorted(target.glob("dbt.log*")):
+        for line in path.read_text().splitlines():
+            info = json.loads(line)["info"]
+            entry = found.setdefault(info["invocation_id"], {"ts": info["ts"], "pids": set(), "command": None})
+            entry["pids"].add(info["pid"])
+            if info["name"] == "ResourceReport":
+                entry["command"] = json.loads(line)["data"]["command_name"]
+    return sorted(found.values(), key=lambda e: e["ts"])
+
+
+def test_a_real_refit_parses_once_and_runs_dbt_in_the_pipelines_process(pipeline_run):
+    """The end-to-end run (ingestion, then a refit): dbt parses the project once and runs the refit's two builds on
+    that manifest, all inside the pipeline's process (here the test's): no dbt process started, no second parse."""
+    invocations = _dbt_invocations(pipeline_run.settings.data_dir / "dbt_target")
+    assert [i["command"] for i in invocations] == ["parse", "build", "build"], invocations
+    assert all(i["pids"] == {os.getpid()} for i in invocations), invocations
 
 
 def test_a_real_refit_runs_dbt_twice_and_records_row_counts_schemas_and_labels(pipeline_run):
