@@ -145,6 +145,8 @@ def start_dbt(settings: Settings, args: list[str], target_path: Path, project_di
     run = DbtRun(full)
 
     def on_event(msg) -> None:
+        if msg.info.level == "debug":  # ~90% of dbt's events (each SQL statement...): the log file keeps them
+            return
         event = msg_to_dict(msg)
         if event.get("info", {}).get("level") == "error" and event["info"].get("msg"):
             run.errors.append(event["info"]["msg"])
