@@ -147,3 +147,27 @@ def test_a_real_refit_runs_dbt_twice_and_records_row_counts_schemas_and_labels(p
     assert "dagster/row_count" not in view.metadata and "dagster/column_schema" in view.metadata  # a view: not run
     label = instance.get_latest_materialization_event(dg.AssetKey(["labels", "icd10_cm"])).asset_materialization
     assert label.metadata["dagster/row_count"].value == labels > 0
+
+
+def test_a_new_warehouse_reads_the_icd10_labels_from_the_cache_of_the_package_version(tmp_path, monkeypatch):
+    """The ICD-10-CM labels come from parsing the package's XML (~3 CPU s): the first warehouse that needs them
+    caches them per package version; the next one reads the cache (the same rows) without importing the package;
+    an unreadable cache is rebuilt from the package."""
+    import sys
+
+    import duckdb
+
+    monkeypatch.setattr(code_labels, "ICD10_CACHE_DIR", tmp_path / "cache")
+    with duckdb.connect(str(tmp_path / "first.duckdb")) as first:
+        rows = code_labels.write_icd10_cm(first)
+        expected = first.execute("select * from labels.icd10_cm order by all").fetchall()
+    [cached] = (tmp_path / "cache").glob("icd10_cm-*.parquet")
+    monkeypatch.setitem(sys.modules, "simple_icd_10_cm", None)  # importing it would now fail
+    with duckdb.connect(str(tmp_path / "second.duckdb")) as second:
+        assert code_labels.write_icd10_cm(second) == rows > 70_000
+        assert second.execute("select * from labels.icd10_cm order by all").fetchall() == expected
+    monkeypatch.delitem(sys.modules, "simple_icd_10_cm")
+    cached.write_bytes(b"not parquet")
+    with duckdb.connect(str(tmp_path / "third.duckdb")) as third:
+        assert code_labels.write_icd10_cm(third) == rows
+    assert cached.read_bytes()[:4] == b"PAR1"
