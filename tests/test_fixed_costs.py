@@ -149,23 +149,29 @@ def test_a_real_refit_runs_dbt_twice_and_records_row_counts_schemas_and_labels(p
     assert label.metadata["dagster/row_count"].value == labels > 0
 
 
-def test_a_new_warehouse_reads_the_icd10_labels_from_the_cache_of_the_package_version(tmp_path, monkeypatch):
-    """The ICD-10-CM labels come from parsing the package's XML (~3 CPU s): the first warehouse that needs them
-    caches them per package version; the next one reads the cache (the same rows) without importing the package;
-    an unreadable cache is rebuilt from the package."""
+def test_a_new_warehouse_reads_the_icd10_cm_list_from_the_cache_of_the_package_version(tmp_path, monkeypatch):
+    """The ICD-10-CM list (labels, billable codes) comes from parsing the package's XML (~3 CPU s): the first
+    warehouse that needs it caches it per package version; the next one reads the cache (the same labels and
+    billable codes) without importing the package; an unreadable cache is rebuilt from the package."""
     import sys
 
     import duckdb
 
-    monkeypatch.setattr(code_labels, "ICD10_CACHE_DIR", tmp_path / "cache")
+    from orchestration import icd10_cm
+    from orchestration.quality.parameters import billable_icd10_cm_codes
+
+    monkeypatch.setattr(icd10_cm, "CACHE_DIR", tmp_path / "cache")
     with duckdb.connect(str(tmp_path / "first.duckdb")) as first:
         rows = code_labels.write_icd10_cm(first)
         expected = first.execute("select * from labels.icd10_cm order by all").fetchall()
+    billable = billable_icd10_cm_codes()
     [cached] = (tmp_path / "cache").glob("icd10_cm-*.parquet")
     monkeypatch.setitem(sys.modules, "simple_icd_10_cm", None)  # importing it would now fail
     with duckdb.connect(str(tmp_path / "second.duckdb")) as second:
         assert code_labels.write_icd10_cm(second) == rows > 70_000
         assert second.execute("select * from labels.icd10_cm order by all").fetchall() == expected
+    assert billable_icd10_cm_codes().equals(billable) and 0 < len(billable) < rows
+    assert {"M5416", "M545"} - set(billable.code) == {"M545"}  # M54.5 has children (M54.50 ...): not billable
     monkeypatch.delitem(sys.modules, "simple_icd_10_cm")
     cached.write_bytes(b"not parquet")
     with duckdb.connect(str(tmp_path / "third.duckdb")) as third:
