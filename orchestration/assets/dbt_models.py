@@ -237,7 +237,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
         # (`buildable`), not in the first part, where a test of measure_cases against the registry (eager) would
         # read a table not built yet. A whole build selects every model, so every test runs.
         with _environment(RUN_CONTEXT_ENV, json.dumps(values)), _environment(INDIRECT_SELECTION_ENV, "buildable"):
-            if settings.dbt_target == "spark_thrift":  # a Spark Thrift server: the dbt CLI, and dagster-dbt's own metadata fetch
+            if settings.dbt_target == "spark_thrift":  # a Thrift server: the dbt CLI and dagster-dbt's metadata fetch
                 invocation = dbt.cli(BUILD, context=context, target_path=dbt_target_path(warehouse))
                 yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
             elif settings.is_spark:  # dbt inside this process on its SparkSession (no row counts)

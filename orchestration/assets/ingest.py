@@ -1,7 +1,8 @@
 """One asset per raw table, partitioned by delivery: load the delivery's landing files into raw.<table>.
 
 A run may carry several deliveries (single-run backfill): each is loaded and committed on its own, in
-partition-key order (their files staged together and the rules run once over them: loader.load_deliveries). Metadata carries counts, rule names, file names and column names only: never a value.
+partition-key order (their files staged together and the rules run once over them: loader.load_deliveries).
+Metadata carries counts, rule names, file names and column names only: never a value.
 """
 
 import json

@@ -393,6 +393,7 @@ def violations_query(contract: TableContract, stage: str, d: Dialect = DUCKDB, p
     first = d.first("failures")
     part = f"{partition}, " if partition else ""  # an exact duplicate is one of the same delivery
     same_part = f" AND _dup_hash.{partition} = _h.{partition}" if partition else ""
+    same_line = ", ".join(f"_s.{d.q(n)}" for n in [*([partition] if partition else []), *contract.names])
     return f"""
         WITH _hashed AS {d.materialized} (
             SELECT _source_file, _line_number, {part}{d.row_hash(cols)} AS _row_hash{''.join(key)} FROM {stage}
@@ -401,7 +402,7 @@ def violations_query(contract: TableContract, stage: str, d: Dialect = DUCKDB, p
         ), _dup AS (
             SELECT _source_file, _line_number FROM (
                 SELECT _s._source_file, _s._line_number,
-                       row_number() OVER (PARTITION BY {', '.join(f'_s.{d.q(n)}' for n in ([partition] if partition else []) + list(contract.names))}
+                       row_number() OVER (PARTITION BY {same_line}
                                           ORDER BY _s._source_file, _s._line_number) AS _rank
                 FROM _hashed AS _h
                 JOIN _dup_hash ON _dup_hash._row_hash = _h._row_hash{same_part}
