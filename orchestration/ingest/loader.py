@@ -5,7 +5,9 @@ the ledger.
 A re-run of the same delivery therefore yields the same rows; the reconciliation read = loaded + quarantined is
 checked per file before commit, and a mismatch fails the load. A delivery whose files (names and sha256) are the
 ones its last load read, under the same rules, is not loaded again: its rows are already what a load would give,
-and leaving them keeps their load time, which the incremental models downstream go by.
+and leaving them keeps their load time, which the incremental models downstream go by. Several deliveries of a
+table (a run's backfill) are staged together and the rules run once over them (load_deliveries), each delivery
+still loaded, reconciled and committed on its own.
 """
 
 from __future__ import annotations
