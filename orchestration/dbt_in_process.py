@@ -154,8 +154,9 @@ def start_dbt(settings: Settings, args: list[str], target_path: Path, project_di
 
     def invoke() -> None:
         try:
-            manifest = (_manifest(settings, target_path, project_dir, vars_json, [on_event])
-                        if args and args[0] in _ON_MANIFEST else None)
+            # vars in `args` may decide how the project parses: such an invocation parses for itself
+            reuse = bool(args) and args[0] in _ON_MANIFEST and "--vars" not in args
+            manifest = _manifest(settings, target_path, project_dir, vars_json, [on_event]) if reuse else None
             result = dbtRunner(manifest=manifest, callbacks=[on_event]).invoke(full)
             run.success = bool(result.success)
             if result.exception is not None:
