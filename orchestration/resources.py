@@ -109,11 +109,9 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 
 class ProjectDbtCliResource(DbtCliResource):
-    """dagster-dbt's CLI resource without the two things it does in this process before each dbt invocation:
-    `dbt --version` in a subprocess (the version of the installed dbt-core is known), and a dbt adapter built by
-    loading the profile, the project and every macro (seconds per invocation), only used to fetch row counts and
-    column schemas model by model afterwards; on DuckDB orchestration/assets/dbt_models.py reads both for every
-    model in two queries instead (docs/performance.md, "Fixed costs")."""
+    """dagster-dbt's CLI resource, used on a Spark Thrift server only (DuckDB and a SparkSession run dbt in this
+    process: orchestration/dbt_in_process.py), without the `dbt --version` subprocess it starts before each
+    invocation: the version of the installed dbt-core is known."""
 
     @property
     def _cli_version(self):
@@ -122,11 +120,6 @@ class ProjectDbtCliResource(DbtCliResource):
         from packaging import version
 
         return version.parse(installed("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args):
-        if os.environ.get("DBT_TARGET", "duckdb") == "duckdb":
-            return None
-        return super()._initialize_dbt_core_adapter(args)  # Spark Thrift: dagster-dbt fetches the metadata
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, object]:

@@ -1,8 +1,12 @@
 """Fixed costs of a run (docs/performance.md, "Fixed costs"): how many dbt invocations and Dagster steps the jobs
-plan, and the SQLite settings of the Dagster instance's event log. A change that adds a dbt invocation to a refit
-(e.g. a Python asset upstream of some dbt models again) fails here, not only in a benchmark."""
+plan, that dbt runs in the pipeline's process on one parse, and the SQLite settings of the Dagster instance's event
+log. A change that adds a dbt invocation to a refit (e.g. a Python asset upstream of some dbt models again), starts
+dbt in a process of its own again or parses the project per invocation fails here, not only in a benchmark."""
 
+import json
+import os
 import sqlite3
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -75,6 +79,51 @@ def test_event_log_connections_use_normal_sync_and_keep_the_file_open(tmp_path):
     assert str(path) in dagster_sqlite._keepers
 
 
+def test_the_event_log_keeps_one_engine_per_run_and_a_wiped_storage_starts_afresh(tmp_path):
+    """Dagster's SQLite event log built an engine and opened a connection per stored event; with
+    dagster_sqlite.install() a run's events go through one engine, and wiping the storage (its files deleted)
+    gives the next run a new one, so no event is written to a deleted file."""
+    dagster_sqlite.install()
+
+    @dg.asset
+    def one():
+        return 1
+
+    instance = dg.DagsterInstance.local_temp(str(tmp_path))
+    storage = instance.event_log_storage
+    first = dg.materialize([one], instance=instance)
+    engines = dict(storage._spine_engines)
+    assert first.run_id in engines and len(instance.all_logs(first.run_id)) > 10
+    second = dg.materialize([one], instance=instance)
+    assert storage._spine_engines["index"] is engines["index"]  # the same engine for every event of both runs
+    instance.wipe()
+    third = dg.materialize([one], instance=instance)
+    assert storage._spine_engines["index"] is not engines["index"]
+    assert instance.get_latest_materialization_event(dg.AssetKey("one")).run_id == third.run_id != second.run_id
+    assert len(storage._spine_engines) <= dagster_sqlite.KEPT_ENGINES
+
+
+def _dbt_invocations(target: Path) -> list[dict]:
+    """dbt's own log (JSON lines, rotated): each invocation's command and the processes it ran in."""
+    found: dict[str, dict] = {}
+    for path in sorted(target.glob("dbt.log*")):
+        for line in path.read_text().splitlines():
+            info = json.loads(line)["info"]
+            entry = found.setdefault(info["invocation_id"], {"ts": info["ts"], "pids": set(), "command": None})
+            entry["pids"].add(info["pid"])
+            if info["name"] == "ResourceReport":
+                entry["command"] = json.loads(line)["data"]["command_name"]
+    return sorted(found.values(), key=lambda e: e["ts"])
+
+
+def test_a_real_refit_parses_once_and_runs_dbt_in_the_pipelines_process(pipeline_run):
+    """The end-to-end run (ingestion, then a refit): dbt parses the project once and runs the refit's two builds on
+    that manifest, all inside the pipeline's process (here the test's): no dbt process started, no second parse."""
+    invocations = _dbt_invocations(pipeline_run.settings.data_dir / "dbt_target")
+    assert [i["command"] for i in invocations] == ["parse", "build", "build"], invocations
+    assert all(i["pids"] == {os.getpid()} for i in invocations), invocations
+
+
 def test_a_real_refit_runs_dbt_twice_and_records_row_counts_schemas_and_labels(pipeline_run):
     """The end-to-end run (a first run: a refit): two dbt steps; every table model's materialization carries its
     row count and column schema (read after dbt exits in two queries, not model by model through a dbt adapter);
@@ -98,3 +147,70 @@ def test_a_real_refit_runs_dbt_twice_and_records_row_counts_schemas_and_labels(p
     assert "dagster/row_count" not in view.metadata and "dagster/column_schema" in view.metadata  # a view: not run
     label = instance.get_latest_materialization_event(dg.AssetKey(["labels", "icd10_cm"])).asset_materialization
     assert label.metadata["dagster/row_count"].value == labels > 0
+
+
+def test_a_new_warehouse_reads_the_icd10_cm_list_from_the_cache_of_the_package_version(tmp_path, monkeypatch):
+    """The ICD-10-CM list (labels, billable codes) comes from parsing the package's XML (~3 CPU s): the first
+    warehouse that needs it caches it per package version; the next one reads the cache (the same labels and
+    billable codes) without importing the package; an unreadable cache is rebuilt from the package."""
+    import sys
+
+    import duckdb
+
+    from orchestration import icd10_cm
+    from orchestration.quality.parameters import billable_icd10_cm_codes
+
+    monkeypatch.setattr(icd10_cm, "CACHE_DIR", tmp_path / "cache")
+    with duckdb.connect(str(tmp_path / "first.duckdb")) as first:
+        rows = code_labels.write_icd10_cm(first)
+        expected = first.execute("select * from labels.icd10_cm order by all").fetchall()
+    billable = billable_icd10_cm_codes()
+    [cached] = (tmp_path / "cache").glob("icd10_cm-*.parquet")
+    monkeypatch.setitem(sys.modules, "simple_icd_10_cm", None)  # importing it would now fail
+    with duckdb.connect(str(tmp_path / "second.duckdb")) as second:
+        assert code_labels.write_icd10_cm(second) == rows > 70_000
+        assert second.execute("select * from labels.icd10_cm order by all").fetchall() == expected
+    assert billable_icd10_cm_codes().equals(billable) and 0 < len(billable) < rows
+    assert {"M5416", "M545"} - set(billable.code) == {"M545"}  # M54.5 has children (M54.50 ...): not billable
+    monkeypatch.delitem(sys.modules, "simple_icd_10_cm")
+    cached.write_bytes(b"not parquet")
+    with duckdb.connect(str(tmp_path / "third.duckdb")) as third:
+        assert code_labels.write_icd10_cm(third) == rows
+    assert cached.read_bytes()[:4] == b"PAR1"
+
+
+def test_in_process_dbt_parses_once_per_process_until_a_project_file_changes(tmp_path, monkeypatch):
+    """orchestration/dbt_in_process.py: builds reuse the process's parsed manifest; a changed model file is parsed
+    again (and built as changed); an invocation with --vars parses for itself."""
+    import duckdb
+
+    from orchestration import dbt_in_process
+    from orchestration.settings import load_settings
+
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: tiny\nversion: '1.0'\nprofile: tiny\nconfig-version: 2\n")
+    (project / "profiles.yml").write_text(
+        "tiny:\n  target: duckdb\n  outputs:\n    duckdb:\n      type: duckdb\n"
+        "      path: \"{{ env_var('WAREHOUSE_PATH') }}\"\n      threads: 1\n")
+    model = project / "models" / "answer.sql"
+    model.write_text("select 41 as answer")
+    for name in ("WAREHOUSE_PATH", "DUCKDB_MEMORY_LIMIT", "DBT_TARGET"):  # set by the run, restored after the test
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    settings = load_settings()
+    settings.data_dir.mkdir()
+    target = tmp_path / "target"
+
+    def build(*extra: str) -> int:
+        dbt_in_process.run_dbt(settings, ["build", *extra], target, project_dir=project)
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            return con.execute("select answer from answer").fetchone()[0]
+
+    parses = dbt_in_process.PARSES
+    assert build() == 41 and dbt_in_process.PARSES == parses + 1
+    assert build() == 41 and dbt_in_process.PARSES == parses + 1  # the same manifest
+    model.write_text("select 42 as answer")
+    os.utime(model, (model.stat().st_atime, model.stat().st_mtime + 5))
+    assert build() == 42 and dbt_in_process.PARSES == parses + 2  # the file changed: parsed again
+    assert build("--vars", "{}") == 42 and dbt_in_process.PARSES == parses + 2  # parsed by the invocation itself

@@ -6,22 +6,20 @@ the step builds a model that reads them; so the reporting models carry the label
 tests, and the publisher only suppresses.
 """
 
-import importlib.metadata
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-import pyarrow as pa
 
+from orchestration import icd10_cm
 from orchestration.resources import WarehouseResource
 from orchestration.spark_warehouse import dialect
 
 SCHEMA = "labels"
 CPT_DESCRIPTORS_ENV = "CPT_DESCRIPTORS_FILE"
 CPT_DESCRIPTORS_DEFAULT_NAME = "cpt_descriptors.csv"
-ICD10_PACKAGE = "simple_icd_10_cm"
 
 
 def cpt_descriptor_file(data_dir: Path) -> Path | None:
@@ -35,30 +33,23 @@ def cpt_descriptor_file(data_dir: Path) -> Path | None:
 
 def write_icd10_cm(con: duckdb.DuckDBPyConnection) -> int:
     """Every ICD-10-CM item without the dot (as staging stores diagnoses) with its description. Rewritten only
-    when the package version differs from the one the table was written from: importing the package parses its
-    XML (~2 CPU s), so it is imported only then."""
-    version = importlib.metadata.version(ICD10_PACKAGE)
+    when the package version differs from the one the table was written from (orchestration/icd10_cm.py: the
+    list comes from a cache per package version, not from parsing the package's XML on every new warehouse)."""
+    version = icd10_cm.version()
     con.execute(f"create schema if not exists {SCHEMA}")
     written = con.execute(
         "select comment from duckdb_tables() where schema_name = ? and table_name = 'icd10_cm'", [SCHEMA]
     ).fetchall()
     if written and written[0][0] == version:
         return con.execute(f"select count(*) from {SCHEMA}.icd10_cm").fetchone()[0]
-    import simple_icd_10_cm as icd10
-
-    # a block and its only category share a name (B99, C7A ...): one row per code
-    codes = list(dict.fromkeys(icd10.get_all_codes(with_dots=False)))
-    table = pa.table({
-        "diagnosis_code": pa.array(codes, pa.string()),
-        "diagnosis_description": pa.array([icd10.get_description(c) for c in codes], pa.string()),
-    })
+    table = icd10_cm.items().select(["diagnosis_code", "diagnosis_description"])
     con.register("icd10_cm_arrow", table)
     try:
         con.execute(f"create or replace table {SCHEMA}.icd10_cm as select * from icd10_cm_arrow")
     finally:
         con.unregister("icd10_cm_arrow")
     con.execute(f"comment on table {SCHEMA}.icd10_cm is '{version}'")
-    return len(codes)
+    return table.num_rows
 
 
 def write_cpt_descriptors(con: duckdb.DuckDBPyConnection, path: Path | None) -> int:

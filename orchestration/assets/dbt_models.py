@@ -10,8 +10,10 @@ refit's build in three (Dagster colours a multi-asset by the steps upstream of e
 
 Fixed costs (docs/performance.md, "Fixed costs"): the run's values (as-of date, TINs in scope, pinned model
 version) reach dbt in the environment variable DBT_RUN_CONTEXT (dbt_project/macros/run_var.sql), never as
-`--vars`, which would make dbt re-parse the whole project; and dbt keeps its target folder (with the partial-parse
-file) under DATA_DIR from run to run instead of a new folder per invocation, so a run re-parses only what changed.
+`--vars`, which would make dbt re-parse the whole project; dbt keeps its target folder (with the partial-parse
+file) under DATA_DIR from run to run instead of a new folder per invocation, so a run re-parses only what changed;
+and dbt runs inside this process (orchestration/dbt_in_process.py), on DuckDB as on Spark, parsing the project
+once per process: a refit's two builds share one parsed manifest and no dbt process is started.
 """
 
 # No `from __future__ import annotations`: @dbt_assets checks the `context` annotation as a real type and
@@ -30,19 +32,12 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_dbt.asset_utils import default_metadata_from_dbt_resource_props
 
 from orchestration.assets import code_labels
-from orchestration.dbt_in_process import dagster_events
+from orchestration.dbt_in_process import dagster_events, newest_source_mtime
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project, resolve_as_of_date
 
 # Unit tests test the code, with fixtures whose dates and vars are their own: a materialization runs only models,
 # seeds and data tests (docs/data_quality.md); `make test` runs the unit tests (tests/test_*_unit.py).
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
-
-
-def _newest_source_mtime(project_dir: Path) -> float:
-    paths = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    for sub in ("models", "seeds", "macros", "tests"):
-        paths.extend(p for p in (project_dir / sub).rglob("*") if p.is_file())
-    return max(p.stat().st_mtime for p in paths if p.exists())
 
 
 def ensure_manifest() -> Path:
@@ -54,7 +49,7 @@ def ensure_manifest() -> Path:
     manifest.parent.mkdir(parents=True, exist_ok=True)
     with open(manifest.parent / ".parse.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(dbt_project.project_dir):
+        if manifest.exists() and manifest.stat().st_mtime >= newest_source_mtime(Path(dbt_project.project_dir)):
             return manifest
         env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         dbt = Path(sys.executable).with_name("dbt")
@@ -145,7 +140,8 @@ def dbt_target_path(warehouse: WarehouseResource) -> Path:
 
 @contextmanager
 def _environment(name: str, value: str) -> Iterator[None]:
-    """DbtCliResource copies os.environ into the dbt process when it starts it: set `name` for that moment."""
+    """dbt reads os.environ when an invocation starts (in this process, or DbtCliResource's subprocess): set `name`
+    for the step's invocation."""
     before = os.environ.get(name)
     os.environ[name] = value
     try:
@@ -157,23 +153,21 @@ def _environment(name: str, value: str) -> Iterator[None]:
             os.environ[name] = before
 
 
-def with_table_metadata(invocation, warehouse: WarehouseResource):
-    """The invocation's events with each table's row count and every model's and seed's column schema (the metadata
+def with_table_metadata(events, warehouse: WarehouseResource):
+    """The dbt step's events with each table's row count and every model's and seed's column schema (the metadata
     dagster-dbt's fetch_row_counts / fetch_column_metadata attach; docs/performance.md: their cost). dagster-dbt
     fetched them model by model through a dbt adapter it built for the purpose; here one read-only connection reads
-    them all in two queries once dbt has exited (DuckDB: one writer per file, so events wait for the exit as before).
-    A view's row count is not fetched (it would run the view). Events dbt gave before a failure are yielded too."""
-    if warehouse.settings.is_spark:  # a Spark Thrift server: dagster-dbt's own fetch through the dbt adapter
-        yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
-        return
-    events, failure = [], None
+    them all in two queries once dbt has finished (DuckDB: one writer per file, so events wait for dbt's end, as
+    they did for the subprocess). A view's row count is not fetched (it would run the view). Events dbt gave before
+    a failure are yielded too."""
+    collected, failure = [], None
     try:
-        events.extend(invocation.stream())
+        collected.extend(events)
     except Exception as exc:  # noqa: BLE001 - re-raised below, after the events of what did build
         failure = exc
-    built = {_unique_id(e) for e in events} - {None}
+    built = {_unique_id(e) for e in collected} - {None}
     metadata = _table_metadata(warehouse, built)
-    for event in events:
+    for event in collected:
         extra = metadata.get(_unique_id(event))
         yield event.with_metadata({**event.metadata, **extra}) if extra else event
     if failure is not None:
@@ -238,16 +232,19 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             yield from code_labels.write_labels(warehouse)
         values = run_context(warehouse)
         context.log.info(f"dbt run context: {json.dumps(values, sort_keys=True)}")
+        settings = warehouse.settings
         # A refit splits the build around the fit: a test runs in the part that builds the last of its models
         # (`buildable`), not in the first part, where a test of measure_cases against the registry (eager) would
         # read a table not built yet. A whole build selects every model, so every test runs.
         with _environment(RUN_CONTEXT_ENV, json.dumps(values)), _environment(INDIRECT_SELECTION_ENV, "buildable"):
-            if warehouse.settings.is_spark and not warehouse.settings.spark_thrift:
-                # dbt inside this process on its SparkSession (orchestration/dbt_in_process.py; no row counts)
-                yield from dagster_events(context, warehouse.settings, BUILD, dbt_target_path(warehouse))
-                return
-            invocation = dbt.cli(BUILD, context=context, target_path=dbt_target_path(warehouse))
-        yield from with_table_metadata(invocation, warehouse)
+            if settings.dbt_target == "spark_thrift":  # a Thrift server: the dbt CLI and dagster-dbt's metadata fetch
+                invocation = dbt.cli(BUILD, context=context, target_path=dbt_target_path(warehouse))
+                yield from invocation.stream().fetch_row_counts().fetch_column_metadata(with_column_lineage=False)
+            elif settings.is_spark:  # dbt inside this process on its SparkSession (no row counts)
+                yield from dagster_events(context, settings, BUILD, dbt_target_path(warehouse))
+            else:  # dbt inside this process on the warehouse file, on the process's parsed manifest
+                yield from with_table_metadata(
+                    dagster_events(context, settings, BUILD, dbt_target_path(warehouse), echo=True), warehouse)
 
 
 # The models that read the code labels (dbt source `labels`): the step that builds any of them writes the labels first.

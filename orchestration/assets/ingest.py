@@ -1,7 +1,8 @@
 """One asset per raw table, partitioned by delivery: load the delivery's landing files into raw.<table>.
 
 A run may carry several deliveries (single-run backfill): each is loaded and committed on its own, in
-partition-key order. Metadata carries counts, rule names, file names and column names only: never a value.
+partition-key order (their files staged together and the rules run once over them: loader.load_deliveries).
+Metadata carries counts, rule names, file names and column names only: never a value.
 """
 
 import json
@@ -13,7 +14,7 @@ from orchestration.assets.dbt_models import MANIFEST
 from orchestration.automation import raw_freshness_policy
 from orchestration.contract import CONTRACTS, TABLES
 from orchestration.ingest.discovery import discover_deliveries
-from orchestration.ingest.loader import DeliveryReport, FileContractError, ReconciliationError, load_delivery
+from orchestration.ingest.loader import DeliveryReport, FileContractError, ReconciliationError, load_deliveries
 from orchestration.jobs import RAW_GROUP
 from orchestration.partitions import delivery_partitions
 from orchestration.raw_schema import create_raw_tables
@@ -97,19 +98,23 @@ def build_raw_asset(table: str) -> dg.AssetsDefinition:
     def _raw_table(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         deliveries = discover_deliveries(warehouse.settings.landing_dir)
         reports: list[DeliveryReport] = []
+        todo = []
+        for key in sorted(context.partition_keys):
+            files = deliveries.get(key, {}).get(table, [])
+            if files:
+                todo.append((key, files))
+            else:
+                context.log.info(f"{table} {key}: no files in this delivery; raw.{table} left as is")
         with warehouse.connect() as con:
             create_raw_tables(con)
-            for key in sorted(context.partition_keys):
-                files = deliveries.get(key, {}).get(table, [])
-                if not files:
-                    context.log.info(f"{table} {key}: no files in this delivery; raw.{table} left as is")
-                    continue
-                try:
-                    report = load_delivery(con, table, key, files, warehouse.settings.landing_dir)
-                except (FileContractError, ReconciliationError) as exc:
-                    raise dg.Failure(description=f"{table} delivery {key}: {exc}") from exc
-                _log_report(context.log, report)
-                reports.append(report)
+            loads = load_deliveries(con, table, todo, warehouse.settings.landing_dir)
+            try:
+                for report in loads:
+                    _log_report(context.log, report)
+                    reports.append(report)
+            except (FileContractError, ReconciliationError) as exc:
+                failed = todo[len(reports)][0]
+                raise dg.Failure(description=f"{table} delivery {failed}: {exc}") from exc
         return dg.MaterializeResult(metadata=_metadata(reports))
 
     return _raw_table

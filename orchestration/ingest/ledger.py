@@ -60,12 +60,15 @@ def current_entries(con: duckdb.DuckDBPyConnection, table: str, delivery: str) -
     return [dict(zip(keys, row)) for row in rows]
 
 
-def loaded_elsewhere(con: duckdb.DuckDBPyConnection, table: str, delivery: str, file_hash: str) -> str | None:
-    """'<delivery>/<file>' that already loaded this content for this table, outside this delivery."""
+def loaded_elsewhere(con: duckdb.DuckDBPyConnection, table: str, delivery: str, file_hash: str,
+                     replaced: list[str] = ()) -> str | None:
+    """'<delivery>: <file>' that already loaded this content for this table, outside this delivery and the
+    `replaced` ones (being loaded again)."""
+    others = "".join(" AND delivery <> ?" for _ in replaced)
     row = con.execute(
         f"SELECT delivery || ': ' || source_file FROM {LEDGER_TABLE} "
-        "WHERE table_name = ? AND file_hash = ? AND status = ? AND delivery <> ? ORDER BY loaded_at LIMIT 1",
-        [table, file_hash, LOADED, delivery],
+        f"WHERE table_name = ? AND file_hash = ? AND status = ? AND delivery <> ?{others} ORDER BY loaded_at LIMIT 1",
+        [table, file_hash, LOADED, delivery, *replaced],
     ).fetchone()
     return row[0] if row else None
 

@@ -291,7 +291,7 @@ def _failure(d: Dialect, rule: str, severity: str, column: str, reason: str) -> 
 
 
 def _conflicting_versions(contract: TableContract, stage: str, record: str,
-                          d: Dialect = DUCKDB) -> tuple[str, str]:
+                          d: Dialect = DUCKDB, partition: str | None = None) -> tuple[str, str]:
     """(CTEs, rows) for the rows of a key delivered more than once with different values within the delivery.
 
     Within one delivery nothing says which version is the correction, so none is loaded: every version is
@@ -302,13 +302,14 @@ def _conflicting_versions(contract: TableContract, stage: str, record: str,
     if not key:
         return "", "SELECT * FROM _failing"
     keys = [f"_k{i}" for i in range(len(key))]
+    versions = [partition, *keys] if partition else keys  # a key's versions are compared within its delivery
     clean = ("NOT EXISTS (SELECT 1 FROM _failing AS _f WHERE _f._source_file = _h._source_file "
              f"AND _f._line_number = _h._line_number AND {d.first('_f.failures')}.severity = '{ERROR}')")
     shown = " || ', ' || ".join(f"CAST(_v.{k} AS {d.text})" for k in keys)
     reason = (f"'{' + '.join(key)} (' || {shown} || ') is delivered ' || _v._n || ' times with different values "
               "in this delivery: no version is loaded'")
     ctes = f""", _versions AS (
-            SELECT {', '.join(keys)}, count(*) AS _n
+            SELECT {', '.join(versions)}, count(*) AS _n
             FROM _hashed AS _h
             WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)} AND {clean}
             GROUP BY ALL
@@ -317,7 +318,7 @@ def _conflicting_versions(contract: TableContract, stage: str, record: str,
             SELECT _s._source_file, _s._file_hash, _s._line_number, {record} AS raw_record,
                    {d.array([_failure(d, 'conflicting_versions', ERROR, '', reason)])} AS failures
             FROM _hashed AS _h
-            JOIN _versions AS _v ON {' AND '.join(f'_v.{k} = _h.{k}' for k in keys)}
+            JOIN _versions AS _v ON {' AND '.join(f'_v.{k} = _h.{k}' for k in versions)}
             JOIN {stage} AS _s ON _s._source_file = _h._source_file AND _s._line_number = _h._line_number
             WHERE {clean}
         )"""
@@ -364,9 +365,13 @@ def _failing(checks: list[tuple[str, str, str, str, str]], stage: str, join: str
             WHERE {' OR '.join(f'_c{i}' for i in range(len(checks)))}"""
 
 
-def violations_query(contract: TableContract, stage: str, d: Dialect = DUCKDB) -> str:
+def violations_query(contract: TableContract, stage: str, d: Dialect = DUCKDB, partition: str | None = None) -> str:
     """One row per stage row that breaks a rule: lineage, and either its first ERROR rule (with the delivered
     values and every reason: a quarantine row), or a NULL rule and its WARN-level gaps (a loaded row).
+
+    `partition`: a column of the stage naming each row's delivery, when the stage holds several deliveries
+    (orchestration/ingest/loader.py load_deliveries): duplicates and versions are then judged within each
+    delivery, as they are when the stage holds one. Without it the query is the one the rules' fingerprint hashes.
 
     Rows are first filtered on the cheap conditions, so reasons are only built for the few that fail. Each row's
     64-bit hash of all columns is computed once: exact duplicates are found among rows sharing it (then compared
@@ -383,21 +388,24 @@ def violations_query(contract: TableContract, stage: str, d: Dialect = DUCKDB) -
                 "upper(trim(coalesce(nullif(trim(normalized_code), ''), source_code)))")
     checks.sort(key=_priority)
     record = d.record_json(contract.names)
-    version_ctes, rows = _conflicting_versions(contract, stage, record, d)
+    version_ctes, rows = _conflicting_versions(contract, stage, record, d, partition)
     key = [f", {_strict_typed(k, contract.column(k).type, d)} AS _k{i}" for i, k in enumerate(_version_key(contract))]
     first = d.first("failures")
+    part = f"{partition}, " if partition else ""  # an exact duplicate is one of the same delivery
+    same_part = f" AND _dup_hash.{partition} = _h.{partition}" if partition else ""
+    same_line = ", ".join(f"_s.{d.q(n)}" for n in [*([partition] if partition else []), *contract.names])
     return f"""
         WITH _hashed AS {d.materialized} (
-            SELECT _source_file, _line_number, {d.row_hash(cols)} AS _row_hash{''.join(key)} FROM {stage}
+            SELECT _source_file, _line_number, {part}{d.row_hash(cols)} AS _row_hash{''.join(key)} FROM {stage}
         ), _dup_hash AS (
-            SELECT _row_hash FROM _hashed GROUP BY _row_hash HAVING count(*) > 1
+            SELECT {part}_row_hash FROM _hashed GROUP BY {part}_row_hash HAVING count(*) > 1
         ), _dup AS (
             SELECT _source_file, _line_number FROM (
                 SELECT _s._source_file, _s._line_number,
-                       row_number() OVER (PARTITION BY {', '.join(f'_s.{d.q(n)}' for n in contract.names)}
+                       row_number() OVER (PARTITION BY {same_line}
                                           ORDER BY _s._source_file, _s._line_number) AS _rank
                 FROM _hashed AS _h
-                JOIN _dup_hash ON _dup_hash._row_hash = _h._row_hash
+                JOIN _dup_hash ON _dup_hash._row_hash = _h._row_hash{same_part}
                 JOIN {stage} AS _s ON _s._source_file = _h._source_file AND _s._line_number = _h._line_number
             ) AS _ranked WHERE _rank > 1
         ), _failing AS {d.materialized} ({_failing(checks, stage, join, record, d)}

@@ -9,6 +9,7 @@ import functools
 import duckdb
 import pandas as pd
 
+from orchestration import icd10_cm
 from orchestration.settings import SEEDS_DIR
 
 REGISTRY = "reference"
@@ -22,11 +23,10 @@ def place_of_service_codes() -> list[str]:
 
 @functools.cache
 def billable_icd10_cm_codes() -> pd.DataFrame:
-    """Billable (leaf) ICD-10-CM codes without the dot, as staging stores them."""
-    import simple_icd_10_cm as cm
-
-    codes = pd.Series(cm.get_all_codes(with_dots=False), name="code")
-    return codes[codes.map(cm.is_leaf)].to_frame().reset_index(drop=True)
+    """Billable (leaf) ICD-10-CM codes without the dot, as staging stores them (orchestration/icd10_cm.py)."""
+    items = icd10_cm.items()
+    billable = items.filter(items["billable"]).select(["diagnosis_code"]).rename_columns(["code"])
+    return billable.to_pandas().reset_index(drop=True)
 
 
 def measure_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
