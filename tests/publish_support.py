@@ -115,6 +115,30 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
             from staging.stg_medical_claim
             """
         )
+        # the versioned claim lines the unit digests of the code tables read (int_reporting__unit_digests): here a
+        # view, whose version of a line is its content, diagnoses and modifiers, so that a changed line is a new one
+        con.execute(
+            """
+            create or replace view staging.base_medical_claim as
+            with diagnoses as (
+                select claim_id, claim_line_number,
+                       string_agg(diagnosis_position || ':' || diagnosis_code, ',' order by diagnosis_position) as codes
+                from staging.stg_claim_diagnosis group by all
+            ),
+            modifiers as (
+                select claim_id, claim_line_number,
+                       string_agg(modifier_position || ':' || modifier, ',' order by modifier_position) as codes
+                from staging.stg_claim_modifier group by all
+            )
+            select lines.claim_id, lines.claim_line_number, lines.service_date,
+                   md5(cast(lines as varchar) || '|' || coalesce(diagnoses.codes, '') || '|'
+                       || coalesce(modifiers.codes, '')) as _delivery,
+                   null::timestamp as _loaded_at
+            from staging.stg_medical_claim as lines
+            left join diagnoses using (claim_id, claim_line_number)
+            left join modifiers using (claim_id, claim_line_number)
+            """
+        )
         con.execute(
             f"""
             create or replace table marts.measure_cases as

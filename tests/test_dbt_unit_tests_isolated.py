@@ -17,6 +17,7 @@ from orchestration.settings import DBT_PROJECT_DIR
 from test_follow_up_worklist_dbt_unit import SELECTION as FOLLOW_UP_UNIT_TESTS
 from test_measure_220_unit import UNIT_TESTS as REHAB_UNIT_TESTS
 from test_measure_459_dbt_unit import UNIT_TESTS as PAIRS_UNIT_TESTS
+from test_reporting_units_dbt_unit import SELECTION as REPORTING_UNIT_TESTS
 
 # models read run variables through run_var('name') (or var('name')): both name the variable literally
 VAR_CALL = re.compile(r"""\b(?:run_)?var\(\s*['"](\w+)['"]""")
@@ -56,7 +57,7 @@ def test_every_unit_test_is_run_by_a_pytest(tmp_path):
            "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
            "--log-path", str(tmp_path / "logs")]
     covered: set[str] = set()
-    for selection in (PAIRS_UNIT_TESTS, REHAB_UNIT_TESTS, FOLLOW_UP_UNIT_TESTS):
+    for selection in (PAIRS_UNIT_TESTS, REHAB_UNIT_TESTS, FOLLOW_UP_UNIT_TESTS, REPORTING_UNIT_TESTS):
         out = subprocess.run([*dbt, "--select", *selection], capture_output=True, text=True, check=True,
                              env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PATH": "/usr/bin:/bin"})
         covered |= {json.loads(line)["unique_id"] for line in out.stdout.splitlines() if line.startswith("{")}

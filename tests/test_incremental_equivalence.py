@@ -36,6 +36,9 @@ SEED = 16
 WINDOW = ("2023-07-01", "2024-12-31")
 MONTHLY = ("medical_claim", "eligibility", "observation")
 # the claim staging without lineage (the load times of run B's rows differ from run A's)
+# the code tables rebuilt by unit (code, year) on an incremental build (macros/reporting_units.sql)
+BY_UNIT = ("code_overview", "code_by_payer", "code_by_place_of_service", "code_by_provider_taxonomy", "code_modifiers",
+           "code_related_diagnoses", "code_related_procedures")
 STAGING = {
     "staging.stg_medical_claim": "*",
     "staging.stg_claim_diagnosis": "*",
@@ -183,6 +186,11 @@ def test_incremental_month_equals_a_full_rebuild(tmp_path):
     for model in ("base_medical_claim", "base_claim_diagnosis", "base_claim_modifier"):
         sql = (compiled / f"{model}.sql").read_text().lower()
         assert "delete from" in sql and "insert into" in sql, f"{model} was not built incrementally"
+    # ... and the code tables by unit: rows appended to the tables, not new tables
+    compiled = run_a / "dbt_target" / "run" / "spine_outcomes" / "models" / "reporting"
+    for model in BY_UNIT:
+        sql = (compiled / f"{model}.sql").read_text().lower()
+        assert "insert into" in sql and "create table" not in sql, f"{model} was not built incrementally"
 
     run_b = tmp_path / "b" / "data"
     run_b.mkdir(parents=True)
@@ -242,6 +250,19 @@ def test_incremental_month_equals_a_full_rebuild(tmp_path):
             "join before.intermediate.int_reporting__code_lines as was using (claim_id, claim_line_number) "
             "where now.person_id = ? and now.payer_type is distinct from was.payer_type", [person]).fetchall())
         assert person_units and person_units <= by_year
+        # the code tables were rebuilt by unit: every unit whose rows changed was touched, and not every unit was
+        touched = set(con.execute("select code, year from after.intermediate.int_reporting__unit_digests "
+                                  "where is_touched").fetchall())
+        assert person_units <= touched and {u for u in touched if u[1] == old_year}
+        assert set(con.execute("select code, year from after.intermediate.int_reporting__unit_digests").fetchall()) - touched
+        for table in BY_UNIT:
+            changed = set(con.execute(f"""
+                select distinct code, year from (
+                    (select * from before.reporting.{table} except all select * from after.reporting.{table})
+                    union all
+                    (select * from after.reporting.{table} except all select * from before.reporting.{table}))
+            """).fetchall())
+            assert changed and changed <= touched, (table, sorted(changed - touched)[:5])
 
     files_a, files_b = _files(current_version(run_a).root), _files(current_version(run_b).root)
     assert files_a.keys() == files_b.keys() and any(n.endswith(".json") for n in files_a)

@@ -1,5 +1,8 @@
 {#- Per billing code, period and payer: lines, claims, persons, amounts and the payer's share of the code's
     lines in the period. Grain - one row per code, period_type, period, payer and payer_type. -#}
+-- depends_on: {{ ref('int_reporting__unit_digests') }}
+{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_units() }}") }}
+
 with counts as (
 
     select
@@ -10,7 +13,8 @@ with counts as (
         {{ line_counts() }},
         cast(sum(allowed_amount) as decimal(38, 2)) as allowed_amount,
         cast(sum(paid_amount) as decimal(38, 2)) as paid_amount
-    from {{ ref('int_reporting__code_lines') }}
+    from {{ ref('int_reporting__code_lines') }} as lines
+    {{- touched_units_only('lines') }}
     {{ period_grouping(['code', 'payer', 'payer_type']) }}
 
 )

@@ -1,5 +1,8 @@
 {#- Per billing code, period and place of service: lines, claims, persons and the place's share of the code's
     lines in the period. Grain - one row per code, period_type, period and place_of_service_code. -#}
+-- depends_on: {{ ref('int_reporting__unit_digests') }}
+{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_units() }}") }}
+
 with counts as (
 
     select
@@ -7,7 +10,8 @@ with counts as (
         {{ period_columns() }},
         place_of_service_code,
         {{ line_counts() }}
-    from {{ ref('int_reporting__code_lines') }}
+    from {{ ref('int_reporting__code_lines') }} as lines
+    {{- touched_units_only('lines') }}
     {{ period_grouping(['code', 'place_of_service_code']) }}
 
 )

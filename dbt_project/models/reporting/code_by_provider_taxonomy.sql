@@ -1,6 +1,9 @@
 {#- Per billing code, period and the rendering provider's NUCC taxonomy: lines, claims, persons, rendering NPIs
     and the taxonomy's share of the code's lines in the period. Grain - one row per code, period_type, period
     and taxonomy_code. -#}
+-- depends_on: {{ ref('int_reporting__unit_digests') }}
+{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_units() }}") }}
+
 with counts as (
 
     select
@@ -9,7 +12,8 @@ with counts as (
         taxonomy_code,
         {{ line_counts() }},
         count(distinct rendering_npi) as rendering_npis
-    from {{ ref('int_reporting__code_lines') }}
+    from {{ ref('int_reporting__code_lines') }} as lines
+    {{- touched_units_only('lines') }}
     {{ period_grouping(['code', 'taxonomy_code']) }}
 
 )

@@ -2,9 +2,13 @@
     once), their claims and persons, their share of the code's lines, and whether the modifier is invalid on
     the code's type (seed modifier_rules). A line carries several modifiers, so shares do not add up to 100.
     Grain - one row per code, period_type, period and modifier. -#}
+-- depends_on: {{ ref('int_reporting__unit_digests') }}
+{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_units() }}") }}
+
 with lines as (
 
-    select * from {{ ref('int_reporting__code_lines') }}
+    select * from {{ ref('int_reporting__code_lines') }} as lines
+    {{- touched_units_only('lines') }}
 
 ),
 

@@ -1,5 +1,8 @@
 {#- Per billing code and period: lines, claims, persons, rendering NPIs, units, amounts and the first and last
     service date. Grain - one row per code, period_type and period. -#}
+-- depends_on: {{ ref('int_reporting__unit_digests') }}
+{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_units() }}") }}
+
 select
     code,
     {{ period_columns() }},
@@ -10,5 +13,6 @@ select
     cast(sum(paid_amount) as decimal(38, 2)) as paid_amount,
     min(service_date) as first_service_date,
     max(service_date) as last_service_date
-from {{ ref('int_reporting__code_lines') }}
+from {{ ref('int_reporting__code_lines') }} as lines
+{{- touched_units_only('lines') }}
 {{ period_grouping(['code']) }}

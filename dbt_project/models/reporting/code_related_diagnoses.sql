@@ -1,11 +1,30 @@
 {#- Per billing code, period and ICD-10-CM diagnosis on the same claim: the claims carrying both, their
     persons and their share of the code's claims; the related_codes_per_code_year most frequent diagnoses per
     code and year are kept. Grain - one row per code, period_type, period and diagnosis_code. -#}
-with pairs as (
+-- depends_on: {{ ref('int_reporting__unit_digests') }}
+{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_units() }}") }}
+
+with code_claims as (
+
+    select * from {{ ref('int_reporting__code_claims') }} as lines
+    {{- touched_units_only('lines') }}
+
+),
+
+{#- the diagnoses of those claims: any line's diagnosis counts for the whole claim -#}
+diagnoses as (
+
+    select distinct claim_id, diagnosis_code
+    from {{ ref('stg_claim_diagnosis') }}
+    where claim_id in (select claim_id from code_claims)
+
+),
+
+pairs as (
 
     select code_claims.*, diagnoses.diagnosis_code
-    from {{ ref('int_reporting__code_claims') }} as code_claims
-    inner join {{ ref('int_reporting__claim_diagnoses') }} as diagnoses
+    from code_claims
+    inner join diagnoses
         on code_claims.claim_id = diagnoses.claim_id
 
 ),

@@ -1,9 +1,22 @@
 {#- Per billing code, period and another billing code on the same claim: the claims carrying both, their
     persons and their share of the code's claims; the related_codes_per_code_year most frequent related codes
     per code and year are kept. Grain - one row per code, period_type, period and related_code. -#}
+-- depends_on: {{ ref('int_reporting__unit_digests') }}
+{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_units() }}") }}
+
 with code_claims as (
 
-    select * from {{ ref('int_reporting__code_claims') }}
+    select * from {{ ref('int_reporting__code_claims') }} as lines
+    {{- touched_units_only('lines') }}
+
+),
+
+{#- the billing codes of those claims, of any unit -#}
+other_codes as (
+
+    select distinct claim_id, code as related_code
+    from {{ ref('int_reporting__code_lines') }}
+    where claim_id in (select claim_id from code_claims)
 
 ),
 
@@ -11,7 +24,7 @@ pairs as (
 
     select code_claims.*, other_codes.related_code
     from code_claims
-    inner join (select distinct claim_id, code as related_code from code_claims) as other_codes
+    inner join other_codes
         on code_claims.claim_id = other_codes.claim_id
         and code_claims.code <> other_codes.related_code
 

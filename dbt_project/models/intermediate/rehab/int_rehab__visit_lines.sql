@@ -38,6 +38,21 @@ parameters as (
 
 ),
 
+{#- The prefixes are matched against the distinct codes (thousands), not against every diagnosis row (tens of
+    millions at 1M persons): a LIKE join cannot be hashed, an equality on the matched codes can. -#}
+value_set_codes as (
+
+    select distinct
+        codes.diagnosis_code,
+        rehab_diagnoses.value_set,
+        rehab_diagnoses.performance_year_from,
+        rehab_diagnoses.performance_year_to
+    from (select distinct diagnosis_code from diagnoses) as codes
+    inner join rehab_diagnoses
+        on codes.diagnosis_code like {{ dbt.concat(['rehab_diagnoses.diagnosis_code_prefix', "'%'"]) }}
+
+),
+
 measure_diagnosis_lines as (
 
     select distinct
@@ -45,13 +60,13 @@ measure_diagnosis_lines as (
         diagnoses.claim_id,
         diagnoses.claim_line_number
     from diagnoses
+    inner join value_set_codes
+        on diagnoses.diagnosis_code = value_set_codes.diagnosis_code
     inner join parameters
         on cast(extract(year from diagnoses.service_date) as integer) = parameters.performance_year
-    inner join rehab_diagnoses
-        on diagnoses.diagnosis_code like {{ dbt.concat(['rehab_diagnoses.diagnosis_code_prefix', "'%'"]) }}
-        and rehab_diagnoses.value_set = parameters.diagnosis_value_set
-        and {{ year_in_range('parameters.value_set_year', 'rehab_diagnoses.performance_year_from',
-                             'rehab_diagnoses.performance_year_to') }}
+        and value_set_codes.value_set = parameters.diagnosis_value_set
+        and {{ year_in_range('parameters.value_set_year', 'value_set_codes.performance_year_from',
+                             'value_set_codes.performance_year_to') }}
 
 ),
 
