@@ -31,3 +31,23 @@ def test_reporting_units_dbt_unit_tests_pass(dbt_warehouse):
     passed = [line for line in result.stdout.splitlines() if " PASS " in line]
     for name in UNIT_TESTS:
         assert any(f"::{name} " in line for line in passed), f"{name} did not run and pass:\n{result.stdout}"
+
+
+@pytest.mark.xdist_group("reporting_units")
+def test_built_digests_advance_only_with_all_the_by_unit_tables(dbt_warehouse):
+    # A hand-picked selection (the Dagster UI, `dbt build -s`) that writes the built digests without all seven code
+    # tables would record digests those tables were not built from: their touched units would stay stale.
+    dbt_warehouse.dbt("seed")
+    dbt_warehouse.execute("create schema labels; "
+                          "create table labels.icd10_cm (diagnosis_code varchar, diagnosis_description varchar); "
+                          "create table labels.cpt_descriptors (code varchar, descriptor varchar)")
+    dbt_warehouse.dbt("run", "--select", "+int_reporting__unit_digests_built")
+    built = "intermediate.int_reporting__unit_digests_built"
+    # a digest the (empty) data does not give: kept while the build leaves a code table out, gone once all are built
+    dbt_warehouse.execute(f"insert into {built} values ('99999', 2024, 1, 1)")
+    dbt_warehouse.dbt("run", "--select", "int_reporting__unit_digests_built code_by_payer")
+    assert dbt_warehouse.query(f"select code, year from {built}") == [("99999", 2024)]
+    dbt_warehouse.dbt("run", "--select", "int_reporting__unit_digests_built code_overview code_by_payer "
+                      "code_by_place_of_service code_by_provider_taxonomy code_modifiers code_related_diagnoses "
+                      "code_related_procedures")
+    assert dbt_warehouse.query(f"select code, year from {built}") == []
