@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from orchestration.contract import CONTRACTS
+from orchestration.contract import CONTRACTS, FILE_FORMATS
 # The baselines skip exactly the rows ingestion quarantines and key deliveries as ingestion does: same rules.
 from orchestration.ingest.discovery import delivery_key  # noqa: F401  (re-exported to the baselines)
 from orchestration.ingest.rules import CODE_SHAPES, HCPCS_SHAPE, ICD10_SHAPE, ISO_DATE  # noqa: F401
 from orchestration.settings import SEEDS_DIR
 
-CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zst")  # DuckDB's read_csv decompresses by the extension
+# the contract's CSV formats, plain or compressed (DuckDB's read_csv decompresses by the extension)
+CSV_SUFFIXES = tuple(f for f in FILE_FORMATS if f.startswith(".csv"))
 MEASURE_ID = "459"
 DISCECTOMY, FUSION = "lumbarDiscectomy", "lumbarFusion"
 SUMMARY_KEYS = ("measure_id", "stratum", "status", "qdc_code")

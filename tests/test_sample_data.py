@@ -141,3 +141,18 @@ def test_truth_constants_have_the_agreed_terms():
         "payer_medicare_advantage", "payer_medicaid", "payer_self_pay"]
     assert all(isinstance(v, float) for v in TRUE_FS_CHANGE_COEFFICIENTS.values())
     assert TRUE_FS_CHANGE_NOISE_SD > 0
+
+
+def test_csv_zst_is_the_same_csv_compressed(tmp_path):
+    import pyarrow as pa
+
+    from benchmarks.bench_common import landing_files
+
+    generate(300, 4, tmp_path / "csv", defect_rate=0.02, fmt="csv")
+    generate(300, 4, tmp_path / "zst", defect_rate=0.02, fmt="csv.zst")
+    for table in ("medical_claim", "observation", "eligibility", "provider"):
+        plain, packed = landing_files(tmp_path / "csv", table), landing_files(tmp_path / "zst", table)
+        assert [p.name + ".zst" for p in plain] == [p.name for p in packed] and plain
+        for a, b in zip(plain, packed):
+            with pa.input_stream(str(b), compression="detect") as fh:
+                assert fh.read() == a.read_bytes(), b

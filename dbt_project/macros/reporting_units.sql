@@ -6,18 +6,10 @@
     from (int_reporting__unit_digests_built, written after them); the code tables delete the touched units' rows
     (pre-hook) and append them again, computed from the touched units' lines only. -#}
 
-{#- How the by-unit models are built: incremental where the engine can delete rows (DuckDB); on Spark (Parquet
-    tables, no DELETE) tables rebuilt in full, as the claim staging (claim_materialization). -#}
+{#- How the by-unit models are built: as the claim staging (claim_materialization, the engine's one decision):
+    incremental where the engine can delete rows (DuckDB), tables rebuilt in full on Spark (Parquet, no DELETE). -#}
 {% macro reporting_materialization() -%}
-    {{ return(adapter.dispatch('reporting_materialization')()) }}
-{%- endmacro %}
-
-{% macro default__reporting_materialization() -%}
-    {{ return('incremental') }}
-{%- endmacro %}
-
-{% macro spark__reporting_materialization() -%}
-    {{ return('table') }}
+    {{ return(claim_materialization()) }}
 {%- endmacro %}
 
 {#- The unit digests are read only by incremental builds: a table where the reporting models are incremental, a
