@@ -46,7 +46,12 @@ STAGING = {
     "staging.base_medical_claim": "* exclude (_loaded_at)",
     "staging.base_claim_diagnosis": "* exclude (_loaded_at)",
     "staging.base_claim_modifier": "* exclude (_loaded_at)",
+    # the incremental readers of the claim lines (macros/claim_line_readers.sql)
+    "intermediate.int_reporting__code_lines": "* exclude (_loaded_at)",
+    "intermediate.int_rehab__visit_lines": "* exclude (_loaded_at)",
 }
+# the incremental readers of the claim lines: compiled path under dbt_target/run/spine_outcomes/models
+CLAIM_READERS = ("intermediate/reporting/int_reporting__code_lines", "intermediate/rehab/int_rehab__visit_lines")
 
 
 def _run(root: Path, landing: Path) -> Path:
@@ -185,6 +190,10 @@ def test_incremental_month_equals_a_full_rebuild(tmp_path):
     compiled = (run_a / "dbt_target" / "run" / "spine_outcomes" / "models" / "staging")
     for model in ("base_medical_claim", "base_claim_diagnosis", "base_claim_modifier"):
         sql = (compiled / f"{model}.sql").read_text().lower()
+        assert "delete from" in sql and "insert into" in sql, f"{model} was not built incrementally"
+    # ... and so were the readers of the claim lines
+    for model in CLAIM_READERS:
+        sql = (compiled.parent / f"{model}.sql").read_text().lower()
         assert "delete from" in sql and "insert into" in sql, f"{model} was not built incrementally"
     # ... and the code tables by unit: rows appended to the tables, not new tables
     compiled = run_a / "dbt_target" / "run" / "spine_outcomes" / "models" / "reporting"

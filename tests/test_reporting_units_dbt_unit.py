@@ -14,6 +14,7 @@ UNIT_TESTS = (
     "reporting_unit_digests_new_reference_data_touch_every_unit",
     "code_overview_incremental_build_counts_only_touched_units",
     "code_related_procedures_incremental_build_pairs_with_codes_of_any_unit",
+    "code_lines_incremental_build_rewrites_only_the_changed_lines",
 )
 
 

@@ -1,5 +1,13 @@
 {#- Enrollment spans, deduplicated on the contract key (latest delivery wins); spans starting after the
-    as-of date are ignored. -#}
+    as-of date are ignored. Rebuilt only when its inputs changed (macros/rebuilt_when_inputs_change.sql). -#}
+{{ config(
+    materialized=claim_materialization(),
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_when_inputs_changed(eligibility_inputs_digest()) }}",
+) }}
+{%- set inputs = eligibility_inputs_digest() %}
+
 with source as (
 
     select * from {{ source('raw', 'eligibility') }}
@@ -36,10 +44,12 @@ select
     coalesce(by_type.payer_type, by_name.payer_type, 'other') as payer_type,
     nullif(trim(ranked.plan), '') as plan,
     ranked.enrollment_start_date,
-    ranked.enrollment_end_date
+    ranked.enrollment_end_date,
+    {{ inputs }} as _inputs_digest
 from ranked
 left join payers as by_name
     on {{ normalize_payer_key('ranked.payer') }} = by_name.spelling
 left join payers as by_type
     on {{ enrollment_type_key('ranked.payer_type', 'ranked.payer') }} = by_type.spelling
 where ranked.version_rank = 1
+{{ only_when_inputs_changed(inputs) }}

@@ -1,6 +1,15 @@
 {#- One row per person; sex and payer type come from the latest enrollment span (latest start, then latest
     end); the birth date from the latest span that carries one, so a corrected birth date in a newer span
-    wins and a newer span delivered without a birth date does not erase it. -#}
+    wins and a newer span delivered without a birth date does not erase it. Rebuilt only when stg_eligibility
+    was (macros/rebuilt_when_inputs_change.sql). -#}
+{{ config(
+    materialized=claim_materialization(),
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_when_inputs_changed(eligibility_derived_inputs_digest()) }}",
+) }}
+{%- set inputs = eligibility_derived_inputs_digest() %}
+
 with eligibility as (
 
     select * from {{ ref('stg_eligibility') }}
@@ -39,9 +48,11 @@ select
     ranked.person_id,
     ranked_birth_dates.birth_date,
     ranked.sex,
-    ranked.payer_type
+    ranked.payer_type,
+    {{ inputs }} as _inputs_digest
 from ranked
 left join ranked_birth_dates
     on ranked.person_id = ranked_birth_dates.person_id
     and ranked_birth_dates.recency_rank = 1
 where ranked.recency_rank = 1
+{{ only_when_inputs_changed(inputs) }}

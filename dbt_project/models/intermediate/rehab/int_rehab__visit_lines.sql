@@ -1,16 +1,50 @@
 {#- The visits of each rehab measure: claim lines with a diagnosis of the measure's diagnosis value set in any
     position, plus every line of its discharge code (M1012) whatever its diagnosis. Lines for other reasons are
     not visits and never extend an episode. The value sets, discharge code and minimum age are those of the
-    line's service year (int_rehab__parameters; before the first specified year, those of the first). -#}
-with claims as (
+    line's service year (int_rehab__parameters; before the first specified year, those of the first).
+    Incremental (macros/claim_line_readers.sql): a build rewrites the lines with a new version, those the as-of
+    date lets in or out, and the held lines of persons whose birth date changed (kept as _birth_date); a change of
+    the value sets or parameters (the reference digest) rewrites every line. The lines are read from
+    base_medical_claim with the as-of date (no payer is read). -#}
+{{ config(
+    materialized=claim_materialization(),
+    incremental_strategy=claim_incremental_strategy(),
+    unique_key=['measure_id', 'claim_id', 'claim_line_number'],
+    on_schema_change='fail',
+    post_hook="{{ delete_deleted_rows() }}",
+) }}
 
-    select * from {{ ref('stg_medical_claim') }}
+{%- set reference = claim_reader_reference(
+        [ref('rehab_diagnoses'), ref('initial_evaluation_codes'), ref('int_rehab__parameters')],
+        [age_in_years('b', 'd'), year_in_range('y', 'f', 't')]) %}
+
+{%- set held_changes %}
+    select held.claim_id, held.claim_line_number
+    from {{ this }} as held
+    left join {{ ref('stg_person') }} as persons
+        on held.person_id = persons.person_id
+    where held._birth_date is distinct from persons.birth_date
+{%- endset %}
+
+with
+
+{% if is_incremental() -%}
+{{ claim_reader_touched_lines(held_changes=held_changes, reference=reference) }},
+{%- endif %}
+
+claims as (
+
+    select * from {{ ref('base_medical_claim') }} as claims
+    where service_date <= cast('{{ run_var("as_of_date") }}' as date)
+    {{- on_touched_lines('claims') }}
 
 ),
 
 diagnoses as (
 
-    select * from {{ ref('stg_claim_diagnosis') }}
+    select * from {{ ref('stg_claim_diagnosis') }} as diagnoses
+    where true
+    {{- on_touched_lines('diagnoses') }}
 
 ),
 
@@ -81,6 +115,9 @@ lines as (
         claims.hcpcs_code,
         claims.rendering_tin,
         claims.rendering_npi,
+        claims._delivery,
+        claims._loaded_at,
+        persons.birth_date as _birth_date,
         parameters.minimum_age_years,
         measure_diagnosis_lines.claim_id is not null as has_diagnosis,
         coalesce(claims.hcpcs_code = parameters.discharge_code, false) as is_discharge,
@@ -126,5 +163,14 @@ select
     is_discharge,
     coalesce(
         is_initial_evaluation_code and has_diagnosis and age_years >= minimum_age_years, false
-    ) as is_episode_start
+    ) as is_episode_start,
+    _birth_date,
+    _delivery,
+    _loaded_at,
+    {{ reference }} as _reference_digest,
+    false as _deleted
 from visits
+{{ claim_reader_deletions('visits', ['measure_id', 'claim_id', 'claim_line_number'],
+                          ['person_id', 'service_date', 'hcpcs_code', 'rendering_tin', 'rendering_npi', 'age_years',
+                           'has_diagnosis', 'is_discharge', 'is_episode_start', '_birth_date', '_delivery',
+                           '_loaded_at', '_reference_digest']) }}

@@ -1,0 +1,30 @@
+{#- The claim lines of `claims` (rows of base_medical_claim) with their payer: the display name of the
+    payer_patterns row the delivered name matches (stg_payer_spellings), and the payer type of the person's
+    enrollment with that payer (stg_enrollment_payer_types), else of the pattern, else 'other'. The select of
+    stg_medical_claim; int_reporting__code_lines applies it to the lines an incremental build rewrites, with
+    `extra_columns` of `claims` passed through. -#}
+{% macro claim_lines_with_payer(claims, extra_columns=[]) -%}
+select
+    claims.claim_id,
+    claims.claim_line_number,
+    claims.person_id,
+    coalesce(payers.payer, claims.payer) as payer,
+    coalesce(enrolled_payer_types.payer_type, payers.payer_type, 'other') as payer_type,
+    claims.service_date,
+    claims.place_of_service_code,
+    claims.hcpcs_code,
+    claims.service_unit_quantity,
+    claims.rendering_npi,
+    claims.rendering_tin,
+    claims.allowed_amount,
+    claims.paid_amount
+    {%- for column in extra_columns %},
+    claims.{{ column }}
+    {%- endfor %}
+from {{ claims }} as claims
+left join {{ ref('stg_payer_spellings') }} as payers
+    on claims.payer_key = payers.spelling
+left join {{ ref('stg_enrollment_payer_types') }} as enrolled_payer_types
+    on claims.person_id = enrolled_payer_types.person_id
+    and coalesce(payers.payer, claims.payer) = enrolled_payer_types.payer
+{%- endmacro %}
