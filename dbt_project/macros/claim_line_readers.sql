@@ -22,7 +22,7 @@
     digest (SQL). -#}
 {% macro claim_reader_touched_lines(held_changes, reference) -%}
 {%- set as_of = "cast('" ~ run_var('as_of_date') ~ "' as date)" -%}
-{{- claim_reader_columns_check() -}}
+
 touched_lines as (
 
     select claim_id, claim_line_number
@@ -61,13 +61,17 @@ touched_lines as (
 )
 {%- endmacro %}
 
-{#- A table written by a version before the incremental readers lacks the columns a build compares: a clear error
-    rather than a missing column. Unit tests override this macro (their `this` is fixture rows). -#}
-{% macro claim_reader_columns_check() -%}
-    {%- if execute and '_reference_digest' not in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
-        {%- do exceptions.raise_compiler_error(this ~ " was built by an earlier version, without the columns an "
-            ~ "incremental build compares: build it once with --full-refresh (dbt build --full-refresh --select "
-            ~ model.name ~ ")") -%}
+{#- A table written by a version before the incremental readers lacks the columns an incremental build compares:
+    a build (dbt run / build) drops it first, so that is_incremental() is false and the model is written in full.
+    Called at the top of the model, before is_incremental(). Unit tests override this macro. -#}
+{% macro claim_reader_upgrade() -%}
+    {%- if execute and flags.WHICH in ('run', 'build') -%}
+        {%- set held = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) -%}
+        {%- if held is not none and '_reference_digest' not in (adapter.get_columns_in_relation(held)
+                                                                  | map(attribute='name') | list) -%}
+            {%- do log(this ~ " was written by an earlier version: written again in full", info=True) -%}
+            {%- do adapter.drop_relation(held) -%}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 

@@ -39,6 +39,9 @@ limit 0
     load), the spans the as-of date lets in (a count: the set only grows with the date, for the same rows), the
     payer patterns' reading of each spelling, and the code. -#}
 {% macro eligibility_inputs_digest() -%}
+    {%- if claim_materialization() != 'incremental' -%}
+        {{ return(no_inputs_digest()) }}
+    {%- endif -%}
     {%- set as_of = "cast('" ~ run_var('as_of_date') ~ "' as date)" -%}
     {%- set code = [normalize_sex('g'), normalize_payer_key('p'), enrollment_type_key('t', 'p')] -%}
     {%- if execute -%}
@@ -60,6 +63,9 @@ limit 0
 {#- The inputs of a table derived from stg_eligibility alone: the digest stg_eligibility was built from, and the
     code. -#}
 {% macro eligibility_derived_inputs_digest() -%}
+    {%- if claim_materialization() != 'incremental' -%}
+        {{ return(no_inputs_digest()) }}
+    {%- endif -%}
     {%- set code = [] -%}
     {%- if execute -%}
         {%- do code.append(graph.nodes[model.unique_id].checksum.checksum) -%}
@@ -69,4 +75,9 @@ limit 0
         "(select max(_inputs_digest) from " ~ ref('stg_eligibility') ~ ")",
         "(select count(*) from " ~ ref('stg_eligibility') ~ ")",
     ]) }}
+{%- endmacro %}
+
+{#- Where the tables are rebuilt in full (Spark) no digest is read, and the ledger it reads is not there. -#}
+{% macro no_inputs_digest() -%}
+    {{ return('cast(null as decimal(38, 0))') }}
 {%- endmacro %}

@@ -13,6 +13,7 @@
     on_schema_change='fail',
     post_hook="{{ delete_deleted_rows() }}",
 ) }}
+{{- claim_reader_upgrade() }}
 
 {%- set reference = claim_reader_reference(
         [ref('rehab_diagnoses'), ref('initial_evaluation_codes'), ref('int_rehab__parameters')],

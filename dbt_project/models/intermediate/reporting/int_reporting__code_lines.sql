@@ -12,6 +12,7 @@
     on_schema_change='fail',
     post_hook="{{ delete_deleted_rows() }}",
 ) }}
+{{- claim_reader_upgrade() }}
 
 {%- set reference = claim_reader_reference([], [claim_lines_with_payer('claims')]) %}
 
