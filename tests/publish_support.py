@@ -115,8 +115,18 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
             from staging.stg_medical_claim
             """
         )
-        # the versioned claim lines the unit digests of the code tables read (int_reporting__unit_digests): here a
-        # view, whose version of a line is its content, diagnoses and modifiers, so that a changed line is a new one
+        # the payer resolution the code lines apply to base_medical_claim (macros/claim_lines_with_payer.sql): every
+        # spelling is its own payer with the fixture's payer type, no enrollment overrides it
+        con.execute(
+            """
+            create or replace table staging.stg_payer_spellings as
+            select distinct lower(trim(payer)) as spelling, payer, payer_type from staging.stg_medical_claim;
+            create or replace table staging.stg_enrollment_payer_types as
+            select person_id, payer, payer_type from staging.stg_medical_claim where false
+            """
+        )
+        # the versioned claim lines the code lines and the unit digests of the code tables read: here a view, whose
+        # version of a line is its content, diagnoses and modifiers, so that a changed line is a new one
         con.execute(
             """
             create or replace view staging.base_medical_claim as
@@ -130,7 +140,10 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
                        string_agg(modifier_position || ':' || modifier, ',' order by modifier_position) as codes
                 from staging.stg_claim_modifier group by all
             )
-            select lines.claim_id, lines.claim_line_number, lines.service_date,
+            select lines.claim_id, lines.claim_line_number, lines.person_id, lines.payer,
+                   lower(trim(lines.payer)) as payer_key, lines.service_date, lines.place_of_service_code,
+                   lines.hcpcs_code, lines.service_unit_quantity, lines.rendering_npi, lines.rendering_tin,
+                   lines.allowed_amount, lines.paid_amount,
                    md5(cast(lines as varchar) || '|' || coalesce(diagnoses.codes, '') || '|'
                        || coalesce(modifiers.codes, '')) as _delivery,
                    null::timestamp as _loaded_at

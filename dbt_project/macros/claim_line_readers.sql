@@ -19,9 +19,8 @@
 
 {#- The CTE touched_lines: the keys (claim_id, claim_line_number) an incremental build rewrites. `held_changes`:
     a select of keys from the model's rows whose other inputs changed; `reference`: the current reference
-    digest (SQL). -#}
-{% macro claim_reader_touched_lines(held_changes, reference) -%}
-{%- set as_of = "cast('" ~ run_var('as_of_date') ~ "' as date)" -%}
+    digest (SQL); `as_of`: the as-of date (SQL). -#}
+{% macro claim_reader_touched_lines(held_changes, reference, as_of) -%}
 
 touched_lines as (
 

@@ -37,12 +37,13 @@ limit 0
 
 {#- The inputs of stg_eligibility: the enrollment deliveries loaded (the ledger, and the raw rows' count and last
     load), the spans the as-of date lets in (a count: the set only grows with the date, for the same rows), the
-    payer patterns' reading of each spelling, and the code. -#}
-{% macro eligibility_inputs_digest() -%}
-    {%- if claim_materialization() != 'incremental' -%}
+    payer patterns' reading of each spelling, and the code. `as_of`: the as-of date (SQL). -#}
+{% macro eligibility_inputs_digest(as_of) -%}
+    {#- the ledger is read only when the build runs (as the claim staging reads it): not a parse-time dependency,
+        which would make it a dbt source asset of its own -#}
+    {%- if claim_materialization() != 'incremental' or not execute -%}
         {{ return(no_inputs_digest()) }}
     {%- endif -%}
-    {%- set as_of = "cast('" ~ run_var('as_of_date') ~ "' as date)" -%}
     {%- set code = [normalize_sex('g'), normalize_payer_key('p'), enrollment_type_key('t', 'p')] -%}
     {%- if execute -%}
         {%- do code.append(graph.nodes[model.unique_id].checksum.checksum) -%}

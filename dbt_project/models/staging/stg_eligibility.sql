@@ -4,9 +4,9 @@
     materialized=claim_materialization(),
     incremental_strategy='append',
     on_schema_change='append_new_columns',
-    pre_hook="{{ delete_when_inputs_changed(eligibility_inputs_digest()) }}",
+    pre_hook="{{ delete_when_inputs_changed(eligibility_inputs_digest(\"cast('\" ~ run_var('as_of_date') ~ \"' as date)\")) }}",
 ) }}
-{%- set inputs = eligibility_inputs_digest() %}
+{%- set inputs = eligibility_inputs_digest("cast('" ~ run_var('as_of_date') ~ "' as date)") %}
 
 with source as (
 

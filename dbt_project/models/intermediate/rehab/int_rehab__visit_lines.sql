@@ -30,7 +30,8 @@
 with
 
 {% if is_incremental() -%}
-{{ claim_reader_touched_lines(held_changes=held_changes, reference=reference) }},
+{{ claim_reader_touched_lines(held_changes=held_changes, reference=reference,
+                              as_of="cast('" ~ run_var('as_of_date') ~ "' as date)") }},
 {%- endif %}
 
 claims as (
