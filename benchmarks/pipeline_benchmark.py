@@ -249,7 +249,7 @@ def child_pipeline(landing: Path, data_dir: Path, source: Path, held_back: list[
     import dagster as dg
 
     from orchestration.definitions import defs
-    from orchestration.ingest.discovery import register_deliveries
+    from orchestration.ingest.discovery import discover_deliveries, register_deliveries
 
     instance = dg.DagsterInstance.get()
     report: dict = {"startup_seconds": time.time() - started}
@@ -267,7 +267,8 @@ def child_pipeline(landing: Path, data_dir: Path, source: Path, held_back: list[
                 raise SystemExit(f"{job} failed (steps {failed}); see the log above")
         return _profile(spans, jobs, sampler), sum(e - b for b, e in jobs)
 
-    keys = register_deliveries(instance, landing)
+    register_deliveries(instance, landing)
+    keys = sorted(discover_deliveries(landing))  # all of them: a resumed run registered them before
     # The full run fits the risk model (refit_job); the incremental month applies it (refresh_job, as daily).
     report["full"], report["full_seconds"] = run(keys, "refit_job")
     report["full_peak_rss"] = sampler.peak()
