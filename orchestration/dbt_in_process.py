@@ -146,6 +146,14 @@ def _keep_seed(target_path: Path, seed: Path) -> None:
 _PORTABLE_STATE_CHECK = False
 
 
+def portable_connection_keys(credentials) -> str:
+    """What dbt hashes of the connection settings for its partial-parse state (ManifestLoader.
+    build_manifest_state_check: the sorted connection_info, pretty-printed), with DuckDB's path by its file name."""
+    keys = sorted((key, Path(value).name if key == "path" and value else value)
+                  for key, value in credentials.connection_info())
+    return pprint.pformat(keys)
+
+
 def _install_portable_state_check() -> None:
     """dbt rejects a partial-parse state whose connection settings differ (they may reach the parse through Jinja);
     on DuckDB the warehouse path is one of them, and it differs per DATA_DIR. What a parse can take from the path
@@ -161,11 +169,8 @@ def _install_portable_state_check() -> None:
 
     def build_manifest_state_check(self):
         state = original(self)
-        credentials = self.root_project.credentials
-        if credentials.type == "duckdb":  # as dbt computes it, the path by its file name
-            keys = sorted((key, Path(value).name if key == "path" and value else value)
-                          for key, value in credentials.connection_info())
-            state.profile_hash = FileHash.from_contents(pprint.pformat(keys))
+        if self.root_project.credentials.type == "duckdb":
+            state.profile_hash = FileHash.from_contents(portable_connection_keys(self.root_project.credentials))
         return state
 
     ManifestLoader.build_manifest_state_check = build_manifest_state_check
