@@ -44,7 +44,12 @@ STAGE_ORDER = ("ingest", "dbt", "risk model", "dbt scored", "checks", "publish",
 # issue 16: full run <= 2x the floor, peak memory under 8 GB, one new month <= 15% of the full run end to end
 TARGETS = {"ratio_to_floor": 2.0, "peak_memory_gb": 8.0, "incremental_share": 0.15}
 GIB = 1024 ** 3
-COMPRESSED_FROM = 5_000_000
+# From this size the sample is compressed and the warehouse runs out of core (`make bench SIZE=10m`)
+COMPRESSED_FROM = OUT_OF_CORE_FROM = 5_000_000
+# At ~100M claim lines each per-code query spills tens of GB: one dbt model at a time keeps the spill within this
+# disk, and code_by_payer's distinct counts need more than 4 GB (docs/performance.md, "10M persons"). A setting
+# the user gave wins.
+OUT_OF_CORE_SETTINGS = {"DBT_THREADS": "1", "DUCKDB_MEMORY_LIMIT": "10GB"}
 
 
 def parse_size(text: str) -> int:
@@ -244,7 +249,7 @@ def child_pipeline(landing: Path, data_dir: Path, source: Path, held_back: list[
     import dagster as dg
 
     from orchestration.definitions import defs
-    from orchestration.ingest.discovery import register_deliveries
+    from orchestration.ingest.discovery import discover_deliveries, register_deliveries
 
     instance = dg.DagsterInstance.get()
     report: dict = {"startup_seconds": time.time() - started}
@@ -262,7 +267,8 @@ def child_pipeline(landing: Path, data_dir: Path, source: Path, held_back: list[
                 raise SystemExit(f"{job} failed (steps {failed}); see the log above")
         return _profile(spans, jobs, sampler), sum(e - b for b, e in jobs)
 
-    keys = register_deliveries(instance, landing)
+    register_deliveries(instance, landing)
+    keys = sorted(discover_deliveries(landing))  # all of them: a resumed run registered them before
     # The full run fits the risk model (refit_job); the incremental month applies it (refresh_job, as daily).
     report["full"], report["full_seconds"] = run(keys, "refit_job")
     report["full_peak_rss"] = sampler.peak()
@@ -385,7 +391,7 @@ def fmt_gb(rss: int) -> str:
     return f"{rss / GIB:.2f}"
 
 
-def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | None, floor_after: dict) -> dict:
+def print_pipeline(size: str, rows: int, pipeline: dict) -> None:
     full = pipeline["full_seconds"]
     print(f"\n=== {size}: {rows:,} input rows (claim lines + eligibility + observations), as of "
           f"{pipeline['full_state']['as_of']}")
@@ -397,6 +403,16 @@ def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | Non
             print(f"{stage:<18}{s['seconds']:>10.1f}{rate:>14,.0f}{fmt_gb(s['peak_rss']):>10}")
     print(f"{'full run':<18}{full:>10.1f}{rows / full:>14,.0f}{fmt_gb(pipeline['full_peak_rss']):>10}"
           f"   (+ {pipeline['startup_seconds']:.1f} s definitions load)")
+    inc = pipeline["incremental"]
+    print(f"incremental month {pipeline['incremental_partitions']}: {pipeline['incremental_seconds']:.1f} s = "
+          f"{100 * pipeline['incremental_seconds'] / full:.0f}% of the full run ("
+          + ", ".join(f"{s} {inc[s]['seconds']:.1f}" for s in STAGE_ORDER if s in inc) + f"); peak RSS "
+          f"{fmt_gb(pipeline['peak_rss'])} GB")
+
+
+def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | None, floor_after: dict) -> dict:
+    full = pipeline["full_seconds"]
+    print_pipeline(size, rows, pipeline)
     print(f"{'floor (DuckDB)':<18}{floor['seconds']:>10.1f}{rows / floor['seconds']:>14,.0f}"
           f"{fmt_gb(floor['peak_rss']):>10}")
     if pandas is not None:
@@ -417,10 +433,6 @@ def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | Non
     print(f"ratios: whole pipeline / floor {ratios['pipeline_over_floor_whole']:.2f}x; "
           f"ingest+dbt / floor {ratios['pipeline_over_floor_459']:.2f}x"
           + (f"; pandas / pipeline {ratios['pandas_over_pipeline']:.2f}x" if "pandas_over_pipeline" in ratios else ""))
-    inc = pipeline["incremental"]
-    print(f"incremental month {pipeline['incremental_partitions']}: {pipeline['incremental_seconds']:.1f} s = "
-          f"{100 * ratios['incremental_share']:.0f}% of the full run ("
-          + ", ".join(f"{s} {inc[s]['seconds']:.1f}" for s in STAGE_ORDER if s in inc) + ")")
     print("agreement (measure 459 cases by stratum, status and code; measure 220 cases by TIN, year, status and "
           "code; code-by-payer claim lines):")
     ours = pipeline_summary(pipeline["full_state"])
@@ -463,29 +475,43 @@ def machine() -> str:
 
 
 def bench_size(label: str, seed: int, skip_pandas: bool, pandas_timeout: float, pandas_memory: float,
-               from_run: Path | None = None) -> dict:
+               from_run: Path | None = None, resume: Path | None = None, pipeline_only: bool = False) -> dict:
     persons = parse_size(label)
     source = ensure_dataset(persons, seed)
-    work = from_run or BENCH_DIR / f"run_{persons}_{seed}_{time.strftime('%Y%m%dT%H%M%S')}"
+    if persons >= OUT_OF_CORE_FROM:
+        for name, value in OUT_OF_CORE_SETTINGS.items():
+            os.environ.setdefault(name, value)
+        print(f"[{label}] out of core: " + ", ".join(f"{n}={os.environ[n]}" for n in OUT_OF_CORE_SETTINGS), flush=True)
+    work = from_run or resume or BENCH_DIR / f"run_{persons}_{seed}_{time.strftime('%Y%m%dT%H%M%S')}"
     landing = work / "landing"
     out = work / "pipeline.json"
-    if from_run is None:
+    if from_run is None and resume is None:
         linked, held_back = landing_tree(source, landing)
-    else:  # the baselines again, on the files and pipeline figures of an earlier run
+    else:  # an earlier run's files: its pipeline again on its warehouse (resume), or only the baselines again
         files = [p for t in TABLES if (source / t).is_dir() for p in sorted((source / t).iterdir()) if p.is_file()]
         last_month = max(delivery_key(p) for p in files if p.parent.name in MONTHLY_TABLES)
         held_back = [p for p in files if p.parent.name in MONTHLY_TABLES and delivery_key(p) == last_month]
         linked = [p for p in files if p not in held_back]
     rows = count_rows([p for p in linked if p.parent.name in MONTHLY_TABLES])
     if from_run is None:
-        print(f"[{label}] pipeline run (log: {work / 'pipeline.log'}) ...", flush=True)
+        if resume is not None:  # the held-back month may have been delivered before the run stopped
+            for path in held_back:
+                (landing / path.parent.name / path.name).unlink(missing_ok=True)
+        log = work / ("pipeline_resumed.log" if resume else "pipeline.log")
+        print(f"[{label}] pipeline run (log: {log}) ...", flush=True)
         code, _, _, _ = run_guarded(
             ["--child-pipeline", str(landing), str(work / "data"), str(source),
              json.dumps([str(p) for p in held_back]), str(out)],
-            work / "pipeline.log", timeout=float("inf"), memory_limit=float("inf"))
+            log, timeout=float("inf"), memory_limit=float("inf"))
         if code != 0:
-            raise SystemExit(f"the pipeline run failed (exit {code}); see {work / 'pipeline.log'}")
+            raise SystemExit(f"the pipeline run failed (exit {code}); see {log}")
     pipeline = json.loads(out.read_text())
+    if pipeline_only:
+        print_pipeline(label, rows, pipeline)
+        result = {"size": label, "input_rows": rows, "pipeline": pipeline, "machine": machine(),
+                  "resumed": resume is not None}
+        (BENCH_DIR / f"results_{label}.json").write_text(json.dumps(result, indent=1, default=str))
+        return result
     as_of = pipeline["full_state"]["as_of"]
     held_landing = work / "landing_held_back"
     shutil.rmtree(held_landing, ignore_errors=True)
@@ -526,11 +552,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pandas-memory-gb", type=float, default=12.0, help="RSS at which pandas is stopped")
     parser.add_argument("--from-run", type=Path, help="an earlier run's folder under .bench/: run only the "
                         "baselines again and report with its pipeline figures (one size)")
+    parser.add_argument("--resume", type=Path, help="an earlier run's folder under .bench/ whose pipeline did not "
+                        "finish: run the pipeline again on its warehouse (deliveries already loaded are not loaded "
+                        "again; the held-back month is taken out of its landing first), then report (one size)")
+    parser.add_argument("--pipeline-only", action="store_true", help="no floor or pandas baseline: the pipeline's "
+                        "full run and incremental month only (the 10M size, whose target is to complete)")
     args = parser.parse_args(argv)
     print(f"Machine: {machine()}")
     for label in args.sizes.split(","):
         bench_size(label.strip(), args.seed, args.skip_pandas, args.pandas_timeout, args.pandas_memory_gb * GIB,
-                   args.from_run)
+                   args.from_run, args.resume, args.pipeline_only)
     return 0
 
 

@@ -20,10 +20,11 @@ WAREHOUSE_POOL = "warehouse"
 
 
 def export_dbt_env(settings: Settings) -> None:
-    """profiles.yml reads the target, the warehouse path and memory limit (and Spark's settings) from the
+    """profiles.yml reads the target, the warehouse path, memory limit, dbt threads (and Spark's settings) from the
     environment."""
     os.environ["WAREHOUSE_PATH"] = str(settings.warehouse_path)
     os.environ["DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
+    os.environ["DBT_THREADS"] = str(settings.dbt_threads)
     os.environ["DBT_TARGET"] = settings.dbt_target
     if settings.is_spark:
         from orchestration.spark_session import export_spark_env

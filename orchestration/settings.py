@@ -248,6 +248,9 @@ SETTINGS: tuple[Setting, ...] = (
             default=lambda _: "4GB"),
     Setting("DUCKDB_THREADS", "duckdb_threads", _positive_int, "a whole number >= 1",
             "threads of the warehouse engine", default=lambda _: 2),
+    Setting("DBT_THREADS", "dbt_threads", _positive_int, "a whole number >= 1",
+            "dbt models built at once on DuckDB; each spills on its own, so 1 bounds the disk at ~100M claim lines "
+            "(docs/performance.md)", default=lambda _: 2),
     Setting("LOCK_WAIT_SECONDS", "lock_wait_seconds", _seconds, "a number of seconds >= 0",
             "how long a run (or a Dagster step) waits for another run on the same DATA_DIR before giving up "
             "(exit code 3); 0: at once (docs/operations.md)", default=lambda _: 0.0),
@@ -288,6 +291,7 @@ class Settings:
     spark_shuffle_partitions: int = 2
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 2
+    dbt_threads: int = 2
     lock_wait_seconds: float = 0.0
     allow_missing_required_data: bool = False
     delivery_drop_max_share: float = 0.5

@@ -26,6 +26,7 @@ BAD_VALUES = {
     "LOG_LEVEL": "chatty",
     "DUCKDB_MEMORY_LIMIT": "lots",
     "DUCKDB_THREADS": "0",
+    "DBT_THREADS": "0",
     "WORKLIST_EXPORT_DIR": "exports",
     "LOCK_WAIT_SECONDS": "-1",
     "ALLOW_MISSING_REQUIRED_DATA": "maybe",
