@@ -361,13 +361,38 @@ GC_YOUNG_THRESHOLD = 50_000
 
 def program() -> int:
     """The `spine-pipeline` executable: main() in a process that ends when it returns (docs/performance.md,
-    "Fixed costs", round 3). Collections are rarer (GC_YOUNG_THRESHOLD), and the heap is frozen before the
-    interpreter exits: its final collections scanned every object left (~3-4 s after the summary) only to free
-    memory the exit frees anyway. Objects are still freed when their last reference goes."""
+    "Fixed costs", round 3): collections are rarer (GC_YOUNG_THRESHOLD), and the process ends without the
+    interpreter's teardown (end_process)."""
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     code = main()
-    gc.freeze()
-    return code
+    end_process(code)
+    return code  # another thread still runs: the interpreter's own exit waits for it
+
+
+def _flush_standard_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: as at the interpreter's exit, nothing to do
+            pass
+
+
+def end_process(code: int) -> None:
+    """End the process as the interpreter would, without its teardown. The teardown's collections rescanned every
+    object left (Dagster's definitions, dbt's manifest) only to free memory the end of the process frees anyway:
+    ~3-4 s after the summary. What the teardown does that matters runs first: the exit handlers (`atexit`: the
+    event log's SQLite files closed and checkpointed, logging flushed, a Spark driver stopped) and the standard
+    streams flushed; every warehouse connection is closed by then (each is opened in a `with`). While another
+    non-daemon thread runs, this returns and the interpreter's exit waits for it as usual."""
+    import atexit
+    import threading
+
+    if any(t is not threading.main_thread() and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        return
+    _flush_standard_streams()
+    atexit._run_exitfuncs()  # what the interpreter runs at exit, in the same order
+    _flush_standard_streams()
+    os._exit(code)
 
 
 if __name__ == "__main__":

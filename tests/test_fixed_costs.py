@@ -319,9 +319,10 @@ def test_the_event_log_asks_the_schema_once_per_table_and_column(tmp_path, monke
     assert check.run_id == second.run_id
 
 
-def test_the_executable_collects_garbage_rarely_and_skips_the_exit_collections(monkeypatch):
-    """Round 3: `spine-pipeline` is run.program(): the collector's young threshold is raised for the run and the
-    heap frozen before the interpreter exits (its final collections took ~3-4 s after the summary)."""
+def test_the_executable_collects_garbage_rarely_and_ends_without_the_teardown(monkeypatch):
+    """Round 3: `spine-pipeline` is run.program(): the collector's young threshold is raised for the run, and the
+    process ends once main() returns, without the interpreter's teardown (its collections took ~3-4 s after the
+    summary)."""
     import gc
     from importlib.metadata import entry_points
 
@@ -329,11 +330,39 @@ def test_the_executable_collects_garbage_rarely_and_skips_the_exit_collections(m
 
     assert entry_points(group="console_scripts")["spine-pipeline"].value == "orchestration.run:program"
     seen = {}
-    monkeypatch.setattr(run, "main", lambda: seen.update(threshold=gc.get_threshold()[0], frozen=gc.get_freeze_count()) or 0)
+    monkeypatch.setattr(run, "main", lambda: seen.update(threshold=gc.get_threshold()[0]) or 3)
+    monkeypatch.setattr(run, "end_process", lambda code: seen.update(ended=code))
     before = gc.get_threshold()
     try:
-        assert run.program() == 0
-        assert seen == {"threshold": run.GC_YOUNG_THRESHOLD, "frozen": 0} and gc.get_freeze_count() > 0
+        assert run.program() == 3
+        assert seen == {"threshold": run.GC_YOUNG_THRESHOLD, "ended": 3}
     finally:
-        gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_the_process_ends_after_the_exit_handlers_with_its_output_and_code(tmp_path):
+    """end_process: buffered output (a pipe) is written, the exit handlers run (an SQLite keeper's WAL is
+    checkpointed into the database file), the exit code is kept; a running non-daemon thread keeps the
+    interpreter's own exit."""
+    import subprocess
+    import sys
+
+    script = f"""
+import atexit, sqlite3, sys, threading, time
+from orchestration import run
+con = sqlite3.connect({str(tmp_path)!r} + "/" + sys.argv[1] + ".db", isolation_level=None)
+con.execute("pragma journal_mode = wal"); con.execute("create table t (x)"); con.execute("insert into t values (1)")
+atexit.register(con.close)
+atexit.register(lambda: print("exit handler ran"))
+print("buffered output")
+if sys.argv[1] == "thread":
+    threading.Thread(target=lambda: (time.sleep(1), print("thread finished"))).start()
+run.end_process(5)
+print("returned")
+sys.exit(6)
+"""
+    ended = subprocess.run([sys.executable, "-c", script, "plain"], capture_output=True, text=True, timeout=120)
+    assert (ended.returncode, ended.stdout.split("\n")) == (5, ["buffered output", "exit handler ran", ""])
+    assert (tmp_path / "plain.db").exists() and not (tmp_path / "plain.db-wal").exists()  # closed by its handler
+    waited = subprocess.run([sys.executable, "-c", script, "thread"], capture_output=True, text=True, timeout=120)
+    assert waited.returncode == 6 and "thread finished" in waited.stdout and "returned" in waited.stdout
