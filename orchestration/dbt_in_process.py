@@ -16,10 +16,10 @@ process would refuse. On DuckDB, dbt-duckdb opens the warehouse file in this pro
 
 On DuckDB a new DATA_DIR need not parse the project in full either (a full parse ~5 s, a partial one with nothing
 changed ~1 s): dbt's partial-parse state holds the connection settings, whose warehouse path differs per DATA_DIR,
-so this process hashes the path by its file name (the database name dbt derives from it; `_install_portable_state_check`)
-and a DATA_DIR without a partial-parse file starts from the last one any DATA_DIR wrote for this project and
-target (`_seed_path`). dbt still checks every file's checksum, the vars, the target and its own version against it
-and parses what changed (in full when the state differs).
+so this process hashes the path by its file name (the database name dbt derives from it;
+`_install_portable_state_check`) and a DATA_DIR without a partial-parse file starts from the last one any DATA_DIR
+wrote for this project and target (`_seed_path`). dbt still checks every file's checksum, the vars, the target
+and its own version against it and parses what changed (in full when the state differs).
 
 dbt's structured events are the ones `dbt --log-format json` prints, so dagster-dbt turns them into the same
 Dagster events (materializations, asset checks) as for a subprocess; their messages are echoed to stdout as

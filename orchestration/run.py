@@ -381,9 +381,9 @@ def end_process(code: int) -> None:
     """End the process as the interpreter would, without its teardown. The teardown's collections rescanned every
     object left (Dagster's definitions, dbt's manifest) only to free memory the end of the process frees anyway:
     ~3-4 s after the summary. What the teardown does that matters runs first: the exit handlers (`atexit`: the
-    event log's SQLite files closed and checkpointed, logging flushed, a Spark driver stopped) and the standard
-    streams flushed; every warehouse connection is closed by then (each is opened in a `with`). While another
-    non-daemon thread runs, this returns and the interpreter's exit waits for it as usual."""
+    event log's SQLite files closed and checkpointed, logging flushed, a local Spark driver's JVM ended) and the
+    standard streams flushed; every warehouse connection is closed by then (each is opened in a `with`). While
+    another non-daemon thread runs, this returns and the interpreter's exit waits for it as usual."""
     import atexit
     import threading
 
