@@ -14,6 +14,13 @@ dbt and the checks; a dbt subprocess would start a driver of its own, which an e
 process would refuse. On DuckDB, dbt-duckdb opens the warehouse file in this process and closes it when dbt ends
 (the caller holds the DATA_DIR lock around the invocation, as it did around the subprocess).
 
+On DuckDB a new DATA_DIR need not parse the project in full either (a full parse ~5 s, a partial one with nothing
+changed ~1 s): dbt's partial-parse state holds the connection settings, whose warehouse path differs per DATA_DIR,
+so this process hashes the path by its file name (the database name dbt derives from it;
+`_install_portable_state_check`) and a DATA_DIR without a partial-parse file starts from the last one any DATA_DIR
+wrote for this project and target (`_seed_path`). dbt still checks every file's checksum, the vars, the target
+and its own version against it and parses what changed (in full when the state differs).
+
 dbt's structured events are the ones `dbt --log-format json` prints, so dagster-dbt turns them into the same
 Dagster events (materializations, asset checks) as for a subprocess; their messages are echoed to stdout as
 dagster-dbt echoes a subprocess's (`echo=True`).
@@ -22,7 +29,9 @@ dagster-dbt echoes a subprocess's (`echo=True`).
 from __future__ import annotations
 
 import os
+import pprint
 import queue
+import shutil
 import sys
 import threading
 from collections.abc import Iterator
@@ -93,10 +102,79 @@ def _common_flags(settings: Settings, target_path: Path, project_dir: Path, vars
 
 def _log_flags(settings: Settings, target_path: Path) -> list[str]:
     # --quiet: dbt prints nothing itself (on DuckDB the caller echoes the events, as dagster-dbt does for a
-    # subprocess); dbt's log file stays where the subprocess wrote it, as JSON lines (benchmarks/demo_profile.py)
+    # subprocess); dbt's log file stays where the subprocess wrote it, as JSON lines (benchmarks/demo_profile.py),
+    # every event down to debug. On DuckDB `--log-level none` also drops dbt's console logger, which formatted
+    # every event (~7,000 per build) only for --quiet to discard all but errors (~1 CPU s per build), and which
+    # the caller's echo replaces; the file keeps its own level.
     if settings.is_spark:
         return ["--quiet", "--log-path", str(target_path / "logs")]
-    return ["--quiet", "--log-path", str(target_path), "--log-format-file", "json"]
+    return ["--quiet", "--log-level", "none", "--log-level-file", "debug", "--log-path", str(target_path),
+            "--log-format-file", "json"]
+
+
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"  # dbt's own name, in its target folder
+
+
+def _seed_path(project_dir: Path, settings: Settings) -> Path:
+    """The last partial-parse state an in-process parse of this project and target wrote, whatever its DATA_DIR
+    (beside the definitions' own parse, under the project's gitignored target folder)."""
+    return project_dir / "target" / "run_parse" / f"{settings.dbt_target}.{PARTIAL_PARSE_FILE}"
+
+
+def _seed_target(target_path: Path, seed: Path) -> None:
+    state = target_path / PARTIAL_PARSE_FILE
+    if state.exists() or not seed.exists():
+        return
+    target_path.mkdir(parents=True, exist_ok=True)
+    staged = state.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}")
+    shutil.copyfile(seed, staged)
+    os.replace(staged, state)
+
+
+def _keep_seed(target_path: Path, seed: Path) -> None:
+    state = target_path / PARTIAL_PARSE_FILE
+    if not state.exists():
+        return
+    if seed.exists() and seed.stat().st_mtime >= state.stat().st_mtime:
+        return
+    seed.parent.mkdir(parents=True, exist_ok=True)
+    staged = seed.with_name(f".{seed.name}.{os.getpid()}")  # concurrent processes: each replaces it whole
+    shutil.copyfile(state, staged)
+    os.replace(staged, seed)
+
+
+_PORTABLE_STATE_CHECK = False
+
+
+def portable_connection_keys(credentials) -> str:
+    """What dbt hashes of the connection settings for its partial-parse state (ManifestLoader.
+    build_manifest_state_check: the sorted connection_info, pretty-printed), with DuckDB's path by its file name."""
+    keys = sorted((key, Path(value).name if key == "path" and value else value)
+                  for key, value in credentials.connection_info())
+    return pprint.pformat(keys)
+
+
+def _install_portable_state_check() -> None:
+    """dbt rejects a partial-parse state whose connection settings differ (they may reach the parse through Jinja);
+    on DuckDB the warehouse path is one of them, and it differs per DATA_DIR. What a parse can take from the path
+    is the database name, its file name without suffix: hash the file name instead of the whole path, so that the
+    state of one DATA_DIR serves another of the same project, target, settings and vars. Idempotent."""
+    global _PORTABLE_STATE_CHECK
+    if _PORTABLE_STATE_CHECK:
+        return
+    from dbt.contracts.files import FileHash
+    from dbt.parser.manifest import ManifestLoader
+
+    original = ManifestLoader.build_manifest_state_check
+
+    def build_manifest_state_check(self):
+        state = original(self)
+        if self.root_project.credentials.type == "duckdb":
+            state.profile_hash = FileHash.from_contents(portable_connection_keys(self.root_project.credentials))
+        return state
+
+    ManifestLoader.build_manifest_state_check = build_manifest_state_check
+    _PORTABLE_STATE_CHECK = True
 
 
 def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_json: str | None, callbacks: list):
@@ -113,10 +191,16 @@ def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_jso
             return cached[1]
         args = [*_log_flags(settings, target_path), "parse",
                 *_common_flags(settings, target_path, project_dir, vars_json)]
+        seed = _seed_path(project_dir, settings)
+        if not settings.is_spark:
+            _install_portable_state_check()
+            _seed_target(target_path, seed)
         result = dbtRunner(callbacks=callbacks).invoke(args)
         PARSES += 1
         if not result.success:
             raise DbtFailed(f"dbt {' '.join(args)} failed: {result.exception!r}") from result.exception
+        if not settings.is_spark:
+            _keep_seed(target_path, seed)
         _MANIFESTS[key] = (stamp, result.result)
         return result.result
 

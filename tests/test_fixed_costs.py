@@ -214,3 +214,155 @@ def test_in_process_dbt_parses_once_per_process_until_a_project_file_changes(tmp
     os.utime(model, (model.stat().st_atime, model.stat().st_mtime + 5))
     assert build() == 42 and dbt_in_process.PARSES == parses + 2  # the file changed: parsed again
     assert build("--vars", "{}") == 42 and dbt_in_process.PARSES == parses + 2  # parsed by the invocation itself
+
+
+def _tiny_project(root: Path) -> Path:
+    project = root / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: tiny\nversion: '1.0'\nprofile: tiny\nconfig-version: 2\n")
+    (project / "profiles.yml").write_text(
+        "tiny:\n  target: duckdb\n  outputs:\n    duckdb:\n      type: duckdb\n"
+        "      path: \"{{ env_var('WAREHOUSE_PATH') }}\"\n      threads: 1\n")
+    (project / "models" / "answer.sql").write_text("select 42 as answer")
+    return project
+
+
+def _parse_events(target: Path) -> list[str]:
+    return [json.loads(line)["info"]["name"] for path in sorted(target.glob("dbt.log*"))
+            for line in path.read_text().splitlines()]
+
+
+def test_a_new_data_dir_parses_partially_from_the_state_another_one_left(tmp_path, monkeypatch):
+    """Round 3: dbt's partial-parse state hashed the warehouse path, so every new DATA_DIR parsed the project in
+    full (~5 s); the in-process parse now hashes the path by its file name and a DATA_DIR without state starts
+    from the last one written for the project and target. The second DATA_DIR parses partially and builds the
+    same; a changed model is still parsed again (dbt checks every file against the state)."""
+    import duckdb
+
+    from orchestration import dbt_in_process
+    from orchestration.settings import load_settings
+
+    project = _tiny_project(tmp_path)
+    for name in ("WAREHOUSE_PATH", "DUCKDB_MEMORY_LIMIT", "DBT_TARGET"):  # set by the run, restored after the test
+        monkeypatch.setenv(name, "")
+
+    def build(data_dir: Path) -> tuple[int, list[str]]:
+        monkeypatch.setenv("DATA_DIR", str(data_dir))
+        settings = load_settings()
+        data_dir.mkdir()
+        dbt_in_process.run_dbt(settings, ["build"], data_dir / "dbt_target", project_dir=project)
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            answer = con.execute("select answer from answer").fetchone()[0]
+        return answer, _parse_events(data_dir / "dbt_target")
+
+    seed = dbt_in_process._seed_path(project, load_settings())
+    answer, first = build(tmp_path / "first")
+    assert answer == 42 and "UnableToPartialParse" in first  # no state anywhere yet: in full
+    assert seed.exists()  # kept for the next DATA_DIR
+    answer, second = build(tmp_path / "second")
+    assert answer == 42 and "UnableToPartialParse" not in second and "PartialParsingSkipParsing" in second
+    assert "SQLQuery" in second  # the log file keeps dbt's debug events (each statement)
+    (project / "models" / "answer.sql").write_text("select 43 as answer")
+    answer, third = build(tmp_path / "third")
+    assert answer == 43 and "UnableToPartialParse" not in third and "PartialParsingSkipParsing" not in third
+
+
+def test_the_parse_state_hashes_the_warehouse_by_its_file_name_and_every_other_setting_whole():
+    """The database name dbt derives from the path (its file name) and every other connection setting still
+    invalidate another DATA_DIR's state; only the folder does not."""
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+
+    from orchestration.dbt_in_process import portable_connection_keys
+
+    def keys(path: str, **settings) -> str:
+        return portable_connection_keys(DuckDBCredentials(database="warehouse", schema="main", path=path,
+                                                          settings=settings))
+
+    assert keys("/a/warehouse.duckdb") == keys("/b/c/warehouse.duckdb")
+    assert keys("/a/warehouse.duckdb") != keys("/a/other.duckdb")
+    assert keys("/a/warehouse.duckdb", memory_limit="4GB") != keys("/b/warehouse.duckdb", memory_limit="8GB")
+
+
+def test_dbt_in_process_logs_to_its_file_only_and_keeps_debug_there():
+    """dbt's console logger formatted every event (~7,000 per build) for --quiet to drop all but errors; in the
+    pipeline's process it is off (the dbt step echoes dbt's lines itself); the log file keeps every debug event."""
+    from orchestration.dbt_in_process import _log_flags
+    from orchestration.settings import load_settings
+
+    flags = _log_flags(load_settings(), Path("/tmp/target"))
+    assert flags[flags.index("--log-level") + 1] == "none"
+    assert flags[flags.index("--log-level-file") + 1] == "debug"
+
+
+def test_the_event_log_asks_the_schema_once_per_table_and_column(tmp_path, monkeypatch):
+    """Round 3: every stored asset event asked SQLite whether the asset-check table exists (a new engine each time)
+    and read the asset-key table's columns; once present they are remembered per storage."""
+    dagster_sqlite.install()
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+    from sqlalchemy.engine.reflection import Inspector
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="one")])
+    def one():
+        yield dg.Output(1)
+        yield dg.AssetCheckResult(passed=True)
+
+    instance = dg.DagsterInstance.local_temp(str(tmp_path))
+    dg.materialize([one], instance=instance)
+    engines, columns_read = [], []
+    real_engine, real_columns = sqlite_event_log.create_engine, Inspector.get_columns
+    monkeypatch.setattr(sqlite_event_log, "create_engine", lambda *a, **k: engines.append(a) or real_engine(*a, **k))
+    monkeypatch.setattr(Inspector, "get_columns",
+                        lambda self, table, *a, **k: columns_read.append(table) or real_columns(self, table, *a, **k))
+    second = dg.materialize([one], instance=instance)
+    assert second.success and engines == [] and "asset_keys" not in columns_read
+    [check] = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(one.check_keys)).values()
+    assert check.run_id == second.run_id
+
+
+def test_the_executable_collects_garbage_rarely_and_ends_without_the_teardown(monkeypatch):
+    """Round 3: `spine-pipeline` is run.program(): the collector's young threshold is raised for the run, and the
+    process ends once main() returns, without the interpreter's teardown (its collections took ~3-4 s after the
+    summary)."""
+    import gc
+    from importlib.metadata import entry_points
+
+    from orchestration import run
+
+    assert entry_points(group="console_scripts")["spine-pipeline"].value == "orchestration.run:program"
+    seen = {}
+    monkeypatch.setattr(run, "main", lambda: seen.update(threshold=gc.get_threshold()[0]) or 3)
+    monkeypatch.setattr(run, "end_process", lambda code: seen.update(ended=code))
+    before = gc.get_threshold()
+    try:
+        assert run.program() == 3
+        assert seen == {"threshold": run.GC_YOUNG_THRESHOLD, "ended": 3}
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_the_process_ends_after_the_exit_handlers_with_its_output_and_code(tmp_path):
+    """end_process: buffered output (a pipe) is written, the exit handlers run (an SQLite keeper's WAL is
+    checkpointed into the database file), the exit code is kept; a running non-daemon thread keeps the
+    interpreter's own exit."""
+    import subprocess
+    import sys
+
+    script = f"""
+import atexit, sqlite3, sys, threading, time
+from orchestration import run
+con = sqlite3.connect({str(tmp_path)!r} + "/" + sys.argv[1] + ".db", isolation_level=None)
+con.execute("pragma journal_mode = wal"); con.execute("create table t (x)"); con.execute("insert into t values (1)")
+atexit.register(con.close)
+atexit.register(lambda: print("exit handler ran"))
+print("buffered output")
+if sys.argv[1] == "thread":
+    threading.Thread(target=lambda: (time.sleep(1), print("thread finished"))).start()
+run.end_process(5)
+print("returned")
+sys.exit(6)
+"""
+    ended = subprocess.run([sys.executable, "-c", script, "plain"], capture_output=True, text=True, timeout=120)
+    assert (ended.returncode, ended.stdout.split("\n")) == (5, ["buffered output", "exit handler ran", ""])
+    assert (tmp_path / "plain.db").exists() and not (tmp_path / "plain.db-wal").exists()  # closed by its handler
+    waited = subprocess.run([sys.executable, "-c", script, "thread"], capture_output=True, text=True, timeout=120)
+    assert waited.returncode == 6 and "thread finished" in waited.stdout and "returned" in waited.stdout
