@@ -18,6 +18,7 @@ import duckdb
 
 from conftest import DBT_PROJECT
 from orchestration.assets.code_labels import write_code_labels
+from orchestration.ingest.ledger import create_ledger
 from registry_support import copy_registry
 
 REPORTING_SELECTION = ["models/intermediate/reporting", "models/reporting"]
@@ -29,24 +30,25 @@ def _dbt_target() -> Path:
     return Path(tempfile.mkdtemp(prefix="reporting-dbt-"))
 
 
-def run_dbt_models(warehouse: Path, *selection: str) -> None:
+def run_dbt_models(warehouse: Path, *selection: str, full_refresh: bool = False) -> None:
     """`dbt run --select selection` on `warehouse` (the models it refs must already be tables there)."""
     target = _dbt_target()
     env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
            "DBT_TARGET_PATH": str(target / "target"), "DBT_LOG_PATH": str(target / "logs")}
     dbt = Path(sys.executable).with_name("dbt")
     result = subprocess.run(
-        [str(dbt), "run", "--select", *selection, "--project-dir", str(DBT_PROJECT), "--profiles-dir",
-         str(DBT_PROJECT)], env=env, capture_output=True, text=True)
+        [str(dbt), "run", "--select", *selection, *(["--full-refresh"] if full_refresh else []), "--project-dir",
+         str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)], env=env, capture_output=True, text=True)
     assert result.returncode == 0, f"dbt run --select {' '.join(selection)} failed:\n{result.stdout[-6000:]}"
 
 
-def build_reporting(warehouse: Path, cpt_file: Path | None = None) -> None:
+def build_reporting(warehouse: Path, cpt_file: Path | None = None, full_refresh: bool = False) -> None:
     """The code labels (as the dbt step writes them before a build that reads them) and the dbt reporting models,
-    on `warehouse`."""
+    on `warehouse`. `full_refresh`: after an edit of this warehouse's staging tables, which has no delivery
+    versions for the incremental code lines to find (tests/test_incremental_equivalence.py tests those)."""
     with duckdb.connect(str(warehouse)) as con:
         write_code_labels(con, cpt_file)
-    run_dbt_models(warehouse, *REPORTING_SELECTION)
+    run_dbt_models(warehouse, *REPORTING_SELECTION, full_refresh=full_refresh)
 
 CODES = "['G2137', 'G8659', '63030', '97161', 'G2136', '22612', 'G9943', 'G8660', '99213', 'G2137']"
 
@@ -59,6 +61,8 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
         for schema in ("staging", "marts", "reference"):
             con.execute(f"create schema if not exists {schema}")
         copy_registry(con)
+        # the delivery ledger the code lines read (macros/claim_line_readers.sql): empty, no file was loaded
+        create_ledger(con)
         con.execute(
             f"""
             create or replace table staging.stg_medical_claim as

@@ -90,7 +90,7 @@ def published(tmp_path_factory):
     shutil.copy(before, after)
     with duckdb.connect(str(after)) as con:
         con.execute(CHANGE)
-    build_reporting(after)
+    build_reporting(after, full_refresh=True)
     incremental, full = root / "incremental", root / "full"
     first = _publish(before, incremental)
     second = _publish(after, incremental)
