@@ -77,24 +77,7 @@ touched_lines as (
 {#- Deletion markers: the held rows of the touched lines that the build's `new_rows` do not write again (by
     `key_columns`), with null in `other_columns`; the post-hook delete_deleted_rows deletes them. -#}
 {% macro claim_reader_deletions(new_rows, key_columns, other_columns) -%}
-    {%- if is_incremental() %}
-    union all
-
-    select
-        {% for column in key_columns %}held.{{ column }},
-        {% endfor -%}
-        {% for column in other_columns %}null as {{ column }},
-        {% endfor -%}
-        true as _deleted
-    from {{ this }} as held
-    inner join touched_lines
-        on held.claim_id = touched_lines.claim_id
-        and held.claim_line_number = touched_lines.claim_line_number
-    where not exists (
-        select 1 from {{ new_rows }} as kept
-        where {% for column in key_columns %}kept.{{ column }} = held.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}
-    )
-    {%- endif %}
+    {{ deletion_markers(new_rows, key_columns, null_columns(other_columns), 'touched_lines') }}
 {%- endmacro %}
 
 {#- A filter keeping the rows of `alias` (a claim line or diagnosis) on the touched lines; nothing on a full

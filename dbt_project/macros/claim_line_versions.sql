@@ -201,23 +201,40 @@ deleted_lines as (
     do not replace. The incremental strategy writes them over the rows they name, and the model's post-hook
     (delete_deleted_rows) removes them. Nothing on a full build. -#}
 {% macro claim_line_deletions(new_rows, key_columns, other_columns) -%}
+    {%- set nulls = null_columns(other_columns) -%}
+    {%- do nulls.append('cast(null as ' ~ dbt.type_string() ~ ') as _delivery') -%}
+    {%- do nulls.append('cast(null as ' ~ dbt.type_timestamp() ~ ') as _loaded_at') -%}
+    {{ deletion_markers(new_rows, key_columns, nulls,
+                        '(select claim_id, claim_line_number from changed_lines
+                          union
+                          select claim_id, claim_line_number from deleted_lines)') }}
+{%- endmacro %}
+
+{#- `null as column` for each of `columns`. -#}
+{% macro null_columns(columns) -%}
+    {%- set nulls = [] -%}
+    {%- for column in columns -%}
+        {%- do nulls.append('null as ' ~ column) -%}
+    {%- endfor -%}
+    {{ return(nulls) }}
+{%- endmacro %}
+
+{#- The deletion markers of the claim staging (claim_line_deletions) and of the claim-line readers
+    (claim_reader_deletions): the held rows of the `rewritten` lines (a relation of claim_id, claim_line_number)
+    that `new_rows` do not write again (by `key_columns`), with `nulls` (select expressions) for the other
+    columns. Nothing on a full build. -#}
+{% macro deletion_markers(new_rows, key_columns, nulls, rewritten) -%}
     {%- if is_incremental() %}
     union all
 
     select
         {% for column in key_columns %}held.{{ column }},
         {% endfor -%}
-        {% for column in other_columns %}null as {{ column }},
+        {% for expression in nulls %}{{ expression }},
         {% endfor -%}
-        cast(null as {{ dbt.type_string() }}) as _delivery,
-        cast(null as {{ dbt.type_timestamp() }}) as _loaded_at,
         true as _deleted
     from {{ this }} as held
-    inner join (
-        select claim_id, claim_line_number from changed_lines
-        union
-        select claim_id, claim_line_number from deleted_lines
-    ) as rewritten
+    inner join {{ rewritten }} as rewritten
         on held.claim_id = rewritten.claim_id
         and held.claim_line_number = rewritten.claim_line_number
     where not exists (
