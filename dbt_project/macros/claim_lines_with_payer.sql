@@ -9,7 +9,7 @@ select
     claims.claim_line_number,
     claims.person_id,
     coalesce(payers.payer, claims.payer) as payer,
-    coalesce(enrolled_payer_types.payer_type, payers.payer_type, 'other') as payer_type,
+    {{ resolved_payer_type() }} as payer_type,
     claims.service_date,
     claims.place_of_service_code,
     claims.hcpcs_code,
@@ -22,9 +22,21 @@ select
     claims.{{ column }}
     {%- endfor %}
 from {{ claims }} as claims
+{{ payer_joins('claims', 'payer_key', 'payer') }}
+{%- endmacro %}
+
+{#- The joins that resolve the payer of the claim lines `alias`: `payers` (the payer_patterns row its delivered
+    name's key `payer_key` matches) and `enrolled_payer_types` (the person's enrollment with that payer, or with
+    the delivered name `delivered_payer` where no pattern matched). -#}
+{% macro payer_joins(alias, payer_key, delivered_payer) -%}
 left join {{ ref('stg_payer_spellings') }} as payers
-    on claims.payer_key = payers.spelling
+    on {{ alias }}.{{ payer_key }} = payers.spelling
 left join {{ ref('stg_enrollment_payer_types') }} as enrolled_payer_types
-    on claims.person_id = enrolled_payer_types.person_id
-    and coalesce(payers.payer, claims.payer) = enrolled_payer_types.payer
+    on {{ alias }}.person_id = enrolled_payer_types.person_id
+    and coalesce(payers.payer, {{ alias }}.{{ delivered_payer }}) = enrolled_payer_types.payer
+{%- endmacro %}
+
+{#- The payer type of a line joined by payer_joins: the enrollment's, else the pattern's, else 'other'. -#}
+{% macro resolved_payer_type() -%}
+coalesce(enrolled_payer_types.payer_type, payers.payer_type, 'other')
 {%- endmacro %}

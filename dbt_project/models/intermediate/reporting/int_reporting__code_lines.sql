@@ -21,15 +21,11 @@
 {%- set held_changes %}
     select held.claim_id, held.claim_line_number
     from {{ this }} as held
-    left join {{ ref('stg_payer_spellings') }} as payers
-        on held._payer_key = payers.spelling
-    left join {{ ref('stg_enrollment_payer_types') }} as enrolled_payer_types
-        on held.person_id = enrolled_payer_types.person_id
-        and coalesce(payers.payer, held._delivered_payer) = enrolled_payer_types.payer
+    {{ payer_joins('held', '_payer_key', '_delivered_payer') }}
     left join {{ ref('stg_provider') }} as providers
         on held.rendering_npi = providers.npi
     where coalesce(payers.payer, held._delivered_payer, '(unknown)') <> held.payer
-       or coalesce(enrolled_payer_types.payer_type, payers.payer_type, 'other') <> held.payer_type
+       or {{ resolved_payer_type() }} <> held.payer_type
        or coalesce(providers.taxonomy_code, '(unknown)') <> held.taxonomy_code
 {%- endset %}
 
