@@ -28,6 +28,7 @@ dagster-dbt echoes a subprocess's (`echo=True`).
 
 from __future__ import annotations
 
+import logging
 import os
 import pprint
 import queue
@@ -36,6 +37,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from orchestration.settings import DBT_PROJECT_DIR, Settings
@@ -177,6 +179,82 @@ def _install_portable_state_check() -> None:
     _PORTABLE_STATE_CHECK = True
 
 
+class DbtLogFile(RotatingFileHandler):
+    """dbt's log file (`dbt.log`, its own RotatingFileHandler: 10 MB, five backups) with the same lines in the same
+    order, rotated at the same size, written for less (docs/performance.md, "Fixed costs", round 4). dbt writes ~6,500
+    lines per refit, ~90% of them debug events (each SQL statement, connection, node step); per line the standard
+    handler formatted it twice, asked the file system twice whether the file is still a regular file, seeked to the
+    end to learn its size and flushed, while holding the handler's lock that dbt's two threads share. Here the size
+    is counted as lines are written, the file's kind is asked once, and the stream is flushed at every line at info
+    level or above (every node's result, every warning and error: at most the debug lines of the nodes running are
+    still in the buffer) and when dbt's invocation ends (`flush_dbt_log`) or the process exits (logging's own exit
+    handler)."""
+
+    def __init__(self, filename, *args, **kwargs) -> None:
+        super().__init__(filename, *args, **kwargs)
+        path = Path(self.baseFilename)
+        self._regular = not path.exists() or path.is_file()  # bpo-45401: never roll anything but a regular file
+        self._size = path.stat().st_size if path.is_file() else 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+            if self.stream is None:
+                self.stream = self._open()
+            if self._regular and self.maxBytes > 0 and self._size + len(line) >= self.maxBytes:
+                self.doRollover()  # RotatingFileHandler.shouldRollover's test, on the counted size
+                self._size = 0
+            self.stream.write(line)
+            self._size += len(line.encode(self.encoding or "utf-8"))
+            if record.levelno >= logging.INFO:
+                self.stream.flush()
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - as logging.Handler: report on stderr, never fail dbt for its log
+            self.handleError(record)
+
+
+_LOG_FILE_INSTALLED = False
+
+
+def _install_log_file() -> None:
+    """dbt's file logger in this process: its handler is DbtLogFile (dbt_common.events.logger._Logger builds it from
+    the module's RotatingFileHandler name), and the secrets it scrubs from every line are the environment's
+    DBT_ENV_SECRET_* values when the invocation's logger is set up, not read again from os.environ for every line
+    (dbt's env_scrubber decoded the whole environment ~6,500 times per refit). Idempotent."""
+    global _LOG_FILE_INSTALLED
+    if _LOG_FILE_INSTALLED:
+        return
+    import dbt.events.logging as dbt_logging
+    import dbt_common.events.logger as dbt_logger
+
+    dbt_logger.RotatingFileHandler = DbtLogFile
+    logfile_config = dbt_logging._get_logfile_config
+
+    def _get_logfile_config(*args, **kwargs):
+        config = logfile_config(*args, **kwargs)
+        config.scrubber = invocation_scrubber()
+        return config
+
+    dbt_logging._get_logfile_config = _get_logfile_config
+    _LOG_FILE_INSTALLED = True
+
+
+def invocation_scrubber():
+    """dbt's env_scrubber (every DBT_ENV_SECRET_* value replaced by *****) on the secrets set now."""
+    from dbt_common.exceptions.base import env_secrets, scrub_secrets
+
+    secrets = env_secrets()
+    return lambda line: scrub_secrets(line, secrets)
+
+
+def flush_dbt_log() -> None:
+    """Write out what dbt's loggers hold (its file log buffers debug lines: DbtLogFile)."""
+    from dbt_common.events.event_manager_client import get_event_manager
+
+    get_event_manager().flush()
+
+
 def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_json: str | None, callbacks: list):
     """The process's parsed manifest for this project, target folder and warehouse; parsed (partially, from the
     target folder's state) when there is none yet or a file of the project changed since."""
@@ -189,13 +267,17 @@ def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_jso
         cached = _MANIFESTS.get(key)
         if cached is not None and cached[0] >= stamp:
             return cached[1]
+        _install_log_file()
         args = [*_log_flags(settings, target_path), "parse",
                 *_common_flags(settings, target_path, project_dir, vars_json)]
         seed = _seed_path(project_dir, settings)
         if not settings.is_spark:
             _install_portable_state_check()
             _seed_target(target_path, seed)
-        result = dbtRunner(callbacks=callbacks).invoke(args)
+        try:
+            result = dbtRunner(callbacks=callbacks).invoke(args)
+        finally:
+            flush_dbt_log()
         PARSES += 1
         if not result.success:
             raise DbtFailed(f"dbt {' '.join(args)} failed: {result.exception!r}") from result.exception
@@ -224,6 +306,7 @@ def start_dbt(settings: Settings, args: list[str], target_path: Path, project_di
     from dbt_common.events.functions import msg_to_dict
 
     _prepare(settings)
+    _install_log_file()
     full = [*_log_flags(settings, target_path), *args,
             *_common_flags(settings, target_path, project_dir, vars_json)]
     run = DbtRun(full)
@@ -248,6 +331,7 @@ def start_dbt(settings: Settings, args: list[str], target_path: Path, project_di
         except BaseException as exc:  # noqa: BLE001 - reported through raise_on_failure
             run.success, run.exception = False, exc
         finally:
+            flush_dbt_log()
             if not settings.is_spark:
                 _close_warehouse()
             run.events.put(_DONE)
