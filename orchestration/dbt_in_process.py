@@ -28,7 +28,9 @@ dagster-dbt echoes a subprocess's (`echo=True`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import marshal
 import os
 import pprint
 import queue
@@ -248,6 +250,97 @@ def invocation_scrubber():
     return lambda line: scrub_secrets(line, secrets)
 
 
+class TemplateCode:
+    """The Python code Jinja compiles dbt's templates to (every macro, every node's SQL, every test's arguments), kept
+    on disk across processes (docs/performance.md, "Fixed costs", round 4). Each process compiled every template it
+    rendered anew: ~1,000 per refit, ~1.3 CPU s of parsing Jinja and generating and compiling Python. The compiled
+    code is a function of the template's source and of the environment that compiles it (its class, extensions,
+    filter and test names, delimiters and options; jinja2's, dbt-common's and Python's versions name the file), never
+    of the values it renders with, so a template whose key is found is not compiled again. One file per project and
+    versions, replaced whole (processes may write it at once: the last one wins); when it holds more than MAX_ENTRIES,
+    it keeps what this process used."""
+
+    MAX_ENTRIES = 5_000
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.code: dict[str, object] = {}
+        self.used: set[str] = set()
+        self.added = False
+        try:
+            self.code = marshal.loads(path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            self.code = {}  # none yet, or another Python's: compiled again and replaced
+
+    @staticmethod
+    def key(env, source: str, name, filename, defer_init: bool) -> str:
+        options = (type(env).__module__, type(env).__qualname__, sorted(env.extensions), sorted(env.filters),
+                   sorted(env.tests), env.block_start_string, env.block_end_string, env.variable_start_string,
+                   env.variable_end_string, env.comment_start_string, env.comment_end_string,
+                   env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
+                   env.newline_sequence, env.keep_trailing_newline, env.optimized, env.is_async,
+                   env.finalize is None, repr(env.autoescape), name, filename, defer_init)
+        return hashlib.sha256(f"{options!r}\0{source}".encode()).hexdigest()
+
+    def compile(self, compile_, env, source, name, filename, defer_init):
+        key = self.key(env, source, name, filename, defer_init)
+        code = self.code.get(key)
+        if code is None:
+            code = self.code[key] = compile_(env, source, name, filename, False, defer_init)
+            self.added = True
+        self.used.add(key)
+        return code
+
+    def save(self) -> None:
+        if not self.added:
+            return
+        if len(self.code) > self.MAX_ENTRIES:
+            self.code = {key: code for key, code in self.code.items() if key in self.used}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        staged = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        staged.write_bytes(marshal.dumps(self.code))
+        os.replace(staged, self.path)
+        self.added = False
+
+
+_TEMPLATE_CODE: TemplateCode | None = None
+
+
+def template_code_path(project_dir: Path) -> Path:
+    from importlib.metadata import version
+
+    versions = f"{sys.implementation.cache_tag}-jinja2-{version('jinja2')}-dbt-common-{version('dbt-common')}"
+    return project_dir / "target" / "jinja_code" / f"{versions}.marshal"
+
+
+def _install_template_code(project_dir: Path) -> None:
+    """dbt's Jinja environments (dbt_common.clients.jinja.MacroFuzzEnvironment and its native subclass) compile
+    through the process's TemplateCode (the first project dbt runs on in this process names the file); MACRO_DEBUGGING
+    (dbt's own debugging of templates) compiles as before. Idempotent."""
+    global _TEMPLATE_CODE
+    if _TEMPLATE_CODE is not None:
+        return
+    from dbt_common.clients import jinja as dbt_jinja
+
+    _TEMPLATE_CODE = cache = TemplateCode(template_code_path(project_dir))
+    compile_ = dbt_jinja.MacroFuzzEnvironment.compile
+
+    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if raw or not isinstance(source, str) or dbt_jinja.MACRO_DEBUGGING:
+            return compile_(self, source, name, filename, raw, defer_init)
+        return cache.compile(compile_, self, source, name, filename, defer_init)
+
+    dbt_jinja.MacroFuzzEnvironment.compile = compile
+
+
+def _save_template_code() -> None:
+    if _TEMPLATE_CODE is not None:
+        try:
+            _TEMPLATE_CODE.save()
+        except OSError:  # a read-only project folder: the next process compiles again
+            pass
+
+
 def flush_dbt_log() -> None:
     """Write out what dbt's loggers hold (its file log buffers debug lines: DbtLogFile)."""
     from dbt_common.events.event_manager_client import get_event_manager
@@ -268,6 +361,7 @@ def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_jso
         if cached is not None and cached[0] >= stamp:
             return cached[1]
         _install_log_file()
+        _install_template_code(project_dir)
         args = [*_log_flags(settings, target_path), "parse",
                 *_common_flags(settings, target_path, project_dir, vars_json)]
         seed = _seed_path(project_dir, settings)
@@ -307,6 +401,7 @@ def start_dbt(settings: Settings, args: list[str], target_path: Path, project_di
 
     _prepare(settings)
     _install_log_file()
+    _install_template_code(project_dir)
     full = [*_log_flags(settings, target_path), *args,
             *_common_flags(settings, target_path, project_dir, vars_json)]
     run = DbtRun(full)
@@ -332,6 +427,7 @@ def start_dbt(settings: Settings, args: list[str], target_path: Path, project_di
             run.success, run.exception = False, exc
         finally:
             flush_dbt_log()
+            _save_template_code()
             if not settings.is_spark:
                 _close_warehouse()
             run.events.put(_DONE)

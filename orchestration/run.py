@@ -112,7 +112,8 @@ def _busy(exc: DataDirBusy) -> int:
 # GIL: imported in a thread meanwhile, on the second core, they are in sys.modules when the checks need them. Nothing
 # the main thread imports during ingestion is in these packages, so the two threads never wait on each other's
 # module locks; a step that needs a module still being imported waits for it, as any import does.
-CHECK_IMPORTS = ("great_expectations", "great_expectations.render.renderer", "great_expectations.render.view")
+CHECK_IMPORTS = ("great_expectations", "great_expectations.data_context.types.base", "great_expectations.render.renderer",
+                 "great_expectations.render.view")
 FIT_IMPORTS = ("statsmodels.api",)
 
 
