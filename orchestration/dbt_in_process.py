@@ -267,6 +267,7 @@ class TemplateCode:
         self.code: dict[str, object] = {}
         self.used: set[str] = set()
         self.added = False
+        self.lock = threading.Lock()  # dbt's threads compile while an invocation of another thread may save
         try:
             self.code = marshal.loads(path.read_bytes())
         except (OSError, ValueError, EOFError, TypeError):
@@ -286,21 +287,26 @@ class TemplateCode:
         key = self.key(env, source, name, filename, defer_init)
         code = self.code.get(key)
         if code is None:
-            code = self.code[key] = compile_(env, source, name, filename, False, defer_init)
-            self.added = True
-        self.used.add(key)
+            code = compile_(env, source, name, filename, False, defer_init)
+            with self.lock:
+                self.code[key] = code
+                self.added = True
+        with self.lock:
+            self.used.add(key)
         return code
 
     def save(self) -> None:
-        if not self.added:
-            return
-        if len(self.code) > self.MAX_ENTRIES:
-            self.code = {key: code for key, code in self.code.items() if key in self.used}
+        with self.lock:
+            if not self.added:
+                return
+            if len(self.code) > self.MAX_ENTRIES:
+                self.code = {key: code for key, code in self.code.items() if key in self.used}
+            data = marshal.dumps(self.code)
+            self.added = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        staged = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        staged.write_bytes(marshal.dumps(self.code))
+        staged = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
+        staged.write_bytes(data)
         os.replace(staged, self.path)
-        self.added = False
 
 
 _TEMPLATE_CODE: TemplateCode | None = None
