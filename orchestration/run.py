@@ -362,10 +362,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_library_warnings() -> None:
-    # Dagster's beta/preview notices are for library authors, not for whoever runs the pipeline.
+def _quiet_library_warnings(settings: Settings | None = None) -> None:
+    # Dagster's beta/preview notices are for library authors, not for whoever runs the pipeline; they are raised
+    # where the project calls the API (orchestration/automation.py, jobs.py), so they are matched by category.
+    from dagster_shared.utils.warnings import BetaWarning, PreviewWarning
+
     warnings.filterwarnings("ignore", module="dagster")
+    warnings.filterwarnings("ignore", category=PreviewWarning)
+    warnings.filterwarnings("ignore", category=BetaWarning)
     warnings.filterwarnings("ignore", category=UserWarning, message=".*resolve_job_def.*")
+    if settings is not None and not settings.is_spark:
+        # Great Expectations imports pyspark's compatibility module in a DuckDB run too; pyspark then warns about
+        # the pandas version, which only the Spark warehouse hands to it.
+        warnings.filterwarnings("ignore", category=FutureWarning, message="PySpark does not yet fully support pandas")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -378,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except SettingError as exc:
         return _bad_input(str(exc))
+    _quiet_library_warnings(settings)
     command = next(c for c in COMMANDS if c.name == args.command)
     return command.run(args, settings)
 
