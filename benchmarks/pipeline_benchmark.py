@@ -282,7 +282,7 @@ def child_pipeline(landing: Path, data_dir: Path, source: Path, held_back: list[
         tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
         for job, job_tags in (("ingest_job", tags), (downstream_job, {})):
             begin = time.time()
-            result = defs.get_job_def(job).execute_in_process(instance=instance, tags=job_tags, raise_on_error=False)
+            result = defs.resolve_job_def(job).execute_in_process(instance=instance, tags=job_tags, raise_on_error=False)
             jobs.append((begin, time.time()))
             spans += _step_spans(instance, result.run_id, job)
             if not result.success:

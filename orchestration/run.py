@@ -98,7 +98,7 @@ def _execute(defs, job_name: str, settings: Settings, **kwargs):
     from orchestration.progress import with_progress
 
     check_steps = {c.node_def.name for c in defs.asset_checks}
-    job, run_config = with_progress(defs.get_job_def(job_name), check_steps, settings.log_level)
+    job, run_config = with_progress(defs.resolve_job_def(job_name), check_steps, settings.log_level)
     return job.execute_in_process(run_config=run_config, raise_on_error=False, **kwargs)
 
 

@@ -57,7 +57,7 @@ def _rerun_checks_and_publish(tmp_path, pipeline_run, defect: str | None) -> tup
         assert changed == 1, f"{defect}: the injection changed {changed} rows"
     before = published_fingerprint(settings)
     defs = definitions_for(settings, jobs=[checks_then_publish])
-    result = defs.get_job_def("checks_then_publish").execute_in_process(
+    result = defs.resolve_job_def("checks_then_publish").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     return result, before, published_fingerprint(settings)
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.xdist_group("gx_blocking")
 
 
 def _run(defs: dg.Definitions, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
-    job = defs.get_implicit_global_asset_job_def()
+    job = defs.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(instance=instance, raise_on_error=False)
 
 

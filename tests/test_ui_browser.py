@@ -75,7 +75,7 @@ def failed_run(tmp_path, monkeypatch):
     write_tables(data / "warehouse.duckdb", tables)
     defs = definitions(data)
     with dg.DagsterInstance.get() as instance:
-        result = defs.get_implicit_global_asset_job_def().execute_in_process(instance=instance, raise_on_error=False)
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance, raise_on_error=False)
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert [e.check_name for e in failed] == ["gx_score_pairs"]
     (tmp_path / "location.py").write_text(CODE_LOCATION)
