@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import pickle
+import resource
 import shutil
 import subprocess
 import sys
@@ -58,35 +59,42 @@ def parse_size(text: str) -> int:
     return int(float(text[:-1] if scale > 1 else text) * scale)
 
 
-class MemorySampler:
-    """Peak RSS of a process and all its children (dbt runs as a subprocess), sampled every `interval` s."""
+class ProcessSampler:
+    """Peak RSS and CPU seconds of a process and all its children, and the machine's load, every `interval` s.
+
+    The machine is shared: CPU seconds (user + system) are what a stage costs whatever else runs beside it, wall
+    seconds are what a user waits; the load average says how far apart the two may be.
+    """
 
     def __init__(self, pid: int | None = None, interval: float = 0.2):
         self.process = psutil.Process(pid)
         self.interval = interval
-        self.samples: list[tuple[float, int]] = []
+        self.samples: list[tuple[float, int, float, float]] = []  # (time, rss, cpu seconds so far, load average)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def rss(self) -> int:
-        total = 0
+    def measure(self) -> tuple[int, float]:
         try:
-            procs = [self.process, *self.process.children(recursive=True)]
+            children = self.process.children(recursive=True)
+            own = self.process.cpu_times()
+            rss, cpu = self.process.memory_info().rss, own.user + own.system + own.children_user + own.children_system
         except psutil.NoSuchProcess:
-            return 0
-        for proc in procs:
+            return 0, self.samples[-1][2] if self.samples else 0.0
+        for proc in children:  # running children; the ones that ended are in children_user/children_system
             try:
-                total += proc.memory_info().rss
+                times = proc.cpu_times()
+                rss, cpu = rss + proc.memory_info().rss, cpu + times.user + times.system
             except psutil.NoSuchProcess:
                 pass
-        return total
+        return rss, cpu
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), self.rss()))
+            rss, cpu = self.measure()
+            self.samples.append((time.time(), rss, cpu, os.getloadavg()[0]))
             self._stop.wait(self.interval)
 
-    def start(self) -> "MemorySampler":
+    def start(self) -> "ProcessSampler":
         self._thread.start()
         return self
 
@@ -95,7 +103,19 @@ class MemorySampler:
         self._thread.join()
 
     def peak(self, start: float = 0.0, end: float = float("inf")) -> int:
-        return max((rss for t, rss in self.samples if start <= t <= end), default=0)
+        return max((rss for t, rss, _, _ in self.samples if start <= t <= end), default=0)
+
+    def cpu(self, start: float = 0.0, end: float = float("inf")) -> float:
+        """CPU seconds spent between two times (to within one sampling interval)."""
+        def at(moment: float) -> float:
+            return max((cpu for t, _, cpu, _ in self.samples if t <= moment), default=0.0)
+        return at(end) - at(start)
+
+    def load(self, start: float = 0.0, end: float = float("inf")) -> dict:
+        loads = sorted(load for t, _, _, load in self.samples if start <= t <= end)
+        if not loads:
+            return {}
+        return {"min": loads[0], "median": loads[len(loads) // 2], "max": loads[-1]}
 
 
 def count_rows(paths: list[Path]) -> int:
@@ -186,15 +206,18 @@ def _step_spans(instance, run_id: str, job: str) -> list[tuple[str, float, float
 
 
 def _profile(spans: list[tuple[str, float, float]], jobs: list[tuple[float, float]],
-             sampler: MemorySampler) -> dict[str, dict]:
+             sampler: ProcessSampler) -> dict[str, dict]:
     stages: dict[str, dict] = {}
     for stage, start, end in spans:
-        entry = stages.setdefault(stage, {"seconds": 0.0, "peak_rss": 0})
+        entry = stages.setdefault(stage, {"seconds": 0.0, "cpu_seconds": 0.0, "peak_rss": 0})
         entry["seconds"] += end - start
+        entry["cpu_seconds"] += sampler.cpu(start, end)
         entry["peak_rss"] = max(entry["peak_rss"], sampler.peak(start, end))
     in_steps = sum(s["seconds"] for s in stages.values())
     wall = sum(end - start for start, end in jobs)
     stages["dagster overhead"] = {"seconds": wall - in_steps,
+                                  "cpu_seconds": sum(sampler.cpu(s, e) for s, e in jobs)
+                                  - sum(s["cpu_seconds"] for s in stages.values()),
                                   "peak_rss": max(sampler.peak(s, e) for s, e in jobs)}
     return stages
 
@@ -239,7 +262,7 @@ def child_pipeline(landing: Path, data_dir: Path, source: Path, held_back: list[
     # dagster-dbt finds `dbt` on PATH: the venv's, also when the venv is not activated
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     os.environ.pop("AS_OF_DATE", None)
-    sampler = MemorySampler().start()
+    sampler = ProcessSampler().start()
     started = time.time()
     from orchestration.run import prepare_dagster_home
     from orchestration.settings import load_settings
@@ -254,7 +277,7 @@ def child_pipeline(landing: Path, data_dir: Path, source: Path, held_back: list[
     instance = dg.DagsterInstance.get()
     report: dict = {"startup_seconds": time.time() - started}
 
-    def run(keys: list[str], downstream_job: str) -> tuple[dict, float]:
+    def run(keys: list[str], downstream_job: str) -> tuple[dict, float, float, dict]:
         spans, jobs = [], []
         tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
         for job, job_tags in (("ingest_job", tags), (downstream_job, {})):
@@ -265,18 +288,21 @@ def child_pipeline(landing: Path, data_dir: Path, source: Path, held_back: list[
             if not result.success:
                 failed = [e.step_key for e in result.all_events if e.is_step_failure]
                 raise SystemExit(f"{job} failed (steps {failed}); see the log above")
-        return _profile(spans, jobs, sampler), sum(e - b for b, e in jobs)
+        begin, end = jobs[0][0], jobs[-1][1]
+        return (_profile(spans, jobs, sampler), sum(e - b for b, e in jobs), sum(sampler.cpu(b, e) for b, e in jobs),
+                sampler.load(begin, end))
 
     register_deliveries(instance, landing)
     keys = sorted(discover_deliveries(landing))  # all of them: a resumed run registered them before
     # The full run fits the risk model (refit_job); the incremental month applies it (refresh_job, as daily).
-    report["full"], report["full_seconds"] = run(keys, "refit_job")
+    report["full"], report["full_seconds"], report["full_cpu_seconds"], report["full_load"] = run(keys, "refit_job")
     report["full_peak_rss"] = sampler.peak()
     report["full_state"] = _warehouse_state(settings)
     deliver(source, landing, held_back)
     new_keys = register_deliveries(instance, landing)
     report["incremental_partitions"] = new_keys
-    report["incremental"], report["incremental_seconds"] = run(new_keys, "refresh_job")
+    (report["incremental"], report["incremental_seconds"], report["incremental_cpu_seconds"],
+     report["incremental_load"]) = run(new_keys, "refresh_job")
     report["incremental_state"] = _warehouse_state(settings)
     sampler.stop()
     report["peak_rss"] = sampler.peak()
@@ -316,11 +342,17 @@ def _child(args: list[str], log: Path):
                 proc.wait()
 
 
-def run_guarded(args: list[str], log: Path, timeout: float, memory_limit: float) -> tuple[int | None, float, int, str]:
-    """(exit code, wall seconds, peak RSS, why it was stopped or '')."""
-    started = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_guarded(args: list[str], log: Path, timeout: float, memory_limit: float) -> dict:
+    """Run a child under a time and memory guard: its exit code, wall and CPU seconds, peak RSS, the load
+    average beside it, and why it was stopped (empty if it was not)."""
+    started, cpu_before = time.perf_counter(), _children_cpu()
     with _child(args, log) as proc:
-        sampler = MemorySampler(proc.pid).start()
+        sampler = ProcessSampler(proc.pid).start()
         reason = ""
         while proc.poll() is None:
             elapsed = time.perf_counter() - started
@@ -334,7 +366,8 @@ def run_guarded(args: list[str], log: Path, timeout: float, memory_limit: float)
             time.sleep(0.5)
         code = proc.wait()
         sampler.stop()
-    return code, time.perf_counter() - started, sampler.peak(), reason
+    return {"code": code, "seconds": time.perf_counter() - started, "cpu_seconds": _children_cpu() - cpu_before,
+            "peak_rss": sampler.peak(), "load": sampler.load(), "stopped": reason}
 
 
 def run_baseline(name: str, landing: Path, as_of: str, work: Path, timeout: float, memory_limit: float,
@@ -344,15 +377,15 @@ def run_baseline(name: str, landing: Path, as_of: str, work: Path, timeout: floa
     if coefficients:
         (work / f"{name}_{as_of}_coefficients.json").write_text(json.dumps(coefficients))
         args.append(str(work / f"{name}_{as_of}_coefficients.json"))
-    code, wall, peak, reason = run_guarded(args,
-                                           work / f"{name}_{as_of}.log", timeout, memory_limit)
-    if reason or code != 0:
-        return {"failed": reason or f"exit code {code}; see {work / f'{name}_{as_of}.log'}", "seconds": wall,
-                "peak_rss": peak}
+    run = run_guarded(args, work / f"{name}_{as_of}.log", timeout, memory_limit)
+    measured = {k: run[k] for k in ("seconds", "cpu_seconds", "peak_rss", "load")}
+    if run["stopped"] or run["code"] != 0:
+        return {"failed": run["stopped"] or f"exit code {run['code']}; see {work / f'{name}_{as_of}.log'}",
+                **measured}
     with open(out, "rb") as fh:
         result = pickle.load(fh)
     result["phases"] = result.pop("seconds")
-    result.update(seconds=wall, peak_rss=peak)
+    result.update(measured)
     return result
 
 
@@ -391,30 +424,44 @@ def fmt_gb(rss: int) -> str:
     return f"{rss / GIB:.2f}"
 
 
+def fmt_load(load: dict | None) -> str:
+    return f"load average {load['min']:.1f}-{load['max']:.1f} (median {load['median']:.1f})" if load else "load not recorded"
+
+
+def fmt_cpu(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.1f}"
+
+
 def print_pipeline(size: str, rows: int, pipeline: dict) -> None:
     full = pipeline["full_seconds"]
     print(f"\n=== {size}: {rows:,} input rows (claim lines + eligibility + observations), as of "
           f"{pipeline['full_state']['as_of']}")
-    print(f"{'stage':<18}{'seconds':>10}{'rows/s':>14}{'peak GB':>10}")
+    print(f"{'stage':<18}{'seconds':>10}{'CPU s':>10}{'rows/s':>14}{'peak GB':>10}")
     for stage in STAGE_ORDER:
         if stage in pipeline["full"]:
             s = pipeline["full"][stage]
             rate = rows / s["seconds"] if s["seconds"] > 0 else float("nan")
-            print(f"{stage:<18}{s['seconds']:>10.1f}{rate:>14,.0f}{fmt_gb(s['peak_rss']):>10}")
-    print(f"{'full run':<18}{full:>10.1f}{rows / full:>14,.0f}{fmt_gb(pipeline['full_peak_rss']):>10}"
-          f"   (+ {pipeline['startup_seconds']:.1f} s definitions load)")
+            print(f"{stage:<18}{s['seconds']:>10.1f}{fmt_cpu(s.get('cpu_seconds')):>10}{rate:>14,.0f}"
+                  f"{fmt_gb(s['peak_rss']):>10}")
+    print(f"{'full run':<18}{full:>10.1f}{fmt_cpu(pipeline.get('full_cpu_seconds')):>10}{rows / full:>14,.0f}"
+          f"{fmt_gb(pipeline['full_peak_rss']):>10}   (+ {pipeline['startup_seconds']:.1f} s definitions load; "
+          f"{fmt_load(pipeline.get('full_load'))})")
     inc = pipeline["incremental"]
+    share_cpu = ""
+    if pipeline.get("incremental_cpu_seconds") and pipeline.get("full_cpu_seconds"):
+        share_cpu = (f"; CPU {pipeline['incremental_cpu_seconds']:.1f} of {pipeline['full_cpu_seconds']:.1f} s = "
+                     f"{100 * pipeline['incremental_cpu_seconds'] / pipeline['full_cpu_seconds']:.0f}%")
     print(f"incremental month {pipeline['incremental_partitions']}: {pipeline['incremental_seconds']:.1f} s = "
-          f"{100 * pipeline['incremental_seconds'] / full:.0f}% of the full run ("
+          f"{100 * pipeline['incremental_seconds'] / full:.0f}% of the full run{share_cpu} ("
           + ", ".join(f"{s} {inc[s]['seconds']:.1f}" for s in STAGE_ORDER if s in inc) + f"); peak RSS "
-          f"{fmt_gb(pipeline['peak_rss'])} GB")
+          f"{fmt_gb(pipeline['peak_rss'])} GB; {fmt_load(pipeline.get('incremental_load'))}")
 
 
 def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | None, floor_after: dict) -> dict:
     full = pipeline["full_seconds"]
     print_pipeline(size, rows, pipeline)
-    print(f"{'floor (DuckDB)':<18}{floor['seconds']:>10.1f}{rows / floor['seconds']:>14,.0f}"
-          f"{fmt_gb(floor['peak_rss']):>10}")
+    print(f"{'floor (DuckDB)':<18}{floor['seconds']:>10.1f}{fmt_cpu(floor.get('cpu_seconds')):>10}"
+          f"{rows / floor['seconds']:>14,.0f}{fmt_gb(floor['peak_rss']):>10}   ({fmt_load(floor.get('load'))})")
     if pandas is not None:
         if "failed" in pandas:
             print(f"{'pandas':<18}{'>' + format(pandas['seconds'], '.0f'):>10}{'':>14}{fmt_gb(pandas['peak_rss']):>10}"
@@ -428,10 +475,15 @@ def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | Non
         "pipeline_over_floor_459": stage_459 / floor["seconds"],
         "incremental_share": pipeline["incremental_seconds"] / full,
     }
+    if pipeline.get("full_cpu_seconds") and floor.get("cpu_seconds"):  # runs from before CPU was recorded lack it
+        ratios["pipeline_over_floor_cpu"] = pipeline["full_cpu_seconds"] / floor["cpu_seconds"]
+        ratios["incremental_share_cpu"] = pipeline["incremental_cpu_seconds"] / pipeline["full_cpu_seconds"]
     if pandas is not None and "failed" not in pandas:
         ratios["pandas_over_pipeline"] = pandas["seconds"] / full
     print(f"ratios: whole pipeline / floor {ratios['pipeline_over_floor_whole']:.2f}x; "
           f"ingest+dbt / floor {ratios['pipeline_over_floor_459']:.2f}x"
+          + (f"; CPU seconds: pipeline / floor {ratios['pipeline_over_floor_cpu']:.2f}x, month / full run "
+             f"{100 * ratios['incremental_share_cpu']:.0f}%" if "pipeline_over_floor_cpu" in ratios else "")
           + (f"; pandas / pipeline {ratios['pandas_over_pipeline']:.2f}x" if "pandas_over_pipeline" in ratios else ""))
     print("agreement (measure 459 cases by stratum, status and code; measure 220 cases by TIN, year, status and "
           "code; code-by-payer claim lines):")
@@ -463,7 +515,7 @@ def report(size: str, rows: int, pipeline: dict, floor: dict, pandas: dict | Non
     print("targets: " + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in targets.items()))
     return {"size": size, "input_rows": rows, "pipeline": pipeline, "ratios": ratios, "agreement": agree,
             "targets": targets,
-            "floor": {"seconds": floor["seconds"], "peak_rss": floor["peak_rss"], "phases": floor["phases"]},
+            "floor": {k: floor.get(k) for k in ("seconds", "cpu_seconds", "peak_rss", "load", "phases")},
             "pandas": None if pandas is None else {k: pandas[k] for k in ("seconds", "peak_rss", "failed") if k in pandas}}
 
 
@@ -499,12 +551,12 @@ def bench_size(label: str, seed: int, skip_pandas: bool, pandas_timeout: float, 
                 (landing / path.parent.name / path.name).unlink(missing_ok=True)
         log = work / ("pipeline_resumed.log" if resume else "pipeline.log")
         print(f"[{label}] pipeline run (log: {log}) ...", flush=True)
-        code, _, _, _ = run_guarded(
+        run = run_guarded(
             ["--child-pipeline", str(landing), str(work / "data"), str(source),
              json.dumps([str(p) for p in held_back]), str(out)],
             log, timeout=float("inf"), memory_limit=float("inf"))
-        if code != 0:
-            raise SystemExit(f"the pipeline run failed (exit {code}); see {log}")
+        if run["code"] != 0:
+            raise SystemExit(f"the pipeline run failed (exit {run['code']}); see {log}")
     pipeline = json.loads(out.read_text())
     if pipeline_only:
         print_pipeline(label, rows, pipeline)

@@ -221,7 +221,9 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
                 "order by 1").fetchall()]
             print(f"Published {len(tables)} tables: {', '.join(tables)}")
             print("\nMeasure performance, all entities (blank = suppressed small cell):")
-            print(con.execute(SUMMARY_SQL).df().convert_dtypes().astype("string").fillna("").to_string(index=False))
+            performance = con.execute(SUMMARY_SQL).df()
+            print(performance.convert_dtypes().astype("string").fillna("").to_string(index=False)
+                  if len(performance) else "  (no cases for any measure in the data)")
     with open_warehouse(settings) as con:
         print("\nFollow-up worklist (cases per measure and status; `spine-pipeline worklist OUT.csv` exports it):")
         print("\n".join(f"  {m:>4} {status:<24} {n:>7,}" for m, status, n in worklist.status_counts(con)) or "  (empty)")

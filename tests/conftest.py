@@ -22,6 +22,21 @@ REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
 
 
+def duckdb_dbt_env(warehouse: Path, root: Path) -> dict[str, str]:
+    """The environment of a `dbt` subprocess on the DuckDB file `warehouse`, its target and logs under `root`. The
+    target is named: a Spark test earlier in the same process exports DBT_TARGET=spark (resources.export_dbt_env),
+    which dbt would otherwise inherit."""
+    return {
+        **os.environ,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DAGSTER_DISABLE_TELEMETRY": "true",
+        "DBT_TARGET": "duckdb",
+        "WAREHOUSE_PATH": str(warehouse),
+        "DBT_TARGET_PATH": str(root / "target"),
+        "DBT_LOG_PATH": str(root / "logs"),
+    }
+
+
 class DbtWarehouse:
     """A DuckDB warehouse in a temporary directory with raw tables, and dbt runs against it (the project's dbt
     project, or a copy of it)."""
@@ -29,14 +44,7 @@ class DbtWarehouse:
     def __init__(self, root: Path, project: Path = DBT_PROJECT):
         self.path = root / "warehouse.duckdb"
         self.project = project
-        self.env = {
-            **os.environ,
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "DAGSTER_DISABLE_TELEMETRY": "true",
-            "WAREHOUSE_PATH": str(self.path),
-            "DBT_TARGET_PATH": str(root / "target"),
-            "DBT_LOG_PATH": str(root / "logs"),
-        }
+        self.env = duckdb_dbt_env(self.path, root)
         with duckdb.connect(str(self.path)) as con:
             create_raw_tables(con)
             create_ledger(con)  # read by the incremental claim staging (a dbt source)

@@ -8,7 +8,6 @@ large, with an invalid Category II modifier on a G-code and cases of measures 45
 from __future__ import annotations
 
 import functools
-import os
 import subprocess
 import sys
 import tempfile
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from conftest import DBT_PROJECT
+from conftest import DBT_PROJECT, duckdb_dbt_env
 from orchestration.assets.code_labels import write_code_labels
 from orchestration.ingest.ledger import create_ledger
 from registry_support import copy_registry
@@ -33,8 +32,7 @@ def _dbt_target() -> Path:
 def run_dbt_models(warehouse: Path, *selection: str, full_refresh: bool = False) -> None:
     """`dbt run --select selection` on `warehouse` (the models it refs must already be tables there)."""
     target = _dbt_target()
-    env = {**os.environ, "WAREHOUSE_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-           "DBT_TARGET_PATH": str(target / "target"), "DBT_LOG_PATH": str(target / "logs")}
+    env = duckdb_dbt_env(warehouse, target)
     dbt = Path(sys.executable).with_name("dbt")
     result = subprocess.run(
         [str(dbt), "run", "--select", *selection, *(["--full-refresh"] if full_refresh else []), "--project-dir",
