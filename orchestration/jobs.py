@@ -14,7 +14,6 @@ from orchestration.automation import refresh_after_ingestion
 from orchestration.checks.required_data import CHECK_KEYS as REQUIRED_DATA_CHECKS
 from orchestration.contract import TABLES
 from orchestration.exports.worklist import export_to_folder
-from orchestration.partitions import delivery_partitions
 from orchestration.resources import WarehouseResource
 
 RAW_GROUP = "raw"
@@ -24,7 +23,6 @@ ingest_job = dg.define_asset_job(
     "ingest_job",
     # Required data is judged once every delivery is in: by the refresh and refit jobs, before building anything.
     selection=dg.AssetSelection.groups(RAW_GROUP) - dg.AssetSelection.checks(*REQUIRED_DATA_CHECKS),
-    partitions_def=delivery_partitions,
     description="Load one delivery (partition) of every raw table into the warehouse.",
 )
 

@@ -16,6 +16,8 @@ def test_definitions_load_with_every_part():
                      "code_overview", "labels/icd10_cm", "follow_up_worklist", "follow_up_counts"):
         assert expected in keys, expected
     assert {"ingest_job", "refresh_job", "refit_job", "worklist_export_job"} <= {j.name for j in repo.get_all_jobs()}
+    # one delivery per run: the partitions come from the raw assets it selects
+    assert defs.resolve_job_def("ingest_job").partitions_def.name == "delivery"
     assert "weekly_worklist_export" in {s.name for s in repo.schedule_defs}
     assert repo.sensor_defs and repo.schedule_defs
     checks = repo.asset_graph.asset_check_keys

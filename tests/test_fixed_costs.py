@@ -366,3 +366,146 @@ sys.exit(6)
     assert (tmp_path / "plain.db").exists() and not (tmp_path / "plain.db-wal").exists()  # closed by its handler
     waited = subprocess.run([sys.executable, "-c", script, "thread"], capture_output=True, text=True, timeout=120)
     assert waited.returncode == 6 and "thread finished" in waited.stdout and "returned" in waited.stdout
+
+
+def test_dbt_log_file_writes_what_the_standard_handler_writes_without_a_stat_or_flush_per_debug_line(
+        tmp_path, monkeypatch):
+    """Round 4: dbt's log file in the pipeline's process (DbtLogFile) has the lines, order and rotation (size, five
+    backups) of dbt's own RotatingFileHandler; per debug line it neither asks the file system about the file nor
+    flushes (the standard handler did both for each of ~6,500 lines per refit); a line at info or above is on disk
+    at once, and the rest once dbt's invocation ends (flush)."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    from orchestration.dbt_in_process import DbtLogFile
+
+    lines = [f'{{"n": {i}, "msg": "{"é" * (i % 7)}{"x" * (i % 97)}"}}' for i in range(900)]
+
+    def write(handler_class, folder: Path) -> dict:
+        folder.mkdir()
+        handler = handler_class(filename=str(folder / "dbt.log"), encoding="utf8", maxBytes=5_000, backupCount=5)
+        handler.setFormatter(logging.Formatter(fmt="%(message)s"))
+        log = logging.getLogger(f"test_dbt_log_{folder.name}")
+        log.handlers.clear()
+        log.propagate = False
+        log.setLevel(logging.DEBUG)
+        log.addHandler(handler)
+        stats = []
+        real_stat = os.stat
+        monkeypatch.setattr(os, "stat", lambda *a, **k: stats.append(1) or real_stat(*a, **k))
+        for i, line in enumerate(lines):
+            (log.info if i % 100 == 99 else log.debug)(line)
+        monkeypatch.undo()
+        handler.flush()
+        handler.close()
+        return {"files": {p.name: p.read_bytes() for p in folder.iterdir()}, "stats": len(stats)}
+
+    standard = write(RotatingFileHandler, tmp_path / "standard")
+    ours = write(DbtLogFile, tmp_path / "ours")
+    assert len(standard["files"]) == 6 and ours["files"] == standard["files"]  # rotated, five backups, same bytes
+    # the standard handler asked twice per line; here only the rotations do (renaming the backups)
+    assert standard["stats"] >= 2 * len(lines) and ours["stats"] <= standard["stats"] - 2 * len(lines), (
+        standard["stats"], ours["stats"])
+
+    handler = DbtLogFile(filename=str(tmp_path / "buffered.log"), encoding="utf8", maxBytes=10 * 1024 * 1024)
+    handler.setFormatter(logging.Formatter(fmt="%(message)s"))
+    record = lambda level, msg: logging.LogRecord("dbt", level, __file__, 1, msg, None, None)  # noqa: E731
+    on_disk = lambda: (tmp_path / "buffered.log").read_text(encoding="utf8").splitlines()  # noqa: E731
+    handler.handle(record(logging.DEBUG, "a statement"))
+    assert on_disk() == []  # a debug line waits in the buffer
+    handler.handle(record(logging.INFO, "a node's result"))
+    handler.handle(record(logging.DEBUG, "the next statement"))
+    assert on_disk() == ["a statement", "a node's result"]  # an info line is written at once, with what came before
+    handler.flush()
+    assert on_disk() == ["a statement", "a node's result", "the next statement"]
+    handler.close()
+
+
+def test_dbt_in_process_scrubs_the_secrets_of_its_invocation_without_reading_the_environment_per_line(monkeypatch):
+    """Round 4: dbt's env_scrubber decoded the whole environment for every line of its log file (~0.4 CPU s per
+    refit); in the pipeline's process the file logger's scrubber holds the DBT_ENV_SECRET_* values of the moment its
+    invocation set it up, and still replaces them."""
+    import dbt.events.logging as dbt_logging
+    import dbt_common.exceptions.base as dbt_exceptions
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.logger import LineFormat
+
+    from orchestration import dbt_in_process
+
+    dbt_in_process._install_log_file()
+    monkeypatch.setenv("DBT_ENV_SECRET_TOKEN", "hunter2")
+    config = dbt_logging._get_logfile_config("/tmp/unused.log", False, LineFormat.Json, EventLevel.DEBUG, 10)
+    read = []
+    secrets = dbt_exceptions.env_secrets
+    monkeypatch.setattr(dbt_exceptions, "env_secrets", lambda: read.append(1) or secrets())
+    assert config.scrubber('{"password": "hunter2"}') == '{"password": "*****"}'
+    assert [config.scrubber(f"line {i}") for i in range(100)] == [f"line {i}" for i in range(100)]
+    assert read == []
+
+
+def test_dbt_templates_compile_once_across_processes(tmp_path):
+    """Round 4: the Python code Jinja compiles dbt's templates to is kept on disk (TemplateCode); a later process
+    finds it by the template's source and environment and does not compile it again; what it renders is the same;
+    another source, or the same source in dbt's native environment, is compiled."""
+    from dbt_common.clients.jinja import get_environment
+
+    from orchestration.dbt_in_process import TemplateCode
+
+    path = tmp_path / "code.marshal"
+    compiled = []
+
+    def compile_(env, source, name, filename, raw, defer_init):
+        compiled.append(source)
+        return type(env).compile(env, source, name, filename, raw, defer_init)
+
+    source = "select {{ value | upper }}{% do [] %}{% for i in [1, 2] %}, {{ i }}{% endfor %}"
+    first = TemplateCode(path)
+    text_env = get_environment()
+    code = first.compile(compile_, text_env, source, None, None, False)
+    first.save()
+    assert compiled == [source]
+
+    later = TemplateCode(path)  # another process
+    env = get_environment()
+    again = later.compile(compile_, env, source, None, None, False)
+    assert compiled == [source]  # not compiled again
+    render = lambda env, code: env.template_class.from_code(env, code, env.make_globals({})).render({"value": "a"})  # noqa: E731
+    assert render(env, again) == render(text_env, code) == "select A, 1, 2"
+    later.compile(compile_, env, source + " ", None, None, False)
+    later.compile(compile_, get_environment(native=True), source, None, None, False)
+    assert len(compiled) == 3
+
+
+def test_the_run_imports_the_checks_and_fit_libraries_in_the_background_before_ingestion(tmp_path, monkeypatch):
+    """Round 4: Great Expectations (and statsmodels for a refit) are imported in a thread while the ingestion runs
+    (mostly DuckDB, outside the GIL), not by the first check after it; the modules named are those the checks and
+    the fit import."""
+    import re
+
+    from orchestration import run
+    from orchestration.settings import PROJECT_ROOT, load_settings
+
+    for module, names in (("orchestration/quality/validate.py", run.CHECK_IMPORTS),
+                          ("orchestration/quality/data_docs.py", run.CHECK_IMPORTS),
+                          ("orchestration/assets/risk_model.py", run.FIT_IMPORTS)):
+        imported = set(re.findall(r"^\s+(?:import|from) (great_expectations\S*|statsmodels\S*)",
+                                  (PROJECT_ROOT / module).read_text(), re.M))
+        assert imported and imported <= set(names), (module, imported)
+
+    landing = tmp_path / "landing" / "medical_claim"
+    landing.mkdir(parents=True)
+    (landing / "medical_claim_2024-01.csv").write_text("claim_id\n")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path / "landing"))
+    settings = load_settings()
+    run.prepare_dagster_home(settings)
+    order, import_in_background = [], run.import_in_background
+    monkeypatch.setattr(run, "import_in_background", lambda modules: order.append(("imports", modules)))
+    monkeypatch.setattr(run, "_execute", lambda defs, job, *a, **k: order.append(("job", job))
+                        or type("Result", (), {"success": False})())
+    assert run._run_pipeline(settings, refit=False) == run.EXIT_FAILED
+    assert order == [("imports", run.CHECK_IMPORTS + run.FIT_IMPORTS), ("job", "ingest_job")]
+
+    started = import_in_background(("json", "no_such_module_here", "csv"))
+    started.join(timeout=60)
+    assert started.daemon and not started.is_alive()  # a failed import stops the thread quietly

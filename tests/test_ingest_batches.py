@@ -109,3 +109,38 @@ def test_large_deliveries_are_staged_in_batches_of_their_own(tmp_path, monkeypat
     list(load_deliveries(con, "medical_claim", deliveries, landing))
     assert len(queries) == 3
     assert _state(con) == _state(reference)
+
+
+class _Counting:
+    """A DuckDB connection that counts the statements it is given, by their first words."""
+
+    def __init__(self, con):
+        self.con, self.statements = con, []
+
+    def execute(self, sql, *args):
+        self.statements.append(" ".join(sql.split()[:3]))
+        return self.con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+
+def test_a_batch_commits_its_deliveries_in_one_transaction_with_one_statement_per_table(tmp_path):
+    """docs/performance.md, "Fixed costs", round 4: the 64 monthly deliveries of the demo paid ~12 statements and a
+    commit each (~1.5 CPU s); a batch's loads now commit together - still each delivery with its own rows, load time
+    and ledger rows (the rows' load time is their ledger row's)."""
+    landing = tmp_path / "landing"
+    deliveries = _deliveries(landing)
+    counting = _Counting(duckdb.connect())
+    reports = list(load_deliveries(counting, "medical_claim", deliveries, landing))
+    assert [r.delivery for r in reports] == ["2024-03", "2024-04", "2024-05"]
+    assert counting.statements.count("BEGIN TRANSACTION") == 1 and counting.statements.count("COMMIT") == 1
+    for table in ("raw.medical_claim", "raw.medical_claim__quarantine", "raw.medical_claim__warnings"):
+        assert counting.statements.count(f"INSERT INTO {table}") == 1, counting.statements
+        assert counting.statements.count(f"DELETE FROM {table}") == 1, counting.statements
+    con = counting.con
+    assert con.execute("""
+        SELECT count(*) FROM (SELECT _delivery, _loaded_at FROM raw.medical_claim
+                              UNION SELECT _delivery, _loaded_at FROM raw.medical_claim__quarantine)
+        JOIN (SELECT DISTINCT delivery, loaded_at FROM raw._deliveries) ON delivery = _delivery
+        WHERE loaded_at <> _loaded_at""").fetchone()[0] == 0

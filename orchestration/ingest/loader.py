@@ -6,8 +6,8 @@ A re-run of the same delivery therefore yields the same rows; the reconciliation
 checked per file before commit, and a mismatch fails the load. A delivery whose files (names and sha256) are the
 ones its last load read, under the same rules, is not loaded again: its rows are already what a load would give,
 and leaving them keeps their load time, which the incremental models downstream go by. Several deliveries of a
-table (a run's backfill) are staged together and the rules run once over them (load_deliveries), each delivery
-still loaded, reconciled and committed on its own.
+table (a run's backfill) are staged together and the rules run once over them (load_deliveries), and their loads
+are committed together, each delivery still with its own load time, rows, reconciliation and ledger rows.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import hashlib
@@ -47,7 +48,9 @@ from orchestration.spark_warehouse import dialect
 FINDINGS = "_ingest_findings"
 FILES = "_ingest_files"  # each staged file's delivery
 STAGED = "_ingest_staged"  # the stage with each row's delivery
-_delivery_files = f"SELECT _source_file FROM {FILES} WHERE _delivery = $delivery"
+LOADS = "_ingest_loads"  # each staged delivery's load time
+# each loaded file's delivery and load time
+_LOADED_FILES = f"SELECT _source_file, _delivery, _loaded_at FROM {FILES} JOIN {LOADS} USING (_delivery)"
 # Consecutive deliveries of a table are staged together up to this many bytes of files, and the rules run once over
 # them: planning the rules' query costs ~0.1-0.2 s whatever the rows (a month of the 10k-person demo is ~4,000
 # claim lines), while a month of a large practice (~190 MB at 1M persons) still stages alone.
@@ -187,28 +190,32 @@ def _read_by_file(con) -> dict[str, int]:
                                f"UNION ALL SELECT _source_file FROM {REJECT_QUARANTINE}) GROUP BY 1", [])
 
 
-def _fill_counts(con, contract: TableContract, delivery: str, reports: list[FileReport],
+def _fill_counts(con, contract: TableContract, staged: list[tuple[str, list[FileReport]]],
                  read: dict[str, int]) -> None:
-    loaded = _count_by_file(con, f"SELECT _source_file, count(*) FROM {raw_table(contract.name)} "
-                                 "WHERE _delivery = ? GROUP BY 1", [delivery])
-    rules = con.execute(f"SELECT _source_file, rule, count(*) FROM {quarantine_table(contract.name)} "
-                        "WHERE _delivery = ? GROUP BY ALL ORDER BY ALL", [delivery]).fetchall()
-    warned = con.execute(f"SELECT _source_file, rule, count(*) FROM {warnings_table(contract.name)} "
-                         "WHERE _delivery = ? GROUP BY ALL ORDER BY ALL", [delivery]).fetchall()
-    for report in reports:
-        if report.status != ledger.LOADED:
-            continue
-        report.read, report.loaded = read.get(report.file, 0), loaded.get(report.file, 0)
-        report.by_rule = {rule: n for file, rule, n in rules if file == report.file}
-        report.quarantined = sum(report.by_rule.values())
-        report.warned_by_rule = {rule: n for file, rule, n in warned if file == report.file}
-        if report.read == 0:
-            report.detail = "header only: no data rows"
-        if report.read != report.loaded + report.quarantined:
-            raise ReconciliationError(
-                f"{contract.name} delivery {delivery}, {report.file}: read {report.read} rows but loaded "
-                f"{report.loaded} + quarantined {report.quarantined}"
-            )
+    """Each loaded file's rows loaded, quarantined (by rule) and warned (by rule), reconciled with the rows read."""
+    where = f"WHERE _delivery IN (SELECT _delivery FROM {LOADS})"
+    loaded = {(d, f): n for d, f, n in con.execute(
+        f"SELECT _delivery, _source_file, count(*) FROM {raw_table(contract.name)} {where} GROUP BY ALL").fetchall()}
+    rules = con.execute(f"SELECT _delivery, _source_file, rule, count(*) FROM {quarantine_table(contract.name)} "
+                        f"{where} GROUP BY ALL ORDER BY ALL").fetchall()
+    warned = con.execute(f"SELECT _delivery, _source_file, rule, count(*) FROM {warnings_table(contract.name)} "
+                         f"{where} GROUP BY ALL ORDER BY ALL").fetchall()
+    for delivery, reports in staged:
+        for report in reports:
+            if report.status != ledger.LOADED:
+                continue
+            mine = (delivery, report.file)
+            report.read, report.loaded = read.get(report.file, 0), loaded.get(mine, 0)
+            report.by_rule = {rule: n for *key, rule, n in rules if tuple(key) == mine}
+            report.quarantined = sum(report.by_rule.values())
+            report.warned_by_rule = {rule: n for *key, rule, n in warned if tuple(key) == mine}
+            if report.read == 0:
+                report.detail = "header only: no data rows"
+            if report.read != report.loaded + report.quarantined:
+                raise ReconciliationError(
+                    f"{contract.name} delivery {delivery}, {report.file}: read {report.read} rows but loaded "
+                    f"{report.loaded} + quarantined {report.quarantined}"
+                )
 
 
 def _typed_columns(contract: TableContract) -> str:
@@ -221,45 +228,43 @@ def _typed_columns(contract: TableContract) -> str:
     return ", ".join(out)
 
 
-def _replace_delivery(con, contract: TableContract, delivery: str, loaded_at) -> None:
+def _replace_deliveries(con, contract: TableContract) -> None:
+    """Every staged delivery's rows (LOADS) replace the ones it had, each with its delivery and load time."""
     names = ", ".join(q(n) for n in contract.names)
-    params = {"delivery": delivery, "loaded_at": loaded_at}
     for table in (raw_table, quarantine_table, warnings_table):
-        con.execute(f"DELETE FROM {table(contract.name)} WHERE _delivery = ?", [delivery])
+        con.execute(f"DELETE FROM {table(contract.name)} WHERE _delivery IN (SELECT _delivery FROM {LOADS})")
     con.execute(
         f"""
         INSERT INTO {raw_table(contract.name)} ({names}, _delivery, _source_file, _file_hash, _line_number, _loaded_at)
-        SELECT {_typed_columns(contract)}, $delivery, _s._source_file, _s._file_hash, _s._line_number, $loaded_at
+        SELECT {_typed_columns(contract)}, _d._delivery, _s._source_file, _s._file_hash, _s._line_number, _d._loaded_at
         FROM {STAGE_TABLE} AS _s
+        JOIN ({_LOADED_FILES}) AS _d ON _d._source_file = _s._source_file
         LEFT JOIN (
             SELECT _source_file, _line_number, rule,
                    list_transform(list_filter(warnings, lambda w: list_contains({list(MALFORMED_RULES)}, w.rule)),
                                   lambda w: w.column) AS _malformed
             FROM {FINDINGS}
         ) AS _f ON _f._source_file = _s._source_file AND _f._line_number = _s._line_number
-        WHERE _f.rule IS NULL AND _s._source_file IN ({_delivery_files})
-        """,
-        params,
+        WHERE _f.rule IS NULL
+        """
     )
     con.execute(
         f"""
         INSERT INTO {quarantine_table(contract.name)}
-        SELECT $delivery, _source_file, _file_hash, _line_number, raw_record, rule, reason, $loaded_at
+        SELECT _d._delivery, _source_file, _file_hash, _line_number, raw_record, rule, reason, _d._loaded_at
         FROM (SELECT _source_file, _file_hash, _line_number, raw_record, rule, reason FROM {FINDINGS}
               WHERE rule IS NOT NULL
               UNION ALL SELECT * FROM {REJECT_QUARANTINE})
-        WHERE _source_file IN ({_delivery_files})
-        """,
-        params,
+        JOIN ({_LOADED_FILES}) AS _d USING (_source_file)
+        """
     )
     con.execute(
         f"""
         INSERT INTO {warnings_table(contract.name)}
-        SELECT $delivery, _source_file, _file_hash, _line_number, w.rule, w.column, w.reason, $loaded_at
-        FROM (SELECT _source_file, _file_hash, _line_number, unnest(warnings) AS w FROM {FINDINGS}
-              WHERE rule IS NULL AND _source_file IN ({_delivery_files}))
-        """,
-        params,
+        SELECT _d._delivery, _source_file, _file_hash, _line_number, w.rule, w.column, w.reason, _d._loaded_at
+        FROM (SELECT _source_file, _file_hash, _line_number, unnest(warnings) AS w FROM {FINDINGS} WHERE rule IS NULL)
+        JOIN ({_LOADED_FILES}) AS _d USING (_source_file)
+        """
     )
 
 
@@ -273,11 +278,12 @@ def load_delivery(con: duckdb.DuckDBPyConnection, table: str, delivery: str, fil
 
 def load_deliveries(con: duckdb.DuckDBPyConnection, table: str, deliveries: list[tuple[str, list[Path]]],
                     landing_dir: Path | None = None) -> Iterator[DeliveryReport]:
-    """Load each of `deliveries` (delivery, files), in order, as its own load: its own load time, transaction,
-    reconciliation and ledger rows, or left as it is when unchanged (load_delivery). Yields each report once its
-    load committed. The files of consecutive deliveries are staged together (up to BATCH_BYTES) and the rules run
-    once over them, each delivery's duplicates and versions judged within it. A file that breaks the contract
-    raises once the deliveries before it are committed, as loading them one at a time would."""
+    """Load each of `deliveries` (delivery, files), in order, as its own load: its own load time (increasing in
+    delivery order), rows, reconciliation and ledger rows, or left as it is when unchanged (load_delivery). Yields
+    each report once its load committed. The files of consecutive deliveries are staged together (up to BATCH_BYTES),
+    the rules run once over them, each delivery's duplicates and versions judged within it, and their loads are
+    committed in one transaction. A file that breaks the contract raises once the deliveries before it are
+    committed, as loading them one at a time would."""
     if dialect(con) == "spark":
         from orchestration.ingest.spark_load import load_delivery_spark
 
@@ -333,30 +339,37 @@ def _load_batch(con, contract: TableContract, queue: list[tuple[str, dict[Path, 
                         f"FROM {STAGE_TABLE} AS _s JOIN {FILES} AS _f USING (_source_file)")
             con.execute(f"CREATE OR REPLACE TEMP TABLE {FINDINGS} AS "
                         f"{violations_query(contract, STAGED, partition='_delivery')}")
-            read = _read_by_file(con)
+            _commit_loads(con, contract, staged, _read_by_file(con), rules_hash)
             for delivery, reports in staged:
-                _commit_load(con, contract, delivery, reports, read, rules_hash)
                 yield DeliveryReport(contract.name, delivery, reports)
     finally:
         con.execute(f"DROP VIEW IF EXISTS {STAGED}")
-        for temp in (STAGE_TABLE, REJECT_QUARANTINE, FINDINGS, FILES):
+        for temp in (STAGE_TABLE, REJECT_QUARANTINE, FINDINGS, FILES, LOADS):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
     if failure is not None:
         raise failure
 
 
-def _commit_load(con, contract: TableContract, delivery: str, reports: list[FileReport], read: dict[str, int],
-                 rules_hash: str) -> None:
-    loaded_at = ledger.next_load_time(con)
+def _commit_loads(con, contract: TableContract, staged: list[tuple[str, list[FileReport]]], read: dict[str, int],
+                  rules_hash: str) -> None:
+    """Commit the staged deliveries' loads in one transaction (docs/performance.md, "Fixed costs", round 4: one
+    transaction and one statement of each kind per batch, not per delivery): each delivery still gets its own load
+    time, later than any before and increasing in delivery order, its rows, reconciliation and ledger rows, as when
+    each was committed on its own; a failed reconciliation commits none of them."""
+    first = ledger.next_load_time(con)
+    times = [(delivery, first + timedelta(microseconds=i)) for i, (delivery, _) in enumerate(staged)]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {LOADS} (_delivery VARCHAR, _loaded_at TIMESTAMP)")
+    con.executemany(f"INSERT INTO {LOADS} VALUES (?, ?)", times)
     con.execute("BEGIN TRANSACTION")
     try:
-        _replace_delivery(con, contract, delivery, loaded_at)
-        _fill_counts(con, contract, delivery, reports, read)
-        ledger.forget_delivery(con, contract.name, delivery)
-        ledger.record(con, contract.name, delivery, [
-            {"file": r.file, "hash": r.file_hash, "read": r.read, "loaded": r.loaded,
-             "quarantined": r.quarantined, "status": r.status, "detail": r.detail} for r in reports
-        ], loaded_at, rules_hash)
+        _replace_deliveries(con, contract)
+        _fill_counts(con, contract, staged, read)
+        for (delivery, reports), (_, loaded_at) in zip(staged, times):
+            ledger.forget_delivery(con, contract.name, delivery)
+            ledger.record(con, contract.name, delivery, [
+                {"file": r.file, "hash": r.file_hash, "read": r.read, "loaded": r.loaded,
+                 "quarantined": r.quarantined, "status": r.status, "detail": r.detail} for r in reports
+            ], loaded_at, rules_hash)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
