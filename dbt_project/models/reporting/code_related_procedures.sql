@@ -4,9 +4,12 @@
 -- depends_on: {{ ref('int_reporting__unit_digests') }}
 {{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_units() }}") }}
 
+{#- each claim's billing codes by the quarter they were billed in, of the units this build computes: filtered before
+    the distinct (a view of every line's distinct codes, filtered afterwards, hashed every code line each time) -#}
 with code_claims as (
 
-    select * from {{ ref('int_reporting__code_claims') }} as lines
+    select distinct code, claim_id, person_id, year, quarter
+    from {{ ref('int_reporting__code_lines') }} as lines
     {{- touched_units_only('lines') }}
 
 ),

@@ -53,6 +53,24 @@ episode_rules as (
 
 ),
 
+{#- the exclusion value sets' prefixes matched against the distinct diagnosis codes (thousands), not against every
+    diagnosis row (tens of millions at 1M persons): a LIKE join cannot be hashed, an equality on the matched codes
+    can (as in int_rehab__visit_lines). One row per code and value-set row it matches. -#}
+value_set_codes as (
+
+    select
+        codes.diagnosis_code,
+        rehab_diagnoses.value_set,
+        rehab_diagnoses.diagnosis_code_prefix,
+        rehab_diagnoses.performance_year_from,
+        rehab_diagnoses.performance_year_to
+    from (select distinct diagnosis_code from diagnoses) as codes
+    inner join rehab_diagnoses
+        on codes.diagnosis_code like {{ dbt.concat(['rehab_diagnoses.diagnosis_code_prefix', "'%'"]) }}
+    where rehab_diagnoses.value_set in (select diagnosis_value_set from exclusion_rules)
+
+),
+
 {#- the first diagnosis of each person under each value-set row of the exclusion value sets (they are small) -#}
 first_diagnoses as (
 
@@ -60,20 +78,19 @@ first_diagnoses as (
     from (
         select
             diagnoses.person_id,
-            rehab_diagnoses.value_set,
-            rehab_diagnoses.performance_year_from,
-            rehab_diagnoses.performance_year_to,
+            value_set_codes.value_set,
+            value_set_codes.performance_year_from,
+            value_set_codes.performance_year_to,
             diagnoses.service_date,
             diagnoses.diagnosis_code,
             row_number() over (
-                partition by diagnoses.person_id, rehab_diagnoses.value_set, rehab_diagnoses.diagnosis_code_prefix,
-                             rehab_diagnoses.performance_year_from
+                partition by diagnoses.person_id, value_set_codes.value_set, value_set_codes.diagnosis_code_prefix,
+                             value_set_codes.performance_year_from
                 order by diagnoses.service_date, diagnoses.diagnosis_code
             ) as diagnosis_rank
         from diagnoses
-        inner join rehab_diagnoses
-            on diagnoses.diagnosis_code like {{ dbt.concat(['rehab_diagnoses.diagnosis_code_prefix', "'%'"]) }}
-        where rehab_diagnoses.value_set in (select diagnosis_value_set from exclusion_rules)
+        inner join value_set_codes
+            on diagnoses.diagnosis_code = value_set_codes.diagnosis_code
     ) as ranked
     where diagnosis_rank = 1
 
