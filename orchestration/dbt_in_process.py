@@ -28,9 +28,6 @@ dagster-dbt echoes a subprocess's (`echo=True`).
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import marshal
 import os
 import pprint
 import queue
@@ -39,7 +36,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from orchestration.settings import DBT_PROJECT_DIR, Settings
@@ -181,179 +177,6 @@ def _install_portable_state_check() -> None:
     _PORTABLE_STATE_CHECK = True
 
 
-class DbtLogFile(RotatingFileHandler):
-    """dbt's log file (`dbt.log`, its own RotatingFileHandler: 10 MB, five backups) with the same lines in the same
-    order, rotated at the same size, written for less (docs/performance.md, "Fixed costs", round 4). dbt writes ~6,500
-    lines per refit, ~90% of them debug events (each SQL statement, connection, node step); per line the standard
-    handler formatted it twice, asked the file system twice whether the file is still a regular file, seeked to the
-    end to learn its size and flushed, while holding the handler's lock that dbt's two threads share. Here the size
-    is counted as lines are written, the file's kind is asked once, and the stream is flushed at every line at info
-    level or above (every node's result, every warning and error: at most the debug lines of the nodes running are
-    still in the buffer) and when dbt's invocation ends (`flush_dbt_log`) or the process exits (logging's own exit
-    handler)."""
-
-    def __init__(self, filename, *args, **kwargs) -> None:
-        super().__init__(filename, *args, **kwargs)
-        path = Path(self.baseFilename)
-        self._regular = not path.exists() or path.is_file()  # bpo-45401: never roll anything but a regular file
-        self._size = path.stat().st_size if path.is_file() else 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            line = self.format(record) + self.terminator
-            if self.stream is None:
-                self.stream = self._open()
-            if self._regular and self.maxBytes > 0 and self._size + len(line) >= self.maxBytes:
-                self.doRollover()  # RotatingFileHandler.shouldRollover's test, on the counted size
-                self._size = 0
-            self.stream.write(line)
-            self._size += len(line.encode(self.encoding or "utf-8"))
-            if record.levelno >= logging.INFO:
-                self.stream.flush()
-        except RecursionError:
-            raise
-        except Exception:  # noqa: BLE001 - as logging.Handler: report on stderr, never fail dbt for its log
-            self.handleError(record)
-
-
-_LOG_FILE_INSTALLED = False
-
-
-def _install_log_file() -> None:
-    """dbt's file logger in this process: its handler is DbtLogFile (dbt_common.events.logger._Logger builds it from
-    the module's RotatingFileHandler name), and the secrets it scrubs from every line are the environment's
-    DBT_ENV_SECRET_* values when the invocation's logger is set up, not read again from os.environ for every line
-    (dbt's env_scrubber decoded the whole environment ~6,500 times per refit). Idempotent."""
-    global _LOG_FILE_INSTALLED
-    if _LOG_FILE_INSTALLED:
-        return
-    import dbt.events.logging as dbt_logging
-    import dbt_common.events.logger as dbt_logger
-
-    dbt_logger.RotatingFileHandler = DbtLogFile
-    logfile_config = dbt_logging._get_logfile_config
-
-    def _get_logfile_config(*args, **kwargs):
-        config = logfile_config(*args, **kwargs)
-        config.scrubber = invocation_scrubber()
-        return config
-
-    dbt_logging._get_logfile_config = _get_logfile_config
-    _LOG_FILE_INSTALLED = True
-
-
-def invocation_scrubber():
-    """dbt's env_scrubber (every DBT_ENV_SECRET_* value replaced by *****) on the secrets set now."""
-    from dbt_common.exceptions.base import env_secrets, scrub_secrets
-
-    secrets = env_secrets()
-    return lambda line: scrub_secrets(line, secrets)
-
-
-class TemplateCode:
-    """The Python code Jinja compiles dbt's templates to (every macro, every node's SQL, every test's arguments), kept
-    on disk across processes (docs/performance.md, "Fixed costs", round 4). Each process compiled every template it
-    rendered anew: ~1,000 per refit, ~1.3 CPU s of parsing Jinja and generating and compiling Python. The compiled
-    code is a function of the template's source and of the environment that compiles it (its class, extensions,
-    filter and test names, delimiters and options; jinja2's, dbt-common's and Python's versions name the file), never
-    of the values it renders with, so a template whose key is found is not compiled again. One file per project and
-    versions, replaced whole (processes may write it at once: the last one wins); when it holds more than MAX_ENTRIES,
-    it keeps what this process used."""
-
-    MAX_ENTRIES = 5_000
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.code: dict[str, object] = {}
-        self.used: set[str] = set()
-        self.added = False
-        self.lock = threading.Lock()  # dbt's threads compile while an invocation of another thread may save
-        try:
-            self.code = marshal.loads(path.read_bytes())
-        except (OSError, ValueError, EOFError, TypeError):
-            self.code = {}  # none yet, or another Python's: compiled again and replaced
-
-    @staticmethod
-    def key(env, source: str, name, filename, defer_init: bool) -> str:
-        options = (type(env).__module__, type(env).__qualname__, sorted(env.extensions), sorted(env.filters),
-                   sorted(env.tests), env.block_start_string, env.block_end_string, env.variable_start_string,
-                   env.variable_end_string, env.comment_start_string, env.comment_end_string,
-                   env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
-                   env.newline_sequence, env.keep_trailing_newline, env.optimized, env.is_async,
-                   env.finalize is None, repr(env.autoescape), name, filename, defer_init)
-        return hashlib.sha256(f"{options!r}\0{source}".encode()).hexdigest()
-
-    def compile(self, compile_, env, source, name, filename, defer_init):
-        key = self.key(env, source, name, filename, defer_init)
-        code = self.code.get(key)
-        if code is None:
-            code = compile_(env, source, name, filename, False, defer_init)
-            with self.lock:
-                self.code[key] = code
-                self.added = True
-        with self.lock:
-            self.used.add(key)
-        return code
-
-    def save(self) -> None:
-        with self.lock:
-            if not self.added:
-                return
-            if len(self.code) > self.MAX_ENTRIES:
-                self.code = {key: code for key, code in self.code.items() if key in self.used}
-            data = marshal.dumps(self.code)
-            self.added = False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        staged = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
-        staged.write_bytes(data)
-        os.replace(staged, self.path)
-
-
-_TEMPLATE_CODE: TemplateCode | None = None
-
-
-def template_code_path(project_dir: Path) -> Path:
-    from importlib.metadata import version
-
-    versions = f"{sys.implementation.cache_tag}-jinja2-{version('jinja2')}-dbt-common-{version('dbt-common')}"
-    return project_dir / "target" / "jinja_code" / f"{versions}.marshal"
-
-
-def _install_template_code(project_dir: Path) -> None:
-    """dbt's Jinja environments (dbt_common.clients.jinja.MacroFuzzEnvironment and its native subclass) compile
-    through the process's TemplateCode (the first project dbt runs on in this process names the file); MACRO_DEBUGGING
-    (dbt's own debugging of templates) compiles as before. Idempotent."""
-    global _TEMPLATE_CODE
-    if _TEMPLATE_CODE is not None:
-        return
-    from dbt_common.clients import jinja as dbt_jinja
-
-    _TEMPLATE_CODE = cache = TemplateCode(template_code_path(project_dir))
-    compile_ = dbt_jinja.MacroFuzzEnvironment.compile
-
-    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):
-        if raw or not isinstance(source, str) or dbt_jinja.MACRO_DEBUGGING:
-            return compile_(self, source, name, filename, raw, defer_init)
-        return cache.compile(compile_, self, source, name, filename, defer_init)
-
-    dbt_jinja.MacroFuzzEnvironment.compile = compile
-
-
-def _save_template_code() -> None:
-    if _TEMPLATE_CODE is not None:
-        try:
-            _TEMPLATE_CODE.save()
-        except OSError:  # a read-only project folder: the next process compiles again
-            pass
-
-
-def flush_dbt_log() -> None:
-    """Write out what dbt's loggers hold (its file log buffers debug lines: DbtLogFile)."""
-    from dbt_common.events.event_manager_client import get_event_manager
-
-    get_event_manager().flush()
-
-
 def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_json: str | None, callbacks: list):
     """The process's parsed manifest for this project, target folder and warehouse; parsed (partially, from the
     target folder's state) when there is none yet or a file of the project changed since."""
@@ -366,8 +189,6 @@ def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_jso
         cached = _MANIFESTS.get(key)
         if cached is not None and cached[0] >= stamp:
             return cached[1]
-        _install_log_file()
-        _install_template_code(project_dir)
         # --no-write-json: the builds on this manifest write manifest.json (~0.15 CPU s a write) with what they ran
         args = [*_log_flags(settings, target_path), "parse", "--no-write-json",
                 *_common_flags(settings, target_path, project_dir, vars_json)]
@@ -375,10 +196,7 @@ def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_jso
         if not settings.is_spark:
             _install_portable_state_check()
             _seed_target(target_path, seed)
-        try:
-            result = dbtRunner(callbacks=callbacks).invoke(args)
-        finally:
-            flush_dbt_log()
+        result = dbtRunner(callbacks=callbacks).invoke(args)
         PARSES += 1
         if not result.success:
             raise DbtFailed(f"dbt {' '.join(args)} failed: {result.exception!r}") from result.exception
@@ -407,8 +225,6 @@ def start_dbt(settings: Settings, args: list[str], target_path: Path, project_di
     from dbt_common.events.functions import msg_to_dict
 
     _prepare(settings)
-    _install_log_file()
-    _install_template_code(project_dir)
     full = [*_log_flags(settings, target_path), *args,
             *_common_flags(settings, target_path, project_dir, vars_json)]
     run = DbtRun(full)
@@ -433,8 +249,6 @@ def start_dbt(settings: Settings, args: list[str], target_path: Path, project_di
         except BaseException as exc:  # noqa: BLE001 - reported through raise_on_failure
             run.success, run.exception = False, exc
         finally:
-            flush_dbt_log()
-            _save_template_code()
             if not settings.is_spark:
                 _close_warehouse()
             run.events.put(_DONE)
