@@ -205,17 +205,25 @@ def _fill_counts(con, contract: TableContract, staged: list[tuple[str, list[File
             if report.status != ledger.LOADED:
                 continue
             mine = (delivery, report.file)
-            report.read, report.loaded = read.get(report.file, 0), loaded.get(mine, 0)
-            report.by_rule = {rule: n for *key, rule, n in rules if tuple(key) == mine}
-            report.quarantined = sum(report.by_rule.values())
-            report.warned_by_rule = {rule: n for *key, rule, n in warned if tuple(key) == mine}
-            if report.read == 0:
-                report.detail = "header only: no data rows"
-            if report.read != report.loaded + report.quarantined:
-                raise ReconciliationError(
-                    f"{contract.name} delivery {delivery}, {report.file}: read {report.read} rows but loaded "
-                    f"{report.loaded} + quarantined {report.quarantined}"
-                )
+            reconcile_file(report, contract.name, delivery, read.get(report.file, 0), loaded.get(mine, 0),
+                           {rule: n for *key, rule, n in rules if tuple(key) == mine},
+                           {rule: n for *key, rule, n in warned if tuple(key) == mine})
+
+
+def reconcile_file(report: FileReport, table: str, delivery: str, read: int, loaded: int, by_rule: dict[str, int],
+                   warned_by_rule: dict[str, int]) -> None:
+    """A loaded file's counts on its report (rows read, loaded, quarantined and warned by rule); read = loaded +
+    quarantined, or ReconciliationError (DuckDB's loader and Spark's)."""
+    report.read, report.loaded = read, loaded
+    report.by_rule, report.quarantined = by_rule, sum(by_rule.values())
+    report.warned_by_rule = warned_by_rule
+    if report.read == 0:
+        report.detail = "header only: no data rows"
+    if report.read != report.loaded + report.quarantined:
+        raise ReconciliationError(
+            f"{table} delivery {delivery}, {report.file}: read {report.read} rows but loaded "
+            f"{report.loaded} + quarantined {report.quarantined}"
+        )
 
 
 def _typed_columns(contract: TableContract) -> str:

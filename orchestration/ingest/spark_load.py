@@ -27,8 +27,8 @@ from orchestration.ingest.loader import (
     FINDINGS,
     DeliveryReport,
     FileReport,
-    ReconciliationError,
     _stage_files,
+    reconcile_file,
     relative_name,
 )
 from orchestration.ingest.reader import REJECT_QUARANTINE, STAGE_TABLE, create_stage
@@ -155,14 +155,6 @@ def _reconcile(con: SparkConnection, contract: TableContract, delivery: str, rep
     for report in reports:
         if report.status != ledger.LOADED:
             continue
-        report.read, report.loaded = read.get(report.file, 0), loaded.get(report.file, 0)
-        report.by_rule = {rule: n for file, rule, n in rules if file == report.file}
-        report.quarantined = sum(report.by_rule.values())
-        report.warned_by_rule = {rule: n for file, rule, n in warned if file == report.file}
-        if report.read == 0:
-            report.detail = "header only: no data rows"
-        if report.read != report.loaded + report.quarantined:
-            raise ReconciliationError(
-                f"{contract.name} delivery {delivery}, {report.file}: read {report.read} rows but loaded "
-                f"{report.loaded} + quarantined {report.quarantined}"
-            )
+        reconcile_file(report, contract.name, delivery, read.get(report.file, 0), loaded.get(report.file, 0),
+                       {rule: n for file, rule, n in rules if file == report.file},
+                       {rule: n for file, rule, n in warned if file == report.file})

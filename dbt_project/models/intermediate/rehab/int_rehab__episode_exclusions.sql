@@ -53,9 +53,8 @@ episode_rules as (
 
 ),
 
-{#- the exclusion value sets' prefixes matched against the distinct diagnosis codes (thousands), not against every
-    diagnosis row (tens of millions at 1M persons): a LIKE join cannot be hashed, an equality on the matched codes
-    can (as in int_rehab__visit_lines). One row per code and value-set row it matches. -#}
+{#- the exclusion value sets' prefixes matched against the distinct diagnosis codes: one row per code and value-set
+    row it matches -#}
 value_set_codes as (
 
     select
@@ -64,9 +63,7 @@ value_set_codes as (
         rehab_diagnoses.diagnosis_code_prefix,
         rehab_diagnoses.performance_year_from,
         rehab_diagnoses.performance_year_to
-    from (select distinct diagnosis_code from diagnoses) as codes
-    inner join rehab_diagnoses
-        on codes.diagnosis_code like {{ dbt.concat(['rehab_diagnoses.diagnosis_code_prefix', "'%'"]) }}
+    from {{ diagnosis_codes_under_prefixes('diagnoses', 'rehab_diagnoses') }}
     where rehab_diagnoses.value_set in (select diagnosis_value_set from exclusion_rules)
 
 ),

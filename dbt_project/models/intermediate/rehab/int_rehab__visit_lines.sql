@@ -74,8 +74,7 @@ parameters as (
 
 ),
 
-{#- The prefixes are matched against the distinct codes (thousands), not against every diagnosis row (tens of
-    millions at 1M persons): a LIKE join cannot be hashed, an equality on the matched codes can. -#}
+{#- the value sets' prefixes matched against the distinct diagnosis codes -#}
 value_set_codes as (
 
     select distinct
@@ -83,9 +82,7 @@ value_set_codes as (
         rehab_diagnoses.value_set,
         rehab_diagnoses.performance_year_from,
         rehab_diagnoses.performance_year_to
-    from (select distinct diagnosis_code from diagnoses) as codes
-    inner join rehab_diagnoses
-        on codes.diagnosis_code like {{ dbt.concat(['rehab_diagnoses.diagnosis_code_prefix', "'%'"]) }}
+    from {{ diagnosis_codes_under_prefixes('diagnoses', 'rehab_diagnoses') }}
 
 ),
 
