@@ -107,8 +107,9 @@ class ProcessSampler:
 
     def cpu(self, start: float = 0.0, end: float = float("inf")) -> float:
         """CPU seconds spent between two times (to within one sampling interval)."""
-        def at(moment: float) -> float:
-            return max((cpu for t, _, cpu, _ in self.samples if t <= moment), default=0.0)
+        def at(moment: float) -> float:  # the last sample by then; before the first, the first (not zero)
+            before = [cpu for t, _, cpu, _ in self.samples if t <= moment]
+            return before[-1] if before else self.samples[0][2] if self.samples else 0.0
         return at(end) - at(start)
 
     def load(self, start: float = 0.0, end: float = float("inf")) -> dict:
