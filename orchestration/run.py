@@ -362,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_library_warnings(settings: Settings | None = None) -> None:
+def _quiet_library_warnings(settings: Settings) -> None:
     # Dagster's beta/preview notices are for library authors, not for whoever runs the pipeline; they are raised
     # where the project calls the API (orchestration/automation.py, jobs.py), so they are matched by category.
     from dagster_shared.utils.warnings import BetaWarning, PreviewWarning
@@ -371,7 +371,7 @@ def _quiet_library_warnings(settings: Settings | None = None) -> None:
     warnings.filterwarnings("ignore", category=PreviewWarning)
     warnings.filterwarnings("ignore", category=BetaWarning)
     warnings.filterwarnings("ignore", category=UserWarning, message=".*resolve_job_def.*")
-    if settings is not None and not settings.is_spark:
+    if not settings.is_spark:
         # Great Expectations imports pyspark's compatibility module in a DuckDB run too; pyspark then warns about
         # the pandas version, which only the Spark warehouse hands to it.
         warnings.filterwarnings("ignore", category=FutureWarning, message="PySpark does not yet fully support pandas")
@@ -379,7 +379,6 @@ def _quiet_library_warnings(settings: Settings | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _quiet_library_warnings()
     if args.config:
         # The settings file reaches every later load_settings() (resources, the UI's code server) through here.
         os.environ[CONFIG_ENV] = str(args.config.expanduser().resolve())

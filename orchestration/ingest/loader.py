@@ -181,13 +181,9 @@ def _unchanged_report(con, contract: TableContract, delivery: str, files: dict[P
     return DeliveryReport(contract.name, delivery, reports, unchanged_since=entries[0]["loaded_at"])
 
 
-def _count_by_file(con, sql: str, params: list) -> dict[str, int]:
-    return dict(con.execute(sql, params).fetchall())
-
-
 def _read_by_file(con) -> dict[str, int]:
-    return _count_by_file(con, f"SELECT _source_file, count(*) FROM (SELECT _source_file FROM {STAGE_TABLE} "
-                               f"UNION ALL SELECT _source_file FROM {REJECT_QUARANTINE}) GROUP BY 1", [])
+    return dict(con.execute(f"SELECT _source_file, count(*) FROM (SELECT _source_file FROM {STAGE_TABLE} "
+                            f"UNION ALL SELECT _source_file FROM {REJECT_QUARANTINE}) GROUP BY 1").fetchall())
 
 
 def _fill_counts(con, contract: TableContract, staged: list[tuple[str, list[FileReport]]],

@@ -17,7 +17,7 @@
 
 {%- set reference = claim_reader_reference(
         [ref('rehab_diagnoses'), ref('initial_evaluation_codes'), ref('int_rehab__parameters')],
-        [age_in_years('b', 'd'), year_in_range('y', 'f', 't')]) %}
+        [age_in_years('b', 'd'), year_in_range('y', 'f', 't'), diagnosis_codes_under_prefixes('d', 'v')]) %}
 
 {%- set held_changes %}
     select held.claim_id, held.claim_line_number
