@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -20,6 +23,14 @@ pytest_plugins = ["e2e_support"]
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
+
+
+def process_scratch(prefix: str) -> Path:
+    """A temporary folder that lives as long as this test process (a cache shared by its tests), removed at exit:
+    pytest's own tmp_path is per test, and a bare mkdtemp left one folder per worker and run behind."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def duckdb_dbt_env(warehouse: Path, root: Path) -> dict[str, str]:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import functools
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import duckdb
 
-from conftest import DBT_PROJECT, duckdb_dbt_env
+from conftest import DBT_PROJECT, duckdb_dbt_env, process_scratch
 from orchestration.assets.code_labels import write_code_labels
 from orchestration.ingest.ledger import create_ledger
 from registry_support import copy_registry
@@ -26,7 +25,7 @@ REPORTING_SELECTION = ["models/intermediate/reporting", "models/reporting"]
 @functools.cache
 def _dbt_target() -> Path:
     """One dbt target folder per test process: later builds reuse its partial parse."""
-    return Path(tempfile.mkdtemp(prefix="reporting-dbt-"))
+    return process_scratch("reporting-dbt-")
 
 
 def run_dbt_models(warehouse: Path, *selection: str, full_refresh: bool = False) -> None:

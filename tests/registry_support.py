@@ -5,17 +5,16 @@ process."""
 from __future__ import annotations
 
 import functools
-import tempfile
 from pathlib import Path
 
 import duckdb
 
-from conftest import DbtWarehouse
+from conftest import DbtWarehouse, process_scratch
 
 
 @functools.cache
 def registry_database() -> Path:
-    warehouse = DbtWarehouse(Path(tempfile.mkdtemp(prefix="registry-")))
+    warehouse = DbtWarehouse(process_scratch("registry-"))
     warehouse.dbt("seed")
     warehouse.dbt("run", "--select", "models/registry")
     return warehouse.path
