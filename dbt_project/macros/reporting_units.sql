@@ -36,7 +36,7 @@
     version of it rebuilds every unit. -#}
 {% macro reporting_code_checksum() -%}
     {%- set parts = [period_columns(), period_grouping(['code']), line_counts(), related_code_counts('p', 'd', 'n'),
-                     share_pct('a', 'b')] -%}
+                     share_pct('a', 'b'), publication_parameter('name', 'type')] -%}
     {%- if execute -%}
         {%- for node in graph.nodes.values() | sort(attribute='unique_id')
                 if node.resource_type == 'model' and node.package_name == project_name and 'reporting' in node.fqn -%}
