@@ -299,6 +299,8 @@ def child_pipeline(landing: Path, data_dir: Path, source: Path, held_back: list[
     report["full"], report["full_seconds"], report["full_cpu_seconds"], report["full_load"] = run(keys, "refit_job")
     report["full_peak_rss"] = sampler.peak()
     report["full_state"] = _warehouse_state(settings)
+    # kept if the month is cut off (the 10M size runs for hours): the full run's figures are then still on disk
+    out.write_text(json.dumps(report, indent=1, default=str))
     deliver(source, landing, held_back)
     new_keys = register_deliveries(instance, landing)
     report["incremental_partitions"] = new_keys
