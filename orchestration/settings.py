@@ -98,6 +98,13 @@ def _positive_int(text: str, *_) -> int:
     return int(text)
 
 
+def _port(text: str, *_) -> int:
+    port = _positive_int(text)
+    if port > 65535:
+        raise ValueError
+    return port
+
+
 def _log_level(text: str, *_) -> str:
     level = text.upper()
     if level not in LOG_LEVELS:
@@ -267,7 +274,7 @@ SETTINGS: tuple[Setting, ...] = (
             "an absolute folder path outside DATA_DIR's published outputs",
             "folder of the weekly follow-up worklist export (schedule weekly_worklist_export, off by default; "
             "docs/worklist.md)", unset="(no weekly export)"),
-    Setting("DATA_DOCS_PORT", "data_docs_port", _positive_int, "a port number",
+    Setting("DATA_DOCS_PORT", "data_docs_port", _port, "a port number 1-65535",
             "port of the local Data Docs server `spine-pipeline ui` starts beside the Dagster UI (the checks "
             "link their Data Docs page there)", default=lambda _: 3001),
 )
