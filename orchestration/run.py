@@ -39,8 +39,9 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_BUSY = 0, 1, 2, 3
 EXIT_CODES = """\
 exit codes:
   0  success
-  1  a step failed (ingestion, dbt, publication), no delivery was found, or an export could not be written
-     (export-cases, worklist: nothing to export yet, or the warehouse busy)
+  1  a step failed (ingestion, dbt, publication), the run was interrupted (Ctrl-C, SIGTERM: the previous
+     publication is kept), no delivery was found, or an export could not be written (export-cases, worklist:
+     nothing to export yet, or the warehouse busy)
   2  bad input, nothing was published: an invalid setting or argument (one line on stderr naming it and what
      is accepted; export-cases, worklist: a refused path or option), or a blocking data-quality check failed
      (the previous publication is kept)
@@ -74,6 +75,20 @@ def _failed_blocking_checks(result) -> list[str]:
         for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
+
+
+INTERRUPTED = ("Interrupted (Ctrl-C or SIGTERM): nothing new was published, the previous publication is kept. "
+               "Run again: deliveries already loaded are not loaded again.")
+
+
+def _interrupted(result) -> bool:
+    """Whether the run ended because the process was interrupted (Dagster turns SIGINT and SIGTERM into an error
+    in the step that was running), rather than because a step failed."""
+    for event in result.all_events:
+        error = getattr(event.event_specific_data, "error", None)
+        if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
+            return True
+    return False
 
 
 def _risk_model_versions(settings: Settings) -> list[int]:
@@ -179,7 +194,8 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
               HEADLESS_TAG[0]: HEADLESS_TAG[1]},
     )
     if not ingest.success:
-        print("Ingestion failed; see the run's logs above (or `make ui`).", file=sys.stderr)
+        print(INTERRUPTED if _interrupted(ingest) else "Ingestion failed; see the run's logs above (or `make ui`).",
+              file=sys.stderr)
         return EXIT_FAILED
     print(f"Running {job}: dbt models, data-quality checks, publication ...", flush=True)
     refresh = _execute(defs, job, settings, instance=instance, tags=dict([HEADLESS_TAG]))
@@ -191,7 +207,8 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
             print(f"  - {name}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not refresh.success:
-        print("The refresh run failed; see the run's logs above (or `make ui`).", file=sys.stderr)
+        print(INTERRUPTED if _interrupted(refresh) else "The refresh run failed; see the run's logs above (or "
+              "`make ui`).", file=sys.stderr)
         return EXIT_FAILED
     print_summary(settings, len(keys), seconds)
     return EXIT_OK

@@ -211,3 +211,43 @@ def test_export_cases_of_the_configured_warehouse(tins_run, tmp_path):
     refused = spine_pipeline("export-cases", str(root / "data" / "published" / "cases.csv"),
                              "--config", str(root / "config" / "settings.toml"), env={})
     assert refused.returncode == 2 and not (root / "data" / "published" / "cases.csv").exists()
+
+
+@pytest.mark.xdist_group("tuva_sample")
+def test_sigterm_in_the_middle_says_interrupted_keeps_nothing_half_published_and_frees_the_lock(tuva_run, tmp_path):
+    """A scheduler's SIGTERM (or Ctrl-C) while dbt runs: one line that says the run was interrupted and the previous
+    publication kept (it said "The refresh run failed; see the run's logs"), exit 1, the publication of the run
+    before untouched, and the DATA_DIR free for the next run, which publishes."""
+    import signal
+    import time
+
+    from orchestration.data_dir_lock import data_dir_lock
+
+    root, first = tuva_run
+    assert first.returncode == 0
+    data = tmp_path / "data"
+    shutil.copytree(root / "data", data, symlinks=True)
+    before = os.readlink(data / "current")
+    base = {k: v for k, v in os.environ.items() if k not in {s.name for s in SETTINGS} and k != CONFIG_ENV}
+    base.pop("DAGSTER_HOME", None)
+    env = {**base, "LANDING_DIR": str(root / "landing"), "DATA_DIR": str(data), "AS_OF_DATE": "2018-06-30"}
+    process = subprocess.Popen([sys.executable, "-m", "orchestration.run", "run"], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = []
+    for line in process.stdout:  # the first dbt stage: the run is well under way, nothing published yet
+        seen.append(line)
+        if "dbt: models and tests ..." in line:
+            time.sleep(2)
+            process.send_signal(signal.SIGTERM)
+            break
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 1, "".join(seen) + out + err
+    assert "Interrupted (Ctrl-C or SIGTERM): nothing new was published, the previous publication is kept" in err
+    assert "The refresh run failed" not in err
+    assert os.readlink(data / "current") == before
+    with data_dir_lock(data, 0):  # released: DataDirBusy otherwise
+        pass
+    again = spine_pipeline("run", env={"LANDING_DIR": str(root / "landing"), "DATA_DIR": str(data),
+                                       "AS_OF_DATE": "2018-06-30"})
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert os.readlink(data / "current") != before
