@@ -68,6 +68,11 @@ def test_tuva_sample_runs_as_one_delivery_and_prints_each_stage(tuva_run):
     assert "Traceback" not in result.stderr
     # library notices meant for developers (Dagster's preview APIs, pyspark's pandas check in a DuckDB run) stay quiet
     assert "PreviewWarning" not in result.stderr and "PySpark does not yet fully support" not in result.stderr
+    # nor dagster-dbt's advice to the project's developers about its singular dbt tests (three on every refit)
+    assert "instead of an `AssetCheckResult`" not in result.stderr
+    # a failed warning check says why on the console, not only its name
+    assert ("check raw/medical_claim:warn_level_gaps failed (warning): loaded with warn-level gaps "
+            "(raw.medical_claim__warnings): missing_diagnosis_code_1 (diagnosis_code_1) 303 rows") in out
 
 
 @pytest.mark.xdist_group("tuva_sample")
