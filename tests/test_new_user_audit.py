@@ -113,3 +113,11 @@ def test_a_failed_warning_check_says_why(monkeypatch):
     printer.close()
     line = out.getvalue()
     assert "gx_stg_medical_claim failed (warning): place_of_service_code is in the CMS place of service seed." in line
+
+
+def test_a_parquet_file_cut_short_fails_naming_the_file(tmp_path):
+    with pytest.raises(FileContractError) as failure:
+        _load(tmp_path, "2024-03.parquet", b"PAR1 an upload cut short")
+    message = str(failure.value)
+    assert "2024-03.parquet" in message and "cannot be read as Parquet" in message
+    assert len(message.splitlines()) == 1

@@ -186,13 +186,16 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
 
 
 def stage_parquet(con, contract: TableContract, path: Path, rel: str, file_hash: str) -> FileShape:
-    shape = map_columns(path, contract, parquet_columns(con, path))
-    con.execute(
-        f"""
-        INSERT INTO {STAGE_TABLE}
-        SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.file_row_number + 1
-        FROM read_parquet($path, file_row_number = true) AS _src
-        """,
-        {"rel": rel, "hash": file_hash, "path": str(path)},
-    )
+    try:
+        shape = map_columns(path, contract, parquet_columns(con, path))
+        con.execute(
+            f"""
+            INSERT INTO {STAGE_TABLE}
+            SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.file_row_number + 1
+            FROM read_parquet($path, file_row_number = true) AS _src
+            """,
+            {"rel": rel, "hash": file_hash, "path": str(path)},
+        )
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:  # e.g. an upload cut short
+        raise _fail(path, f"cannot be read as Parquet ({str(exc).splitlines()[0]})") from exc
     return shape
