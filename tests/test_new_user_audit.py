@@ -121,3 +121,33 @@ def test_a_parquet_file_cut_short_fails_naming_the_file(tmp_path):
     message = str(failure.value)
     assert "2024-03.parquet" in message and "cannot be read as Parquet" in message
     assert len(message.splitlines()) == 1
+
+
+def _worklist_warehouse(data_dir: Path) -> None:
+    from orchestration.exports.worklist import COLUMNS
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
+        con.execute("create schema marts; create schema reference")
+        con.execute(f"create table marts.follow_up_worklist ({', '.join(f'{c} varchar' for c in COLUMNS)})")
+        con.execute("alter table marts.follow_up_worklist alter as_of_date type date")
+        con.execute("alter table marts.follow_up_worklist alter days_left type integer")
+        con.execute("insert into marts.follow_up_worklist (measure_id, tin, person_id, status, days_left, case_id, "
+                    "as_of_date) values ('459', '123456789', 'P1', 'due_now', 3, 'c1', '2025-12-31')")
+        con.execute("create table reference.follow_up_worklist_parameters as select 'missed' as status_missed")
+
+
+def test_worklist_tin_written_with_a_hyphen_is_matched_and_a_malformed_one_refused(tmp_path, capsys):
+    """A TIN is often written 12-3456789 (MEASURE_220_TINS accepts it): --tin wrote 0 rows for it, exit 0."""
+    from orchestration.exports.worklist import run
+
+    _worklist_warehouse(tmp_path / "data")
+    settings = load_settings(env={"DATA_DIR": str(tmp_path / "data")})
+    out = tmp_path / "worklist.csv"
+    assert run(settings, str(out), "12-3456789", None) == 0
+    assert len(out.read_text().splitlines()) == 2  # the header and the one case
+    assert run(settings, str(out), "12345", None) == 2
+    assert "--tin" in capsys.readouterr().err
+    # a well-formed TIN without any case on the worklist writes the header only and says which TINs have cases
+    assert run(settings, str(out), "987654321", None) == 0
+    assert "TIN 987654321 has no case on the worklist (TINs with cases: 123456789)" in capsys.readouterr().out
