@@ -18,6 +18,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from orchestration.dagster_home import HEADLESS_TAG, fail_abandoned_headless_runs, write_instance_config
@@ -240,6 +241,34 @@ def _by_rule(con, table: str, kind: str) -> str:
     return ", ".join(f"{rule} {n:,}" for rule, n in rows)
 
 
+def as_of_lines(con, settings: Settings) -> list[str]:
+    """Which as-of date the published figures are for and why, and a warning when it leaves out every date
+    loaded (an AS_OF_DATE before the data publishes empty tables) or some of them (data after it are ignored)."""
+    from orchestration.resources import resolve_as_of_date
+
+    first, last = con.execute("""
+        select min(d), max(d) from (
+            select coalesce(claim_line_start_date, claim_start_date) as d from raw.medical_claim
+            union all select observation_date from raw.observation) as dated""").fetchone()
+    if last is None:
+        return []
+    as_of = date.fromisoformat(resolve_as_of_date(con, settings))
+    why = "AS_OF_DATE" if settings.as_of_date else (
+        "the latest date loaded" if as_of == last else "today: the latest date loaded is later")
+    lines = [f"As of {as_of} ({why}); the data loaded are dated {first} to {last}."]
+    if as_of < first:
+        lines.append(f"  Warning: the as-of date is before every date loaded: nothing was measured or counted, "
+                     f"the code and measure tables are published empty. Set AS_OF_DATE between {first} and {last}.")
+    elif as_of < last:
+        later = con.execute(f"""
+            select count(*) from (
+                select coalesce(claim_line_start_date, claim_start_date) as d from raw.medical_claim
+                union all select observation_date from raw.observation) as dated
+            where d > date '{as_of.isoformat()}'""").fetchone()[0]
+        lines.append(f"  {later:,} claim lines and observations dated after it are left out.")
+    return lines
+
+
 def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
     import duckdb
 
@@ -249,6 +278,7 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
 
     print(f"\nMaterialized {deliveries} deliveries from {settings.landing_dir} in {seconds:,.0f} s.")
     with open_warehouse(settings) as con:
+        print("\n".join(as_of_lines(con, settings)))
         print("Rows read = loaded + quarantined (reasons in raw.<table>__quarantine):")
         print(con.execute(LEDGER_SQL).df().rename(columns={"table_name": "table"}).to_string(index=False))
         for table in TABLES:

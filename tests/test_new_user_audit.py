@@ -151,3 +151,32 @@ def test_worklist_tin_written_with_a_hyphen_is_matched_and_a_malformed_one_refus
     # a well-formed TIN without any case on the worklist writes the header only and says which TINs have cases
     assert run(settings, str(out), "987654321", None) == 0
     assert "TIN 987654321 has no case on the worklist (TINs with cases: 123456789)" in capsys.readouterr().out
+
+
+def _dated_warehouse(claim_dates: list[str], observation_dates: list[str]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    con.execute("create table raw.medical_claim (claim_line_start_date date, claim_start_date date)")
+    con.execute("create table raw.observation (observation_date date)")
+    con.executemany("insert into raw.medical_claim values (null, ?)", [[d] for d in claim_dates])
+    con.executemany("insert into raw.observation values (?)", [[d] for d in observation_dates])
+    return con
+
+
+def test_the_summary_says_which_as_of_date_and_warns_when_it_is_before_every_date(tmp_path):
+    """AS_OF_DATE=2010-01-01 on data of 2016-2018 published empty code and measure tables with exit 0 and no word
+    about it; the summary did not say which as-of date its figures were for at all."""
+    from orchestration.run import as_of_lines
+
+    con = _dated_warehouse(["2016-03-01", "2018-11-30"], ["2017-01-05"])
+    before = as_of_lines(con, load_settings(env={"DATA_DIR": str(tmp_path), "AS_OF_DATE": "2010-01-01"}))
+    assert before[0] == "As of 2010-01-01 (AS_OF_DATE); the data loaded are dated 2016-03-01 to 2018-11-30."
+    assert "before every date loaded" in before[1] and "Set AS_OF_DATE between 2016-03-01 and 2018-11-30" in before[1]
+    within = as_of_lines(con, load_settings(env={"DATA_DIR": str(tmp_path), "AS_OF_DATE": "2017-06-30"}))
+    assert within[1] == "  1 claim lines and observations dated after it are left out."
+    default = as_of_lines(con, load_settings(env={"DATA_DIR": str(tmp_path)}))
+    assert default == ["As of 2018-11-30 (the latest date loaded); the data loaded are dated 2016-03-01 to 2018-11-30."]
+    con.execute("insert into raw.medical_claim values (null, '2099-03-01')")
+    future = as_of_lines(con, load_settings(env={"DATA_DIR": str(tmp_path)}))
+    assert future[0].startswith(f"As of {date.today()} (today: the latest date loaded is later)")
+    assert future[1] == "  1 claim lines and observations dated after it are left out."

@@ -59,6 +59,7 @@ def test_tuva_sample_runs_as_one_delivery_and_prints_each_stage(tuva_run):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "Ingesting 1 deliveries" in out
+    assert "As of 2018-12-31 (AS_OF_DATE); the data loaded are dated " in out
     assert "ingest medical_claim: read 2,075, loaded 2,075" in out
     for stage in ("ingest medical_claim done in", "dbt: models and tests done in",
                   "publication: small cells suppressed: ", "suppression units suppressed again", "publication done in"):
