@@ -224,7 +224,8 @@ SETTINGS: tuple[Setting, ...] = (
             "pin the open measure-220 risk model version applied (default: the latest fitted)",
             unset="(the latest fitted)"),
     Setting("LOG_LEVEL", "log_level", _log_level, " / ".join(LOG_LEVELS),
-            "what the console shows of Dagster's run log (every event is in the run's log: make ui)",
+            "what the console shows of Dagster's run log (every event is in the run's log: make ui); INFO or DEBUG: "
+            "dbt's line per model and test too",
             default=lambda _: "WARNING"),
     Setting("WAREHOUSE", "warehouse", _warehouse, " or ".join(WAREHOUSES),
             "the engine of the warehouse: duckdb (one file, DATA_DIR/warehouse.duckdb) or spark (a SparkSession: "
