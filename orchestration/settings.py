@@ -77,7 +77,7 @@ def _tin_list(text: str, base: Path, _: dict) -> tuple[str, ...]:
         path = _path(text[1:].strip(), base)
         if not path.is_file():
             raise ValueError(f"file {path} does not exist")
-        lines = [line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()]
+        lines = [line.split("#", 1)[0] for line in path.read_text(encoding="utf-8-sig").splitlines()]
         text = ",".join(lines)
     tins = []
     for item in text.split(","):
@@ -380,9 +380,9 @@ def read_settings_file(path: Path) -> dict[str, Any]:
         raise SettingError(f"settings file {path} does not exist")
     try:
         if path.suffix.lower() == ".toml":
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad writes a byte-order mark
         elif path.suffix.lower() in (".yaml", ".yml"):
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
         else:
             raise SettingError(f"settings file {path}: expected a .toml, .yaml or .yml file")
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:

@@ -180,3 +180,19 @@ def test_the_summary_says_which_as_of_date_and_warns_when_it_is_before_every_dat
     future = as_of_lines(con, load_settings(env={"DATA_DIR": str(tmp_path)}))
     assert future[0].startswith(f"As of {date.today()} (today: the latest date loaded is later)")
     assert future[1] == "  1 claim lines and observations dated after it are left out."
+
+
+def test_a_tin_file_saved_by_notepad_is_read(tmp_path):
+    """Windows Notepad saves UTF-8 with a byte-order mark and CRLF line ends: the first TIN was refused as
+    '\\ufeff123456789' (an invisible character in the message)."""
+    (tmp_path / "tins.txt").write_bytes(b"\xef\xbb\xbf123456789\r\n98-7654321\r\n")
+    settings = load_settings(env={"DATA_DIR": str(tmp_path), "MEASURE_220_TINS": f"@{tmp_path / 'tins.txt'}"})
+    assert settings.measure_220_tins == ("123456789", "987654321")
+
+
+@pytest.mark.parametrize("name, text", [("settings.toml", 'AS_OF_DATE = "2018-12-31"\r\n'),
+                                        ("settings.yaml", "AS_OF_DATE: 2018-12-31\r\n")])
+def test_a_settings_file_saved_by_notepad_is_read(tmp_path, name, text):
+    (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + text.encode())
+    settings = load_settings(env={"DATA_DIR": str(tmp_path)}, config_file=tmp_path / name)
+    assert settings.as_of_date == date(2018, 12, 31)
