@@ -374,6 +374,11 @@ def _file_text(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _has_number(value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, int) and not isinstance(v, bool) for v in values)
+
+
 def read_settings_file(path: Path) -> dict[str, Any]:
     """{SETTING_NAME: value} from a TOML (.toml) or YAML (.yaml, .yml) file."""
     if not path.is_file():
@@ -423,6 +428,9 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: Path | str 
         except ValueError as exc:
             detail = f" ({exc})" if str(exc) else ""
             where = "" if source == "env" else f" in {config_path}"
+            if source != "env" and setting.name == "MEASURE_220_TINS" and _has_number(from_file[setting.name]):
+                detail += (" - write TINs in quotes: a YAML or TOML number drops leading zeros, and YAML reads "
+                           "0-prefixed digits as octal")
             raise SettingError(f"{setting.name}={text!r}{where} is not valid{detail}; expected "
                                f"{setting.accepted}") from None
         sources[setting.name] = source

@@ -196,3 +196,14 @@ def test_a_settings_file_saved_by_notepad_is_read(tmp_path, name, text):
     (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + text.encode())
     settings = load_settings(env={"DATA_DIR": str(tmp_path)}, config_file=tmp_path / name)
     assert settings.as_of_date == date(2018, 12, 31)
+
+
+def test_a_tin_written_as_a_yaml_number_is_refused_with_the_reason(tmp_path):
+    """YAML reads `- 012345670` as the octal number 2739128: the message named '2739128', a value the user never
+    wrote; it now says to quote TINs."""
+    (tmp_path / "settings.yaml").write_text("MEASURE_220_TINS:\n  - 012345670\n")
+    with pytest.raises(SettingError, match="write TINs in quotes"):
+        load_settings(env={"DATA_DIR": str(tmp_path)}, config_file=tmp_path / "settings.yaml")
+    (tmp_path / "settings.yaml").write_text("MEASURE_220_TINS:\n  - '012345670'\n  - 123456789\n")
+    settings = load_settings(env={"DATA_DIR": str(tmp_path)}, config_file=tmp_path / "settings.yaml")
+    assert settings.measure_220_tins == ("012345670", "123456789")
