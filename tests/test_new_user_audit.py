@@ -68,8 +68,8 @@ def test_cr_only_line_ends_fail_naming_the_file_and_the_line_ends(tmp_path):
     assert "2024-03.csv" in message and "carriage return" in message
 
 
-@pytest.mark.parametrize("name, data", [("2024-03.csv.gz", gzip.compress(b"")), ("2024-03.csv", b"\n\n"),
-                                        ("2024-03.csv", b"\xef\xbb\xbf")])
+@pytest.mark.parametrize("name, data", [("2024-03.csv.gz", gzip.compress(b"", mtime=0)), ("2024-03.csv", b"\n\n"),
+                                        ("2024-03.csv", b"\xef\xbb\xbf")], ids=["empty gzip", "blank lines", "BOM"])
 def test_a_file_without_a_header_is_skipped_as_empty(tmp_path, name, data):
     con, report = _load(tmp_path, name, data)
     assert report.files[0].status == "skipped_empty_file" and report.read == 0
