@@ -85,7 +85,7 @@ INTERRUPTED = ("Interrupted (Ctrl-C or SIGTERM): nothing new was published, the 
 def _interrupted(result) -> bool:
     """Whether the run ended because the process was interrupted (Dagster turns SIGINT and SIGTERM into an error
     in the step that was running), rather than because a step failed."""
-    for event in result.all_events:
+    for event in getattr(result, "all_events", ()):
         error = getattr(event.event_specific_data, "error", None)
         if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
             return True
