@@ -154,7 +154,8 @@ class ProgressPrinter(logging.Handler):
         if not evaluation.passed:
             severity = "blocking" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "warning"
             key = evaluation.asset_check_key
-            self._print(step, f"  check {key.asset_key.to_user_string()}:{key.name} failed ({severity})")
+            why = f": {evaluation.description}" if evaluation.description else ""
+            self._print(step, f"  check {key.asset_key.to_user_string()}:{key.name} failed ({severity}){why}")
 
     def _on_step_end(self, step: str, success: bool) -> None:
         with self._lock:

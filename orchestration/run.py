@@ -18,6 +18,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from orchestration.dagster_home import HEADLESS_TAG, fail_abandoned_headless_runs, write_instance_config
@@ -39,8 +40,9 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_BUSY = 0, 1, 2, 3
 EXIT_CODES = """\
 exit codes:
   0  success
-  1  a step failed (ingestion, dbt, publication), no delivery was found, or an export could not be written
-     (export-cases, worklist: nothing to export yet, or the warehouse busy)
+  1  a step failed (ingestion, dbt, publication), the run was interrupted (Ctrl-C, SIGTERM: the previous
+     publication is kept), no delivery was found, or an export could not be written (export-cases, worklist:
+     nothing to export yet, or the warehouse busy)
   2  bad input, nothing was published: an invalid setting or argument (one line on stderr naming it and what
      is accepted; export-cases, worklist: a refused path or option), or a blocking data-quality check failed
      (the previous publication is kept)
@@ -74,6 +76,20 @@ def _failed_blocking_checks(result) -> list[str]:
         for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
+
+
+INTERRUPTED = ("Interrupted (Ctrl-C or SIGTERM): nothing new was published, the previous publication is kept. "
+               "Run again: deliveries already loaded are not loaded again.")
+
+
+def _interrupted(result) -> bool:
+    """Whether the run ended because the process was interrupted (Dagster turns SIGINT and SIGTERM into an error
+    in the step that was running), rather than because a step failed."""
+    for event in getattr(result, "all_events", ()):
+        error = getattr(event.event_specific_data, "error", None)
+        if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
+            return True
+    return False
 
 
 def _risk_model_versions(settings: Settings) -> list[int]:
@@ -179,7 +195,8 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
               HEADLESS_TAG[0]: HEADLESS_TAG[1]},
     )
     if not ingest.success:
-        print("Ingestion failed; see the run's logs above (or `make ui`).", file=sys.stderr)
+        print(INTERRUPTED if _interrupted(ingest) else "Ingestion failed; see the run's logs above (or `make ui`).",
+              file=sys.stderr)
         return EXIT_FAILED
     print(f"Running {job}: dbt models, data-quality checks, publication ...", flush=True)
     refresh = _execute(defs, job, settings, instance=instance, tags=dict([HEADLESS_TAG]))
@@ -191,7 +208,8 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
             print(f"  - {name}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not refresh.success:
-        print("The refresh run failed; see the run's logs above (or `make ui`).", file=sys.stderr)
+        print(INTERRUPTED if _interrupted(refresh) else "The refresh run failed; see the run's logs above (or "
+              "`make ui`).", file=sys.stderr)
         return EXIT_FAILED
     print_summary(settings, len(keys), seconds)
     return EXIT_OK
@@ -223,6 +241,34 @@ def _by_rule(con, table: str, kind: str) -> str:
     return ", ".join(f"{rule} {n:,}" for rule, n in rows)
 
 
+def as_of_lines(con, settings: Settings) -> list[str]:
+    """Which as-of date the published figures are for and why, and a warning when it leaves out every date
+    loaded (an AS_OF_DATE before the data publishes empty tables) or some of them (data after it are ignored)."""
+    from orchestration.resources import resolve_as_of_date
+
+    first, last = con.execute("""
+        select min(d), max(d) from (
+            select coalesce(claim_line_start_date, claim_start_date) as d from raw.medical_claim
+            union all select observation_date from raw.observation) as dated""").fetchone()
+    if last is None:
+        return []
+    as_of = date.fromisoformat(resolve_as_of_date(con, settings))
+    why = "AS_OF_DATE" if settings.as_of_date else (
+        "the latest date loaded" if as_of == last else "today: the latest date loaded is later")
+    lines = [f"As of {as_of} ({why}); the data loaded are dated {first} to {last}."]
+    if as_of < first:
+        lines.append(f"  Warning: the as-of date is before every date loaded: nothing was measured or counted, "
+                     f"the code and measure tables are published empty. Set AS_OF_DATE between {first} and {last}.")
+    elif as_of < last:
+        later = con.execute(f"""
+            select count(*) from (
+                select coalesce(claim_line_start_date, claim_start_date) as d from raw.medical_claim
+                union all select observation_date from raw.observation) as dated
+            where d > date '{as_of.isoformat()}'""").fetchone()[0]
+        lines.append(f"  {later:,} claim lines and observations dated after it are left out.")
+    return lines
+
+
 def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
     import duckdb
 
@@ -232,6 +278,7 @@ def print_summary(settings: Settings, deliveries: int, seconds: float) -> None:
 
     print(f"\nMaterialized {deliveries} deliveries from {settings.landing_dir} in {seconds:,.0f} s.")
     with open_warehouse(settings) as con:
+        print("\n".join(as_of_lines(con, settings)))
         print("Rows read = loaded + quarantined (reasons in raw.<table>__quarantine):")
         print(con.execute(LEDGER_SQL).df().rename(columns={"table_name": "table"}).to_string(index=False))
         for table in TABLES:

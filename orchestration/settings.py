@@ -77,7 +77,7 @@ def _tin_list(text: str, base: Path, _: dict) -> tuple[str, ...]:
         path = _path(text[1:].strip(), base)
         if not path.is_file():
             raise ValueError(f"file {path} does not exist")
-        lines = [line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines()]
+        lines = [line.split("#", 1)[0] for line in path.read_text(encoding="utf-8-sig").splitlines()]
         text = ",".join(lines)
     tins = []
     for item in text.split(","):
@@ -96,6 +96,13 @@ def _positive_int(text: str, *_) -> int:
     if not re.fullmatch(r"[1-9]\d*", text):
         raise ValueError
     return int(text)
+
+
+def _port(text: str, *_) -> int:
+    port = _positive_int(text)
+    if port > 65535:
+        raise ValueError
+    return port
 
 
 def _log_level(text: str, *_) -> str:
@@ -207,7 +214,7 @@ SETTINGS: tuple[Setting, ...] = (
             default=lambda values: values["data_dir"] / "sample"),
     Setting("AS_OF_DATE", "as_of_date", _iso_date, "a date YYYY-MM-DD",
             "the data's as-of date: later data are ignored, it decides pending cases (default: the latest "
-            "service or observation date loaded)", unset="(the latest date loaded)"),
+            "service or observation date loaded, at most today)", unset="(the latest date loaded, at most today)"),
     Setting("MEASURE_220_TINS", "measure_220_tins", _tin_list,
             "comma-separated 9-digit TINs, or @FILE with one TIN per line (# comments; hyphens and blanks ignored)",
             "the TINs that report measure 220, every performance year; replaces the default scope rule (a TIN is "
@@ -217,7 +224,8 @@ SETTINGS: tuple[Setting, ...] = (
             "pin the open measure-220 risk model version applied (default: the latest fitted)",
             unset="(the latest fitted)"),
     Setting("LOG_LEVEL", "log_level", _log_level, " / ".join(LOG_LEVELS),
-            "what the console shows of Dagster's run log (every event is in the run's log: make ui)",
+            "what the console shows of Dagster's run log (every event is in the run's log: make ui); INFO or DEBUG: "
+            "dbt's line per model and test too",
             default=lambda _: "WARNING"),
     Setting("WAREHOUSE", "warehouse", _warehouse, " or ".join(WAREHOUSES),
             "the engine of the warehouse: duckdb (one file, DATA_DIR/warehouse.duckdb) or spark (a SparkSession: "
@@ -267,7 +275,7 @@ SETTINGS: tuple[Setting, ...] = (
             "an absolute folder path outside DATA_DIR's published outputs",
             "folder of the weekly follow-up worklist export (schedule weekly_worklist_export, off by default; "
             "docs/worklist.md)", unset="(no weekly export)"),
-    Setting("DATA_DOCS_PORT", "data_docs_port", _positive_int, "a port number",
+    Setting("DATA_DOCS_PORT", "data_docs_port", _port, "a port number 1-65535",
             "port of the local Data Docs server `spine-pipeline ui` starts beside the Dagster UI (the checks "
             "link their Data Docs page there)", default=lambda _: 3001),
 )
@@ -366,15 +374,20 @@ def _file_text(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _has_number(value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, int) and not isinstance(v, bool) for v in values)
+
+
 def read_settings_file(path: Path) -> dict[str, Any]:
     """{SETTING_NAME: value} from a TOML (.toml) or YAML (.yaml, .yml) file."""
     if not path.is_file():
         raise SettingError(f"settings file {path} does not exist")
     try:
         if path.suffix.lower() == ".toml":
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad writes a byte-order mark
         elif path.suffix.lower() in (".yaml", ".yml"):
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
         else:
             raise SettingError(f"settings file {path}: expected a .toml, .yaml or .yml file")
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
@@ -415,6 +428,9 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: Path | str 
         except ValueError as exc:
             detail = f" ({exc})" if str(exc) else ""
             where = "" if source == "env" else f" in {config_path}"
+            if source != "env" and setting.name == "MEASURE_220_TINS" and _has_number(from_file[setting.name]):
+                detail += (" - write TINs in quotes: a YAML or TOML number drops leading zeros, and YAML reads "
+                           "0-prefixed digits as octal")
             raise SettingError(f"{setting.name}={text!r}{where} is not valid{detail}; expected "
                                f"{setting.accepted}") from None
         sources[setting.name] = source

@@ -37,6 +37,7 @@ class Kind:
     table: str = "medical_claim"
     rows: tuple[bytes, ...] = ()  # raw lines after the header (row kinds)
     newline: bytes = b"\n"
+    header: bytes | None = None  # the header line, when not the table's plain one
 
 
 def _b(text: str) -> bytes:
@@ -69,6 +70,17 @@ ROW_KINDS = [
     Kind("Latin-1 byte in a UTF-8 file", "invalid_utf8", rows=(b"C1,1,P\xe91,2024-03-01,63030,M51.16,1",)),
     Kind("score 11 on a 0-10 scale", "score_out_of_range", "observation", (_b("P1,2024-03-02,72514-3,11"),)),
     Kind("score 'seven'", "non_numeric_score", "observation", (_b("P1,2024-03-02,72514-3,seven"),)),
+    Kind("ISO timestamp as the date 2024-03-15T00:00:00", "loaded", rows=(_b("C1,1,P1,2024-03-15T00:00:00,63030,M51.16,1"),)),
+    Kind("byte-order mark before the header", "loaded", rows=(_b("C1,1,P1,2024-03-02,63030,M51.16,1"),),
+         header=b"\xef\xbb\xbf" + _b(CLAIM_HEADER)),
+    Kind("trailing comma on every line (an unnamed column)", "loaded", rows=(_b("C1,1,P1,2024-03-02,63030,M51.16,1,"),),
+         header=_b(CLAIM_HEADER + ",")),
+    Kind("an unknown extra column", "loaded", rows=(_b("C1,1,P1,2024-03-02,63030,M51.16,1,x"),),
+         header=_b(CLAIM_HEADER + ",note")),
+    Kind("a contract column named twice", "run fails naming the file", rows=(_b("C1,1,P1,2024-03-02,63030,M51.16,1,P9"),),
+         header=_b(CLAIM_HEADER + ",Person_ID")),
+    Kind("CR-only line ends (classic Mac OS)", "run fails naming the file", rows=(_b("C1,1,P1,2024-03-02,63030,M51.16,1"),),
+         newline=b"\r"),
 ]
 
 
@@ -94,7 +106,9 @@ def _row_outcome(con, kind: Kind, work: Path, i: int) -> Outcome:
     header, good = (CLAIM_HEADER, GOOD) if kind.table == "medical_claim" else (OBS_HEADER, OBS_GOOD)
     path = work / "rows" / kind.table / f"{2000 + i}-01.csv"  # one delivery per kind
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(kind.newline.join([_b(header), _b(good), *kind.rows]) + kind.newline)
+    head = kind.header or _b(header)
+    good_line = _b(good) + b"," * (head.count(b",") - header.count(","))  # the good line fills any extra column
+    path.write_bytes(kind.newline.join([head, good_line, *kind.rows]) + kind.newline)
     try:
         report = load_delivery(con, kind.table, delivery_key(path), [path], work / "rows")
     except FileContractError as exc:
@@ -133,6 +147,8 @@ def _write_file_kinds(landing: Path) -> dict[str, tuple[str, str]]:
     packed = gzip.compress(("\n".join([CLAIM_HEADER] + [f"C{i},1,P{i},2024-03-01,63030,M51.16,1" for i in range(200_000)])
                             + "\n").encode())
     (folder / "2023-11.csv.gz").write_bytes(packed[: len(packed) * 6 // 10])
+    (folder / "2023-10.csv.gz").write_bytes(gzip.compress(b""))
+    (folder / "2023-09.parquet").write_bytes(b"PAR1 an upload cut short")
     (landing / "medical_claims").mkdir()
     (landing / "medical_claims" / "2024-01.csv").write_text(claims)
     (landing / "eligibility.xlsx").write_bytes(b"PK\x03\x04")
@@ -157,6 +173,8 @@ def _write_file_kinds(landing: Path) -> dict[str, tuple[str, str]]:
         "medical_claim/2024-12.csv": ("semicolon-delimited", "run fails naming the file"),
         "medical_claim/2023-12.csv": ("header not UTF-8", "run fails naming the file"),
         "medical_claim/2023-11.csv.gz": ("gzip cut short", "run fails naming the file"),
+        "medical_claim/2023-10.csv.gz": ("gzip of nothing (no header)", "skipped_empty_file"),
+        "medical_claim/2023-09.parquet": ("Parquet cut short", "run fails naming the file"),
     }
 
 

@@ -59,6 +59,9 @@ def test_tuva_sample_runs_as_one_delivery_and_prints_each_stage(tuva_run):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "Ingesting 1 deliveries" in out
+    assert "As of 2018-12-31 (AS_OF_DATE); the data loaded are dated " in out
+    # at the default LOG_LEVEL the console keeps to the stages: not dbt's line per model and test (~300 a build)
+    assert " START sql " not in out and "Completed successfully" not in out
     assert "ingest medical_claim: read 2,075, loaded 2,075" in out
     for stage in ("ingest medical_claim done in", "dbt: models and tests done in",
                   "publication: small cells suppressed: ", "suppression units suppressed again", "publication done in"):
@@ -68,6 +71,11 @@ def test_tuva_sample_runs_as_one_delivery_and_prints_each_stage(tuva_run):
     assert "Traceback" not in result.stderr
     # library notices meant for developers (Dagster's preview APIs, pyspark's pandas check in a DuckDB run) stay quiet
     assert "PreviewWarning" not in result.stderr and "PySpark does not yet fully support" not in result.stderr
+    # nor dagster-dbt's advice to the project's developers about its singular dbt tests (three on every refit)
+    assert "instead of an `AssetCheckResult`" not in result.stderr
+    # a failed warning check says why on the console, not only its name
+    assert ("check raw/medical_claim:warn_level_gaps failed (warning): loaded with warn-level gaps "
+            "(raw.medical_claim__warnings): missing_diagnosis_code_1 (diagnosis_code_1) 303 rows") in out
 
 
 @pytest.mark.xdist_group("tuva_sample")
@@ -211,3 +219,43 @@ def test_export_cases_of_the_configured_warehouse(tins_run, tmp_path):
     refused = spine_pipeline("export-cases", str(root / "data" / "published" / "cases.csv"),
                              "--config", str(root / "config" / "settings.toml"), env={})
     assert refused.returncode == 2 and not (root / "data" / "published" / "cases.csv").exists()
+
+
+@pytest.mark.xdist_group("tuva_sample")
+def test_sigterm_in_the_middle_says_interrupted_keeps_nothing_half_published_and_frees_the_lock(tuva_run, tmp_path):
+    """A scheduler's SIGTERM (or Ctrl-C) while dbt runs: one line that says the run was interrupted and the previous
+    publication kept (it said "The refresh run failed; see the run's logs"), exit 1, the publication of the run
+    before untouched, and the DATA_DIR free for the next run, which publishes."""
+    import signal
+    import time
+
+    from orchestration.data_dir_lock import data_dir_lock
+
+    root, first = tuva_run
+    assert first.returncode == 0
+    data = tmp_path / "data"
+    shutil.copytree(root / "data", data, symlinks=True)
+    before = os.readlink(data / "current")
+    base = {k: v for k, v in os.environ.items() if k not in {s.name for s in SETTINGS} and k != CONFIG_ENV}
+    base.pop("DAGSTER_HOME", None)
+    env = {**base, "LANDING_DIR": str(root / "landing"), "DATA_DIR": str(data), "AS_OF_DATE": "2018-06-30"}
+    process = subprocess.Popen([sys.executable, "-m", "orchestration.run", "run"], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = []
+    for line in process.stdout:  # the first dbt stage: the run is well under way, nothing published yet
+        seen.append(line)
+        if "dbt: models and tests ..." in line:
+            time.sleep(2)
+            process.send_signal(signal.SIGTERM)
+            break
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 1, "".join(seen) + out + err
+    assert "Interrupted (Ctrl-C or SIGTERM): nothing new was published, the previous publication is kept" in err
+    assert "The refresh run failed" not in err
+    assert os.readlink(data / "current") == before
+    with data_dir_lock(data, 0):  # released: DataDirBusy otherwise
+        pass
+    again = spine_pipeline("run", env={"LANDING_DIR": str(root / "landing"), "DATA_DIR": str(data),
+                                       "AS_OF_DATE": "2018-06-30"})
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert os.readlink(data / "current") != before

@@ -28,7 +28,7 @@ def _one_delivery_per_table(folder: Path) -> dict[str, Path]:
     files = {}
     for table, header, good in (("medical_claim", CLAIM_HEADER, GOOD), ("observation", OBS_HEADER, OBS_GOOD)):
         rows = [r.replace(b"C1,", f"K{i},".encode(), 1)  # a claim of its own, or it would be a version of another
-                for i, k in enumerate(ROW_KINDS) if k.table == table and k.newline == b"\n"
+                for i, k in enumerate(ROW_KINDS) if k.table == table and k.newline == b"\n" and k.header is None
                 for r in k.rows if not r.endswith(b"\r")]
         path = folder / table / "2024-01.csv"
         path.parent.mkdir(parents=True)

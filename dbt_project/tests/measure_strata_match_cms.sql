@@ -2,6 +2,8 @@
     measure with a metric type the pipeline computes: a multi-rate year maps exactly CMS's strata names (no
     more, no fewer, CMS's spelling); a single-rate year has exactly one stratum and no QPP stratum name.
     Fails with each disagreement. -#}
+{#- Dagster shows it as a check of measure_stratum_years (dagster-dbt warned on every run about a singular test of several refs) -#}
+{{ config(meta={'dagster': {'ref': {'name': 'measure_stratum_years'}}}) }}
 with computed_years as (
 
     select cms.measure_id, cms.performance_year, cms.metric_type

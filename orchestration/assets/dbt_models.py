@@ -243,8 +243,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
             elif settings.is_spark:  # dbt inside this process on its SparkSession (no row counts)
                 yield from dagster_events(context, settings, BUILD, dbt_target_path(warehouse))
             else:  # dbt inside this process on the warehouse file, on the process's parsed manifest
+                # dbt's own console lines (one per model and test, ~300 a build) at LOG_LEVEL INFO or DEBUG only: at
+                # the default the console keeps to the stages; failures reach it as failed checks and dbt's errors
+                echo = settings.log_level in ("DEBUG", "INFO")
                 yield from with_table_metadata(
-                    dagster_events(context, settings, BUILD, dbt_target_path(warehouse), echo=True), warehouse)
+                    dagster_events(context, settings, BUILD, dbt_target_path(warehouse), echo=echo), warehouse)
 
 
 # The models that read the code labels (dbt source `labels`): the step that builds any of them writes the labels first.

@@ -108,6 +108,8 @@ def raw_table_checks(contract: TableContract) -> list[dg.AssetChecksDefinition]:
         return dg.AssetCheckResult(
             passed=not rows,
             severity=dg.AssetCheckSeverity.WARN,
+            description=(f"{len(rows)} deliveries hold a key ({', '.join(contract.key)}) more than once"
+                         if rows else None),
             metadata={
                 "key": dg.MetadataValue.text(", ".join(contract.key)),
                 "deliveries_with_duplicates": dg.MetadataValue.int(len(rows)),
@@ -126,6 +128,8 @@ def raw_table_checks(contract: TableContract) -> list[dg.AssetChecksDefinition]:
         return dg.AssetCheckResult(
             passed=not over,
             severity=dg.AssetCheckSeverity.WARN,
+            description=(f"{len(over)} deliveries quarantined more than {limit['value']:.0%} of their rows "
+                         f"(raw.{contract.name}__quarantine says why)" if over else None),
             metadata={
                 "rule": dg.MetadataValue.text(limit["rule"]),
                 "threshold": dg.MetadataValue.float(limit["value"]),
@@ -145,6 +149,8 @@ def raw_table_checks(contract: TableContract) -> list[dg.AssetChecksDefinition]:
         return dg.AssetCheckResult(
             passed=not rows,
             severity=dg.AssetCheckSeverity.WARN,
+            description=("loaded with warn-level gaps (raw." + contract.name + "__warnings): "
+                         + ", ".join(f"{r[0]} ({r[1]}) {r[2]:,} rows" for r in rows)) if rows else None,
             metadata={
                 "rows_with_gaps": dg.MetadataValue.int(sum(r[2] for r in rows)),
                 "by_rule": dg.MetadataValue.json({f"{r[0]} ({r[1]})": r[2] for r in rows}),

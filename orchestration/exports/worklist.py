@@ -8,6 +8,7 @@ outputs, readable by its owner only, and replaced atomically (a reader never see
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,7 @@ def status_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tin", help="worklist: only this TIN's cases")
+    parser.add_argument("--tin", help="worklist: only this TIN's cases (9 digits; hyphens ignored)")
     parser.add_argument("--due-within", type=int, metavar="DAYS",
                         help="worklist: only cases to act on whose window is open or opens within DAYS days")
 
@@ -128,13 +129,26 @@ def run(settings: Settings, out: str | None, tin: str | None, due_within: int | 
         print("spine-pipeline worklist: give the CSV file to write (spine-pipeline worklist OUT.csv)", file=sys.stderr)
         return EXIT_BAD_ARGUMENT
     try:
+        tin = None if tin is None else _tin(tin)
         destination = check_destination(Path(out), settings)
         with connect(settings) as con:
             exported = write_worklist(con, destination, tin, due_within)
+            tins = [r[0] for r in con.execute(f"select distinct tin from {WORKLIST} order by 1").fetchall()]
     except ExportError as exc:
         print(f"spine-pipeline worklist: {exc}", file=sys.stderr)
         return exc.exit_code
     as_of = f" (as of {exported.as_of_date})" if exported.as_of_date else " (the worklist is empty)"
     print(f"Wrote {exported.rows:,} worklist rows{as_of} to {exported.path}. "
           "It holds patient identifiers: share it with the clinic only.")
+    if tin is not None and tin not in tins:
+        shown = ", ".join(map(str, tins[:20])) + (" ..." if len(tins) > 20 else "")
+        print(f"TIN {tin} has no case on the worklist (TINs with cases: {shown or 'none'}).")
     return 0
+
+
+def _tin(text: str) -> str:
+    """--tin as the warehouse holds TINs: 9 digits, hyphens and blanks left out (as in MEASURE_220_TINS)."""
+    tin = re.sub(r"[\s-]", "", text)
+    if not re.fullmatch(r"\d{9}", tin):
+        raise ExportError(f"--tin {text!r} is not a TIN (9 digits; hyphens and blanks are ignored)")
+    return tin

@@ -145,8 +145,12 @@ def _stage_files(con, contract: TableContract, delivery: str, files: dict[Path, 
         seen[digest] = f"{delivery}: {rel}"
         if path.suffix.lower() == ".parquet":
             shape = stage_parquet(con, contract, path, rel, digest)
+        elif not (header := read_csv_header(path, contract)):
+            reports.append(FileReport(rel, digest, ledger.SKIPPED_EMPTY,
+                                      detail="no header, no rows (empty once decompressed, or blank lines only)"))
+            continue
         else:
-            shape = stage_csv(con, contract, path, rel, digest, read_csv_header(path, contract))
+            shape = stage_csv(con, contract, path, rel, digest, header)
         reports.append(FileReport(rel, digest, ledger.LOADED, extra_columns=shape.extra_columns))
     return reports
 

@@ -64,17 +64,45 @@ def read_csv_header(path: Path, contract: TableContract) -> list[str]:
             probe = handle.read(_HEADER_PROBE_BYTES)
     except (OSError, pa.ArrowException) as exc:
         raise _fail(path, f"cannot be read or decompressed ({exc})") from exc
+    if not probe.removeprefix(b"\xef\xbb\xbf").strip():
+        return []  # no header at all (an empty file once decompressed, or blank lines): the loader skips it
     first_line = probe.split(b"\n", 1)[0].rstrip(b"\r")
+    if b"\r" in first_line:
+        raise _fail(path, "its lines end with a carriage return only (CR, classic Mac OS); the contract requires "
+                          "\\n or \\r\\n line ends")
     try:
         text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _fail(path, f"the header is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
-    header = next(csv.reader(io.StringIO(text)), [])
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error as exc:
+        raise _fail(path, f"the header line cannot be parsed as CSV ({exc})") from exc
     if len(header) <= 1:
         for delim, label in _OTHER_DELIMITERS.items():
             if delim in text and len(text.split(delim)) > 1:
                 raise _fail(path, f"the header looks {label}-delimited; the contract requires comma-separated CSV")
-    return [h.strip() for h in header]
+    return _unique_names(path, contract, [h.strip() for h in header])
+
+
+def _unique_names(path: Path, contract: TableContract, header: list[str]) -> list[str]:
+    """Names DuckDB's reader accepts for every column (it refuses an empty name and a name given twice, case
+    ignored). An unnamed column (a trailing comma on every line, as spreadsheets export) and a repeated name of an
+    extra column are renamed and reported as extra columns; a contract column named twice is ambiguous: which of
+    the two holds its values? The load fails naming it."""
+    contract_names = {n.lower(): c.name for c in contract.columns for n in (c.name, *c.aliases)}
+    seen: dict[str, int] = {}
+    names = []
+    for position, name in enumerate(header, start=1):
+        name = name or f"(unnamed column {position})"
+        count = seen[name.lower()] = seen.get(name.lower(), 0) + 1
+        if count > 1:
+            if name.lower() in contract_names:
+                raise _fail(path, f"column {name} appears twice in the header (as {contract_names[name.lower()]} "
+                                  "of the contract): which one holds its values is ambiguous")
+            name = f"{name} (column {position})"
+        names.append(name)
+    return names
 
 
 def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
@@ -158,13 +186,16 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
 
 
 def stage_parquet(con, contract: TableContract, path: Path, rel: str, file_hash: str) -> FileShape:
-    shape = map_columns(path, contract, parquet_columns(con, path))
-    con.execute(
-        f"""
-        INSERT INTO {STAGE_TABLE}
-        SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.file_row_number + 1
-        FROM read_parquet($path, file_row_number = true) AS _src
-        """,
-        {"rel": rel, "hash": file_hash, "path": str(path)},
-    )
+    try:
+        shape = map_columns(path, contract, parquet_columns(con, path))
+        con.execute(
+            f"""
+            INSERT INTO {STAGE_TABLE}
+            SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.file_row_number + 1
+            FROM read_parquet($path, file_row_number = true) AS _src
+            """,
+            {"rel": rel, "hash": file_hash, "path": str(path)},
+        )
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:  # e.g. an upload cut short
+        raise _fail(path, f"cannot be read as Parquet ({str(exc).splitlines()[0]})") from exc
     return shape
