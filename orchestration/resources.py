@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Iterator
 
@@ -143,9 +142,9 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
 
 
 def resolve_as_of_date(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
-    """AS_OF_DATE when set; otherwise the latest service or observation date loaded, but never after today: a line
-    dated in the future by a typo (2099 for 2019) would otherwise move every window and status with it. Data after
-    the date are ignored."""
+    """AS_OF_DATE when set; otherwise the latest service or observation date loaded (data after it are ignored). Not
+    capped at today: the figures of the same data must not depend on the machine's clock; the run summary warns
+    when the date is in the future (run.as_of_lines)."""
     if settings.as_of_date:
         return settings.as_of_date.isoformat()
     latest = con.execute(
@@ -159,4 +158,4 @@ def resolve_as_of_date(con: duckdb.DuckDBPyConnection, settings: Settings) -> st
     ).fetchone()[0]
     if latest is None:
         raise dg.Failure("AS_OF_DATE is not set and the warehouse holds no dated claims or observations yet.")
-    return min(latest, date.today()).isoformat()
+    return latest.isoformat()

@@ -253,9 +253,11 @@ def as_of_lines(con, settings: Settings) -> list[str]:
     if last is None:
         return []
     as_of = date.fromisoformat(resolve_as_of_date(con, settings))
-    why = "AS_OF_DATE" if settings.as_of_date else (
-        "the latest date loaded" if as_of == last else "today: the latest date loaded is later")
+    why = "AS_OF_DATE" if settings.as_of_date else "the latest date loaded"
     lines = [f"As of {as_of} ({why}); the data loaded are dated {first} to {last}."]
+    if not settings.as_of_date and as_of > date.today():
+        lines.append(f"  Warning: the latest date loaded is after today ({date.today()}): a date typed wrong? Every "
+                     "window and case status is as of it. Set AS_OF_DATE to choose the date.")
     if as_of < first:
         lines.append(f"  Warning: the as-of date is before every date loaded: nothing was measured or counted, "
                      f"the code and measure tables are published empty. Set AS_OF_DATE between {first} and {last}.")

@@ -214,7 +214,7 @@ SETTINGS: tuple[Setting, ...] = (
             default=lambda values: values["data_dir"] / "sample"),
     Setting("AS_OF_DATE", "as_of_date", _iso_date, "a date YYYY-MM-DD",
             "the data's as-of date: later data are ignored, it decides pending cases (default: the latest "
-            "service or observation date loaded, at most today)", unset="(the latest date loaded, at most today)"),
+            "service or observation date loaded)", unset="(the latest date loaded)"),
     Setting("MEASURE_220_TINS", "measure_220_tins", _tin_list,
             "comma-separated 9-digit TINs, or @FILE with one TIN per line (# comments; hyphens and blanks ignored)",
             "the TINs that report measure 220, every performance year; replaces the default scope rule (a TIN is "

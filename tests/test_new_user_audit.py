@@ -4,7 +4,8 @@
   named twice, classic-Mac CR-only line ends, and a compressed file or a file of blank lines with no header at
   all: each either loads (the odd column reported, not loaded) or fails the load with one line naming the file
   and the problem, never with DuckDB's binder error or Python's csv error;
-- one claim line dated in the future by a typo (2099) no longer moves the default as-of date to 2099;
+- the run summary names the as-of date and warns when the default one is in the future (a typo such as 2099: the
+  date itself is not capped at today, so that the figures never depend on the machine's clock);
 - a port number beyond 65535 is refused like any other invalid setting;
 - a warning check that fails says why on the console, not only its name.
 """
@@ -76,7 +77,9 @@ def test_a_file_without_a_header_is_skipped_as_empty(tmp_path, name, data):
     assert "no header" in report.files[0].detail
 
 
-def test_a_future_typo_does_not_move_the_default_as_of_date(tmp_path):
+def test_the_default_as_of_date_is_the_latest_date_loaded_even_in_the_future(tmp_path):
+    """Not capped at today: the same data give the same figures whatever the machine's clock says (the run summary
+    warns about a future date instead)."""
     con = duckdb.connect()
     con.execute("create schema raw")
     con.execute("create table raw.medical_claim (claim_line_start_date date, claim_start_date date)")
@@ -84,7 +87,7 @@ def test_a_future_typo_does_not_move_the_default_as_of_date(tmp_path):
     con.execute("insert into raw.medical_claim values ('2024-03-01', '2024-03-01'), (null, '2099-03-01')")
     con.execute("insert into raw.observation values ('2024-05-01')")
     settings = load_settings(env={"DATA_DIR": str(tmp_path)})
-    assert resolve_as_of_date(con, settings) == date.today().isoformat()
+    assert resolve_as_of_date(con, settings) == "2099-03-01"
     con.execute("delete from raw.medical_claim where claim_start_date > current_date")
     assert resolve_as_of_date(con, settings) == "2024-05-01"
     explicit = load_settings(env={"DATA_DIR": str(tmp_path), "AS_OF_DATE": "2099-12-31"})
@@ -178,8 +181,9 @@ def test_the_summary_says_which_as_of_date_and_warns_when_it_is_before_every_dat
     assert default == ["As of 2018-11-30 (the latest date loaded); the data loaded are dated 2016-03-01 to 2018-11-30."]
     con.execute("insert into raw.medical_claim values (null, '2099-03-01')")
     future = as_of_lines(con, load_settings(env={"DATA_DIR": str(tmp_path)}))
-    assert future[0].startswith(f"As of {date.today()} (today: the latest date loaded is later)")
-    assert future[1] == "  1 claim lines and observations dated after it are left out."
+    assert future[0] == "As of 2099-03-01 (the latest date loaded); the data loaded are dated 2016-03-01 to 2099-03-01."
+    assert future[1].startswith(f"  Warning: the latest date loaded is after today ({date.today()})")
+    assert "AS_OF_DATE" in future[1] and len(future) == 2
 
 
 def test_a_tin_file_saved_by_notepad_is_read(tmp_path):
