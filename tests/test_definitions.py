@@ -53,3 +53,17 @@ def test_dbt_project_parses():
     manifest = json.loads(ensure_manifest().read_text())
     models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     assert {"stg_medical_claim", "measure_cases", "score_pairs", "rehab_episodes"} <= models
+
+
+def test_the_refresh_and_refit_select_the_checks_of_the_code_labels():
+    """The code labels' dbt source tests are checks on the label assets; the label assets are written by the dbt
+    step (no step of their own), so a job that selects every asset leaves those checks out unless it names them,
+    and dagster-dbt then logged each test the build ran as an observation with a multi-line warning (a second
+    `spine-pipeline run` printed four)."""
+    from orchestration.assets.code_labels import KEYS
+    from orchestration.definitions import defs
+
+    for job in ("refresh_job", "refit_job"):
+        checks = defs.resolve_job_def(job).asset_layer.asset_graph.asset_check_keys
+        assert {c.asset_key for c in checks} >= KEYS, job
+        assert len([c for c in checks if c.asset_key in KEYS]) == 4, job

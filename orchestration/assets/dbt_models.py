@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 from dagster_dbt.asset_utils import default_metadata_from_dbt_resource_props
 
 from orchestration.assets import code_labels
@@ -117,7 +117,9 @@ class ModelNameTranslator(DagsterDbtTranslator):
         return spec
 
 
-TRANSLATOR = ModelNameTranslator()
+# dbt source tests (the code labels' keys) are checks on the label assets like any model's tests: otherwise dagster-dbt
+# logs each as an observation with a multi-line warning whenever a build runs them
+TRANSLATOR = ModelNameTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
 
 RUN_CONTEXT_ENV = "DBT_RUN_CONTEXT"
