@@ -155,6 +155,9 @@ def run_pipeline(settings: Settings, refit: bool = False) -> int:
             return _run_pipeline(settings, refit)
     except DataDirBusy as exc:
         return _busy(exc)
+    except KeyboardInterrupt:  # Ctrl-C between the jobs (inside one, Dagster ends the run: _interrupted)
+        print(INTERRUPTED, file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _run_pipeline(settings: Settings, refit: bool) -> int:
@@ -211,7 +214,11 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
         print(INTERRUPTED if _interrupted(refresh) else "The refresh run failed; see the run's logs above (or "
               "`make ui`).", file=sys.stderr)
         return EXIT_FAILED
-    print_summary(settings, len(keys), seconds)
+    try:
+        print_summary(settings, len(keys), seconds)
+    except KeyboardInterrupt:  # not INTERRUPTED: the run itself is done and published
+        print("Interrupted while printing the summary: the run finished and its publication is in place.",
+              file=sys.stderr)
     return EXIT_OK
 
 

@@ -211,3 +211,41 @@ def test_a_tin_written_as_a_yaml_number_is_refused_with_the_reason(tmp_path):
     (tmp_path / "settings.yaml").write_text("MEASURE_220_TINS:\n  - '012345670'\n  - 123456789\n")
     settings = load_settings(env={"DATA_DIR": str(tmp_path)}, config_file=tmp_path / "settings.yaml")
     assert settings.measure_220_tins == ("012345670", "123456789")
+
+
+def test_ctrl_c_between_the_jobs_says_interrupted_and_frees_the_data_dir(tmp_path, monkeypatch, capsys):
+    """A Ctrl-C that lands outside a Dagster run (between the ingest and refresh jobs, or while the summary prints)
+    showed Python's traceback; inside a run Dagster ends the run and the run says it was interrupted."""
+    from orchestration import run
+    from orchestration.data_dir_lock import data_dir_lock
+
+    landing = tmp_path / "landing" / "medical_claim"
+    landing.mkdir(parents=True)
+    (landing / "medical_claim_2024-01.csv").write_text("claim_id\n")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path / "landing"))
+    settings = load_settings()
+    run.prepare_dagster_home(settings)
+    monkeypatch.setattr(run, "import_in_background", lambda modules: None)
+    done = type("Result", (), {"success": True, "all_events": [], "get_asset_check_evaluations": lambda self: []})()
+
+    def interrupted(*_, **__):
+        raise KeyboardInterrupt
+
+    def run_pipeline() -> int:
+        try:
+            return run.run_pipeline(settings)
+        except KeyboardInterrupt:  # escaping would end pytest's own session
+            pytest.fail("the interrupt escaped run_pipeline (a traceback for the user)")
+
+    monkeypatch.setattr(run, "_execute", interrupted)
+    assert run_pipeline() == run.EXIT_FAILED
+    assert run.INTERRUPTED in capsys.readouterr().err
+    with data_dir_lock(settings.data_dir, 0):  # released: DataDirBusy otherwise
+        pass
+
+    monkeypatch.setattr(run, "_execute", lambda *a, **k: done)
+    monkeypatch.setattr(run, "print_summary", interrupted)
+    assert run_pipeline() == run.EXIT_OK
+    err = capsys.readouterr().err
+    assert "the run finished and its publication is in place" in err and run.INTERRUPTED not in err
