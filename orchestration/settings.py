@@ -363,13 +363,20 @@ class Settings:
         return value.isoformat() if isinstance(value, date) else str(value)
 
 
-def _file_text(value: Any) -> str:
-    """A settings-file value as the text an environment variable would hold."""
+# The settings whose value is a list (comma-separated in the environment; a list in a settings file)
+LIST_SETTINGS = frozenset({"MEASURE_220_TINS"})
+
+
+def _file_text(value: Any, is_list: bool = False) -> str:
+    """A settings-file value as the text an environment variable would hold. A list is refused where one value is
+    expected: `AS_OF_DATE: [2018-12-31]` was taken for its one item."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
         raise ValueError
     if isinstance(value, list):
+        if not is_list:
+            raise ValueError
         return ",".join(_file_text(v) for v in value)
     return value.isoformat() if isinstance(value, date) else str(value)
 
@@ -415,7 +422,7 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: Path | str 
         text, source, base = (env.get(setting.name) or "").strip(), "env", Path.cwd()
         if not text and setting.name in from_file:
             try:
-                text = _file_text(from_file[setting.name]).strip()
+                text = _file_text(from_file[setting.name], setting.name in LIST_SETTINGS).strip()
             except ValueError:
                 raise SettingError(f"{setting.name}={from_file[setting.name]!r} in {config_path} is not valid; "
                                    f"expected {setting.accepted}") from None

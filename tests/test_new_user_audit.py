@@ -249,3 +249,13 @@ def test_ctrl_c_between_the_jobs_says_interrupted_and_frees_the_data_dir(tmp_pat
     assert run_pipeline() == run.EXIT_OK
     err = capsys.readouterr().err
     assert "the run finished and its publication is in place" in err and run.INTERRUPTED not in err
+
+
+def test_a_list_in_a_settings_file_is_refused_where_one_value_is_expected(tmp_path):
+    """`AS_OF_DATE: [2018-12-31]` (YAML) was taken for its one item; a list stays right for MEASURE_220_TINS."""
+    (tmp_path / "listed.yaml").write_text("AS_OF_DATE: [2018-12-31]\n")
+    with pytest.raises(SettingError, match=r"AS_OF_DATE=.* is not valid; expected a date YYYY-MM-DD"):
+        load_settings(env={"DATA_DIR": str(tmp_path)}, config_file=tmp_path / "listed.yaml")
+    (tmp_path / "tins.yaml").write_text('MEASURE_220_TINS: ["123456789", "98-7654321"]\n')
+    settings = load_settings(env={"DATA_DIR": str(tmp_path)}, config_file=tmp_path / "tins.yaml")
+    assert settings.measure_220_tins == ("123456789", "987654321")
