@@ -124,3 +124,20 @@ def spark_warehouse(tmp_path_factory) -> SparkWarehouse:
     warehouse = SparkWarehouse(tmp_path_factory.mktemp("spark_data"))
     yield warehouse
     stop_spark()
+
+
+@pytest.fixture
+def one_delivery_settings(tmp_path: Path, monkeypatch):
+    """The settings of a DATA_DIR with its Dagster home prepared and a landing folder of one (header-only) claims
+    delivery, for tests of the run's orchestration that stub its jobs."""
+    from orchestration.run import prepare_dagster_home
+    from orchestration.settings import load_settings
+
+    landing = tmp_path / "landing" / "medical_claim"
+    landing.mkdir(parents=True)
+    (landing / "medical_claim_2024-01.csv").write_text("claim_id\n")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path / "landing"))
+    settings = load_settings()
+    prepare_dagster_home(settings)
+    return settings

@@ -368,14 +368,15 @@ sys.exit(6)
     assert waited.returncode == 6 and "thread finished" in waited.stdout and "returned" in waited.stdout
 
 
-def test_the_run_imports_the_checks_and_fit_libraries_in_the_background_before_ingestion(tmp_path, monkeypatch):
+def test_the_run_imports_the_checks_and_fit_libraries_in_the_background_before_ingestion(one_delivery_settings,
+                                                                                        monkeypatch):
     """Round 4: Great Expectations (and statsmodels for a refit) are imported in a thread while the ingestion runs
     (mostly DuckDB, outside the GIL), not by the first check after it; the modules named are those the checks and
     the fit import."""
     import re
 
     from orchestration import run
-    from orchestration.settings import PROJECT_ROOT, load_settings
+    from orchestration.settings import PROJECT_ROOT
 
     for module, names in (("orchestration/quality/validate.py", run.CHECK_IMPORTS),
                           ("orchestration/quality/data_docs.py", run.CHECK_IMPORTS),
@@ -384,13 +385,7 @@ def test_the_run_imports_the_checks_and_fit_libraries_in_the_background_before_i
                                   (PROJECT_ROOT / module).read_text(), re.M))
         assert imported and imported <= set(names), (module, imported)
 
-    landing = tmp_path / "landing" / "medical_claim"
-    landing.mkdir(parents=True)
-    (landing / "medical_claim_2024-01.csv").write_text("claim_id\n")
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LANDING_DIR", str(tmp_path / "landing"))
-    settings = load_settings()
-    run.prepare_dagster_home(settings)
+    settings = one_delivery_settings
     order, import_in_background = [], run.import_in_background
     monkeypatch.setattr(run, "import_in_background", lambda modules: order.append(("imports", modules)))
     monkeypatch.setattr(run, "_execute", lambda defs, job, *a, **k: order.append(("job", job))

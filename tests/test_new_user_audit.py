@@ -213,19 +213,14 @@ def test_a_tin_written_as_a_yaml_number_is_refused_with_the_reason(tmp_path):
     assert settings.measure_220_tins == ("012345670", "123456789")
 
 
-def test_ctrl_c_between_the_jobs_says_interrupted_and_frees_the_data_dir(tmp_path, monkeypatch, capsys):
+def test_ctrl_c_between_the_jobs_says_interrupted_and_frees_the_data_dir(one_delivery_settings, monkeypatch,
+                                                                          capsys):
     """A Ctrl-C that lands outside a Dagster run (between the ingest and refresh jobs, or while the summary prints)
     showed Python's traceback; inside a run Dagster ends the run and the run says it was interrupted."""
     from orchestration import run
     from orchestration.data_dir_lock import data_dir_lock
 
-    landing = tmp_path / "landing" / "medical_claim"
-    landing.mkdir(parents=True)
-    (landing / "medical_claim_2024-01.csv").write_text("claim_id\n")
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LANDING_DIR", str(tmp_path / "landing"))
-    settings = load_settings()
-    run.prepare_dagster_home(settings)
+    settings = one_delivery_settings
     monkeypatch.setattr(run, "import_in_background", lambda modules: None)
     done = type("Result", (), {"success": True, "all_events": [], "get_asset_check_evaluations": lambda self: []})()
 
