@@ -85,7 +85,7 @@ INTERRUPTED = ("Interrupted (Ctrl-C or SIGTERM): nothing new was published, the 
 def _interrupted(result) -> bool:
     """Whether the run ended because the process was interrupted (Dagster turns SIGINT and SIGTERM into an error
     in the step that was running), rather than because a step failed."""
-    for event in getattr(result, "all_events", ()):
+    for event in result.all_events:
         error = getattr(event.event_specific_data, "error", None)
         if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
             return True
@@ -248,15 +248,21 @@ def _by_rule(con, table: str, kind: str) -> str:
     return ", ".join(f"{rule} {n:,}" for rule, n in rows)
 
 
+# Every dated row the as-of date applies to: claim lines (their service date) and observations
+_DATED_ROWS = """
+    select coalesce(claim_line_start_date, claim_start_date) as d from raw.medical_claim
+    union all select observation_date from raw.observation"""
+
+
 def as_of_lines(con, settings: Settings) -> list[str]:
     """Which as-of date the published figures are for and why, and a warning when it leaves out every date
-    loaded (an AS_OF_DATE before the data publishes empty tables) or some of them (data after it are ignored)."""
+    loaded (an AS_OF_DATE before the data publishes empty tables) or some of them (data after it are ignored).
+    One pass over the dated rows (a second for the default date, resolve_as_of_date's own)."""
     from orchestration.resources import resolve_as_of_date
 
-    first, last = con.execute("""
-        select min(d), max(d) from (
-            select coalesce(claim_line_start_date, claim_start_date) as d from raw.medical_claim
-            union all select observation_date from raw.observation) as dated""").fetchone()
+    later = f"count(*) filter (where d > date '{settings.as_of_date.isoformat()}')" if settings.as_of_date else "0"
+    first, last, later = con.execute(
+        f"select min(d), max(d), {later} from ({_DATED_ROWS}) as dated").fetchone()
     if last is None:
         return []
     as_of = date.fromisoformat(resolve_as_of_date(con, settings))
@@ -268,12 +274,7 @@ def as_of_lines(con, settings: Settings) -> list[str]:
     if as_of < first:
         lines.append(f"  Warning: the as-of date is before every date loaded: nothing was measured or counted, "
                      f"the code and measure tables are published empty. Set AS_OF_DATE between {first} and {last}.")
-    elif as_of < last:
-        later = con.execute(f"""
-            select count(*) from (
-                select coalesce(claim_line_start_date, claim_start_date) as d from raw.medical_claim
-                union all select observation_date from raw.observation) as dated
-            where d > date '{as_of.isoformat()}'""").fetchone()[0]
+    elif later:
         lines.append(f"  {later:,} claim lines and observations dated after it are left out.")
     return lines
 

@@ -71,6 +71,14 @@ def _iso_date(text: str, *_) -> date:
     return date.fromisoformat(text)
 
 
+def parse_tin(text: str) -> str:
+    """One TIN as the warehouse holds it: 9 digits, hyphens and blanks left out. ValueError otherwise."""
+    tin = re.sub(r"[\s-]", "", text)
+    if not re.fullmatch(r"\d{9}", tin):
+        raise ValueError(f"{text.strip()!r} is not a TIN")
+    return tin
+
+
 def _tin_list(text: str, base: Path, _: dict) -> tuple[str, ...]:
     """Comma-separated TINs, or @FILE with one per line (# comments); hyphens and blanks are ignored."""
     if text.startswith("@"):
@@ -81,12 +89,8 @@ def _tin_list(text: str, base: Path, _: dict) -> tuple[str, ...]:
         text = ",".join(lines)
     tins = []
     for item in text.split(","):
-        tin = re.sub(r"[\s-]", "", item)
-        if not tin:
-            continue
-        if not re.fullmatch(r"\d{9}", tin):
-            raise ValueError(f"{item.strip()!r} is not a TIN")
-        tins.append(tin)
+        if item.strip():
+            tins.append(parse_tin(item))
     if not tins:
         raise ValueError("no TIN listed")
     return tuple(dict.fromkeys(tins))

@@ -389,7 +389,7 @@ def test_the_run_imports_the_checks_and_fit_libraries_in_the_background_before_i
     order, import_in_background = [], run.import_in_background
     monkeypatch.setattr(run, "import_in_background", lambda modules: order.append(("imports", modules)))
     monkeypatch.setattr(run, "_execute", lambda defs, job, *a, **k: order.append(("job", job))
-                        or type("Result", (), {"success": False})())
+                        or type("Result", (), {"success": False, "all_events": []})())
     assert run._run_pipeline(settings, refit=False) == run.EXIT_FAILED
     assert order == [("imports", run.CHECK_IMPORTS + run.FIT_IMPORTS), ("job", "ingest_job")]
 

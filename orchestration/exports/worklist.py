@@ -8,7 +8,6 @@ outputs, readable by its owner only, and replaced atomically (a reader never see
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.exports import EXIT_BAD_ARGUMENT, ExportError, busy_or_missing, private_csv, spark_extract
-from orchestration.settings import Settings, is_published_path
+from orchestration.settings import Settings, is_published_path, parse_tin
 
 WORKLIST = "marts.follow_up_worklist"
 COUNTS = "marts.follow_up_counts"
@@ -133,7 +132,8 @@ def run(settings: Settings, out: str | None, tin: str | None, due_within: int | 
         destination = check_destination(Path(out), settings)
         with connect(settings) as con:
             exported = write_worklist(con, destination, tin, due_within)
-            tins = [r[0] for r in con.execute(f"select distinct tin from {WORKLIST} order by 1").fetchall()]
+            tins = [] if tin is None else [
+                r[0] for r in con.execute(f"select distinct tin from {WORKLIST} order by 1").fetchall()]
     except ExportError as exc:
         print(f"spine-pipeline worklist: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -148,7 +148,7 @@ def run(settings: Settings, out: str | None, tin: str | None, due_within: int | 
 
 def _tin(text: str) -> str:
     """--tin as the warehouse holds TINs: 9 digits, hyphens and blanks left out (as in MEASURE_220_TINS)."""
-    tin = re.sub(r"[\s-]", "", text)
-    if not re.fullmatch(r"\d{9}", tin):
-        raise ExportError(f"--tin {text!r} is not a TIN (9 digits; hyphens and blanks are ignored)")
-    return tin
+    try:
+        return parse_tin(text)
+    except ValueError:
+        raise ExportError(f"--tin {text!r} is not a TIN (9 digits; hyphens and blanks are ignored)") from None
