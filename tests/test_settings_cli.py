@@ -168,6 +168,7 @@ def warehouse_with_cases(tmp_path) -> Path:
 
 def test_export_cases_writes_the_case_table_of_one_measure(warehouse_with_cases, tmp_path):
     out = tmp_path / "exports" / "cases_220.csv"
+    out.parent.mkdir()  # an export never creates folders (a mistyped path is refused: test_follow_up_worklist_export)
     result = cli("export-cases", str(out), "--measure", "220", env={"DATA_DIR": str(warehouse_with_cases)})
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(out.open()))
