@@ -107,3 +107,32 @@ def test_a_claim_line_number_zero_or_negative_is_a_line_number(tmp_path, line_nu
     assert (report.loaded, report.quarantined, report.warned_by_rule.get("bad_number")) == (2, 0, None)
     assert con.execute("select claim_line_number from raw.medical_claim order by 1").fetchall() == [
         (int(line_number),), (1,)]
+
+
+def test_a_date_with_a_time_and_an_offset_is_the_date_as_written_in_csv(tmp_path):
+    """A score at 23:30 New York time is dated that day (the source's local date), not the next UTC day: a window
+    edge (day +140) must not move with the time of day."""
+    con, report = _load(tmp_path, "observation", OBSERVATION, [
+        "O1,P1,2024-03-01T23:30:00-05:00,72514-3,,7",
+        "O2,P1,2024-03-01T02:00:00Z,72514-3,,7",
+        "O3,P1,2024-03-01 23:59:59,72514-3,,7",
+    ])
+    assert report.loaded == 3
+    assert con.execute("select distinct observation_date::varchar from raw.observation").fetchall() == [("2024-03-01",)]
+
+
+@pytest.mark.parametrize("machine_time_zone", ["UTC", "America/New_York", "Asia/Tokyo"])
+def test_a_parquet_timestamp_with_time_zone_gives_the_same_date_on_every_machine(tmp_path, machine_time_zone):
+    """Parquet stores a zoned timestamp as an instant; DuckDB renders it as text in the session's TimeZone, so the
+    date depended on the machine the pipeline ran on. It is read as its UTC date-time whatever the machine."""
+    path = tmp_path / "2024-03" / "observation" / "2024-03.parquet"
+    path.parent.mkdir(parents=True)
+    with duckdb.connect() as writer:
+        writer.execute(f"""copy (select 'O1' as observation_id, 'P1' as person_id,
+                                        timestamptz '2024-03-01 23:30:00-05:00' as observation_date,
+                                        '72514-3' as source_code, '7' as result) to '{path}'""")
+    con = duckdb.connect()
+    con.execute(f"set TimeZone = '{machine_time_zone}'")
+    report = load_delivery(con, "observation", "2024-03", [path], tmp_path / "2024-03")
+    assert report.loaded == 1
+    assert con.execute("select observation_date::varchar from raw.observation").fetchall() == [("2024-03-02",)]
