@@ -136,3 +136,11 @@ def test_a_parquet_timestamp_with_time_zone_gives_the_same_date_on_every_machine
     report = load_delivery(con, "observation", "2024-03", [path], tmp_path / "2024-03")
     assert report.loaded == 1
     assert con.execute("select observation_date::varchar from raw.observation").fetchall() == [("2024-03-02",)]
+
+
+def test_a_line_repeated_with_its_identifiers_padded_is_a_duplicate_not_a_second_version(tmp_path):
+    """Identifiers compare without their padding everywhere: as keys, and when an exact copy is recognised."""
+    con, report = _load(tmp_path, "medical_claim",
+                        "claim_id,claim_line_number,person_id,claim_start_date,hcpcs_code,diagnosis_code_1",
+                        ["C1,1,P1,2024-03-01,63030,M51.16", " C1 ,1,P1 ,2024-03-01,63030,M51.16"])
+    assert (report.loaded, report.by_rule) == (1, {"duplicate_line": 1})

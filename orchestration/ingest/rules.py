@@ -191,6 +191,12 @@ def loaded_expr(c: Column, d: Dialect = DUCKDB) -> str:
     return typed_expr(c.name, c.type, d)
 
 
+def _compared(c: Column, d: Dialect, alias: str = "") -> str:
+    """A delivered value as rows are compared for exact copies and versions: identifiers without their padding."""
+    value = f"{alias}{d.q(c.name)}"
+    return f"nullif(trim({value}), '')" if c.identifier else value
+
+
 def typed_expr(col: str, duck_type: str, d: Dialect = DUCKDB, trim: bool = True) -> str:
     """The typed value of a delivered VARCHAR (NULL when empty; rules have already rejected bad values)."""
     value = f"nullif(trim({d.q(col)}), '')" if trim else d.q(col)
@@ -418,7 +424,8 @@ def violations_query(contract: TableContract, stage: str, d: Dialect = DUCKDB, p
     64-bit hash of all columns is computed once: exact duplicates are found among rows sharing it (then compared
     column by column), and versions of a key are told apart by it.
     """
-    cols = ", ".join(d.q(n) for n in contract.names)
+    # rows are compared as they would load: an identifier without its padding (' C1' repeats 'C1')
+    cols = ", ".join(_compared(c, d) for c in contract.columns)
     checks = [("duplicate_line", ERROR, "", "_dup._line_number IS NOT NULL",
                "'exact duplicate of an earlier line of this delivery'"),
               _control_character_check(contract, d), *_column_checks(contract, d)]
@@ -433,7 +440,8 @@ def violations_query(contract: TableContract, stage: str, d: Dialect = DUCKDB, p
     first = d.first("failures")
     part = f"{partition}, " if partition else ""  # an exact duplicate is one of the same delivery
     same_part = f" AND _dup_hash.{partition} = _h.{partition}" if partition else ""
-    same_line = ", ".join(f"_s.{d.q(n)}" for n in [*([partition] if partition else []), *contract.names])
+    same_line = ", ".join([*([f"_s.{d.q(partition)}"] if partition else []),
+                           *(_compared(c, d, "_s.") for c in contract.columns)])
     return f"""
         WITH _hashed AS {d.materialized} (
             SELECT _source_file, _line_number, {part}{d.row_hash(cols)} AS _row_hash{''.join(key)} FROM {stage}
