@@ -32,6 +32,7 @@ class Column:
     #                            WARN loads the line with this value NULL and counts it
     stands_in_for: str | None = None  # used only when that column is empty: its ERROR checks apply only then
     code_shape: str | None = None  # "hcpcs" or "icd10": the shape a code must have (ingest/rules.py)
+    identifier: bool = False  # loaded without surrounding blanks (' 123' is person 123), blank as NULL; case kept
     aliases: tuple[str, ...] = ()  # older Tuva releases' names, accepted on read
     description: str = ""
     tuva: str = ""  # the severity Tuva's input layer declares for the column's value tests
@@ -74,14 +75,14 @@ MEDICAL_CLAIM = TableContract(
     grain="one row per claim line: claim_id + claim_line_number (+ data_source)",
     key=("claim_id", "claim_line_number"),
     columns=(
-        Column("claim_id", _V, True, if_empty=ERROR, description="claim identifier", tuva=_KEY),
+        Column("claim_id", _V, True, if_empty=ERROR, identifier=True, description="claim identifier", tuva=_KEY),
         Column("claim_line_number", _I, True, if_empty=ERROR, if_malformed=ERROR,
                description="line number within the claim", tuva=_KEY),
         Column("claim_type", _V, description="professional / institutional / undetermined",
                tuva="not_null, accepted_values: warn"),
-        Column("person_id", _V, True, if_empty=ERROR, aliases=("patient_id",),
+        Column("person_id", _V, True, if_empty=ERROR, aliases=("patient_id",), identifier=True,
                description="person identifier (never published)", tuva="not_null: warn", note=_UNATTRIBUTABLE),
-        Column("member_id", _V, description="payer member id (never published)"),
+        Column("member_id", _V, identifier=True, description="payer member id (never published)"),
         Column("payer", _V, description="payer name as delivered; normalized in staging"),
         Column("plan", _V),
         Column("claim_start_date", _D, True, if_empty=ERROR, if_malformed=ERROR,
@@ -101,11 +102,11 @@ MEDICAL_CLAIM = TableContract(
                tuva="not_null, length 5: warn",
                note="institutional and DME lines often have none: the line still brings its diagnoses"),
         *(Column(f"hcpcs_modifier_{i}", _V) for i in range(1, MAX_MODIFIERS + 1)),
-        Column("rendering_npi", _V, description="10-digit NPI with Luhn check digit"),
-        Column("rendering_tin", _V, description="9-digit TIN of the rendering clinician's group",
+        Column("rendering_npi", _V, identifier=True, description="10-digit NPI with Luhn check digit"),
+        Column("rendering_tin", _V, identifier=True, description="9-digit TIN of the rendering clinician's group",
                tuva="warn when 100% null"),
-        Column("billing_npi", _V),
-        Column("billing_tin", _V),
+        Column("billing_npi", _V, identifier=True),
+        Column("billing_tin", _V, identifier=True),
         Column("paid_amount", _MONEY, tuva="numeric: warn"),
         Column("allowed_amount", _MONEY, tuva="numeric: warn"),
         Column("charge_amount", _MONEY, tuva="numeric: warn"),
@@ -124,8 +125,8 @@ ELIGIBILITY = TableContract(
     grain="one row per person and enrollment span",
     key=("person_id", "enrollment_start_date", "payer", "plan"),
     columns=(
-        Column("person_id", _V, True, if_empty=ERROR, aliases=("patient_id",), tuva=_KEY),
-        Column("member_id", _V),
+        Column("person_id", _V, True, if_empty=ERROR, aliases=("patient_id",), identifier=True, tuva=_KEY),
+        Column("member_id", _V, identifier=True),
         Column("gender", _V, description="male / female / unknown", tuva="not_null, accepted_values: warn"),
         Column("birth_date", _D, True, if_empty=WARN, tuva="not_null, of type date: warn",
                note="the span still gives the payer type; the person's age comes from another span or is unknown"),
@@ -145,11 +146,11 @@ OBSERVATION = TableContract(
     grain="one row per observation (a score on a date)",
     key=("observation_id",),
     columns=(
-        Column("observation_id", _V, tuva="not_null, unique: error",
+        Column("observation_id", _V, identifier=True, tuva="not_null, unique: error",
                note="optional here: scores from a registry often carry no id; a repeated id keeps its latest version"),
-        Column("person_id", _V, True, if_empty=ERROR, aliases=("patient_id",), tuva="not_null: warn",
+        Column("person_id", _V, True, if_empty=ERROR, aliases=("patient_id",), identifier=True, tuva="not_null: warn",
                note="a score of nobody pairs with nothing"),
-        Column("encounter_id", _V),
+        Column("encounter_id", _V, identifier=True),
         Column("observation_date", _D, True, if_empty=ERROR, if_malformed=ERROR,
                tuva="of type date: warn; warn when 100% null", note="an undated score falls in no window"),
         Column("observation_type", _V),
@@ -176,11 +177,11 @@ PROVIDER = TableContract(
     key=("npi",),
     optional_table=True,
     columns=(
-        Column("npi", _V, True, if_empty=ERROR),
+        Column("npi", _V, True, if_empty=ERROR, identifier=True),
         Column("primary_taxonomy_code", _V, True, if_empty=ERROR, aliases=("taxonomy_code",),
                description="NUCC code", note="the row's only use is the NPI's taxonomy"),
         Column("provider_organization_name", _V),
-        Column("tin", _V),
+        Column("tin", _V, identifier=True),
     ),
 )
 

@@ -28,3 +28,5 @@ def test_measure_459_dbt_unit_tests_pass(dbt_warehouse):
     # several performance years in one run (issue 13)
     assert "pairs_each_case_uses_its_own_years_row_and_value_set" in result.stdout
     assert "pairs_outcome_by_year_threshold_and_not_eligible_first" in result.stdout
+    # the session 8 conformance audit (docs/measures_review.md)
+    assert "spec_audit_pairs_performance_year_at_the_window_end_and_leap_day_windows" in result.stdout

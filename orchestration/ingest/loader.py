@@ -38,8 +38,8 @@ from orchestration.ingest.rules import (
     INSTRUMENTS_SEED,
     MALFORMED_RULES,
     load_instruments,
+    loaded_expr,
     q,
-    typed_expr,
     violations_query,
 )
 from orchestration.raw_schema import create_raw_tables, quarantine_table, raw_table, warnings_table
@@ -230,7 +230,7 @@ def _typed_columns(contract: TableContract) -> str:
     """Typed values; a value a WARN rule found malformed is loaded as NULL (the warning names it)."""
     out = []
     for c in contract.columns:
-        typed = typed_expr(c.name, c.type)
+        typed = loaded_expr(c)
         out.append(f"CASE WHEN list_contains(_f._malformed, '{c.name}') THEN NULL ELSE {typed} END"
                    if c.checked else typed)
     return ", ".join(out)

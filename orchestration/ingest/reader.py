@@ -105,16 +105,21 @@ def _unique_names(path: Path, contract: TableContract, header: list[str]) -> lis
     return names
 
 
-def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    return [row[0] for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
+def parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+    return {row[0]: row[1] for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()}
 
 
-def _stage_select(contract: TableContract, shape: FileShape, source_alias: str) -> str:
+def _stage_select(contract: TableContract, shape: FileShape, source_alias: str,
+                  types: dict[str, str] | None = None) -> str:
+    """Every contract column as text. A zoned Parquet timestamp (an instant) is written as its UTC date-time: as
+    text in the session's TimeZone its date would depend on the machine the pipeline runs on."""
     cols = []
     for col in contract.names:
         delivered = shape.column_map.get(col)
-        cols.append(f"CAST({source_alias}.{q(delivered)} AS VARCHAR) AS {q(col)}" if delivered
-                    else f"CAST(NULL AS VARCHAR) AS {q(col)}")
+        value = f"{source_alias}.{q(delivered)}" if delivered else "NULL"
+        if delivered and (types or {}).get(delivered) == "TIMESTAMP WITH TIME ZONE":
+            value = f"timezone('UTC', {value})"
+        cols.append(f"CAST({value} AS VARCHAR) AS {q(col)}")
     return ", ".join(cols)
 
 
@@ -187,11 +192,12 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
 
 def stage_parquet(con, contract: TableContract, path: Path, rel: str, file_hash: str) -> FileShape:
     try:
-        shape = map_columns(path, contract, parquet_columns(con, path))
+        types = parquet_types(con, path)
+        shape = map_columns(path, contract, list(types))
         con.execute(
             f"""
             INSERT INTO {STAGE_TABLE}
-            SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.file_row_number + 1
+            SELECT {_stage_select(contract, shape, '_src', types)}, $rel, $hash, _src.file_row_number + 1
             FROM read_parquet($path, file_row_number = true) AS _src
             """,
             {"rel": rel, "hash": file_hash, "path": str(path)},

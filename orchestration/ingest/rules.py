@@ -31,6 +31,7 @@ RULES = (
     "unknown_code_format",
     "non_numeric_score",
     "score_out_of_range",
+    "score_precision",
     "conflicting_versions",
 )
 # The rules of a value that is present but not of its column's type or shape: at WARN it loads as NULL.
@@ -49,7 +50,11 @@ ISO_DATE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d
 HCPCS_SHAPE = r"^[A-Za-z0-9]{5}$"
 # ICD-10-CM: letter, digit, alphanumeric, then up to 4 alphanumerics after an optional dot.
 ICD10_SHAPE = r"^[A-Za-z][0-9][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$"
-SCORE_TYPE = "DECIMAL(9,3)"  # the type staging gives scores
+SCORE_DECIMALS = 3
+SCORE_TYPE = f"DECIMAL(9,{SCORE_DECIMALS})"  # the type staging gives scores
+# A number followed by a unit word or a percent sign ('7 points', '45%'): a score, as staging's parse_score macro
+# (dbt_project/macros/parse_score.sql) reads it, so the quarantine judges the value the measures would use.
+SCORE_WITH_UNIT = r"^\s*([+-]?[0-9]+(\.[0-9]+)?)\s*(%|[A-Za-z]+\.?)\s*$"
 CODE_SHAPES = {"hcpcs": (HCPCS_SHAPE, "is not 5 alphanumerics"),
                "icd10": (ICD10_SHAPE, "does not have the ICD-10-CM shape")}
 INTEGER_TYPES = ("INTEGER", "BIGINT", "SMALLINT")
@@ -170,12 +175,26 @@ def _breaks_integer(col: str, duck_type: str, d: Dialect = DUCKDB) -> str:
             f"{d.full_match(f'trim({d.q(col)})', INTEGER_TEXT)} AND {typed_expr(col, duck_type, d)} IS NOT NULL, false)")
 
 
-def _strict_typed(col: str, duck_type: str, d: Dialect = DUCKDB) -> str:
+def _strict_typed(c: Column, d: Dialect = DUCKDB) -> str:
     """The typed value a row loads with, NULL where the value breaks its rule (so it never joins a key)."""
-    if duck_type in INTEGER_TYPES:
-        return (f"CASE WHEN {d.full_match(f'trim({d.q(col)})', INTEGER_TEXT)} "
-                f"THEN {typed_expr(col, duck_type, d)} END")
-    return typed_expr(col, duck_type, d)
+    if c.type in INTEGER_TYPES:
+        return (f"CASE WHEN {d.full_match(f'trim({d.q(c.name)})', INTEGER_TEXT)} "
+                f"THEN {typed_expr(c.name, c.type, d)} END")
+    return loaded_expr(c, d)
+
+
+def loaded_expr(c: Column, d: Dialect = DUCKDB) -> str:
+    """The value a column loads with: typed; an identifier without surrounding blanks (a CSV's padding is no part
+    of it: ' 123' and '123' are one person), a blank one NULL (no id), its case kept."""
+    if c.identifier and c.type == "VARCHAR":
+        return f"nullif(trim({d.q(c.name)}), '')"
+    return typed_expr(c.name, c.type, d)
+
+
+def _compared(c: Column, d: Dialect, alias: str = "") -> str:
+    """A delivered value as rows are compared for exact copies and versions: identifiers without their padding."""
+    value = f"{alias}{d.q(c.name)}"
+    return f"nullif(trim({value}), '')" if c.identifier else value
 
 
 def typed_expr(col: str, duck_type: str, d: Dialect = DUCKDB, trim: bool = True) -> str:
@@ -250,8 +269,14 @@ def _control_character_check(contract: TableContract, d: Dialect = DUCKDB) -> tu
     return ("control_character", ERROR, "", cond, reason)
 
 
+def _score(d: Dialect, duck_type: str) -> str:
+    """The result as staging parses it (parse_score): a number, else a number with a unit word."""
+    return (f"coalesce(try_cast(trim(result) AS {duck_type}), "
+            f"try_cast(regexp_extract(result, {d.regex(SCORE_WITH_UNIT)}, 1) AS {duck_type}))")
+
+
 def _score_checks(d: Dialect = DUCKDB) -> list[tuple[str, str, str, str, str]]:
-    score = f"try_cast(trim(result) AS {SCORE_TYPE})"
+    score, exact = _score(d, SCORE_TYPE), _score(d, "DECIMAL(38,10)")
     instrument_row = "_instr.instrument IS NOT NULL AND nullif(trim(result), '') IS NOT NULL"
     return [
         ("non_numeric_score", ERROR, "result", f"{instrument_row} AND {score} IS NULL",
@@ -260,20 +285,42 @@ def _score_checks(d: Dialect = DUCKDB) -> list[tuple[str, str, str, str, str]]:
          f"{instrument_row} AND ({score} < _instr.min_score OR {score} > _instr.max_score)",
          "'result ' || trim(result) || ' is outside the ' || _instr.instrument || ' range ' "
          "|| _instr.min_score || '..' || _instr.max_score"),
+        # 3.0004 kept as 3.000 would meet "post-op <= 3.0": a score is kept exactly or not at all
+        ("score_precision", ERROR, "result", f"{instrument_row} AND {exact} <> {score}",
+         f"'result ' || chr(39) || trim(result) || chr(39) || ' has more decimals than the {SCORE_DECIMALS} a ' "
+         "|| _instr.instrument || ' score keeps: it would be rounded'"),
     ]
+
+
+def _code_key(column: str) -> str:
+    """An observation code as staging matches it (macro normalize_observation_code): upper case, without blanks
+    or hyphens, so that 72514-3 and 725143 are one code."""
+    return f"upper(replace(replace(trim({column}), '-', ''), ' ', ''))"
 
 
 def instruments_sql(source: str) -> str:
     """The instrument ranges (the dbt seed's columns, as text in `source`): the quarantine and the models share one
-    source."""
-    return (f"SELECT upper(trim(code)) AS code, instrument, CAST(min_score AS {SCORE_TYPE}) AS min_score, "
-            f"CAST(max_score AS {SCORE_TYPE}) AS max_score FROM {source}")
+    source. One row per code key staging recognises (stg_observation): the code without hyphens or blanks, and
+    for a LOINC code also its number without the check digit."""
+    columns = f"instrument, CAST(min_score AS {SCORE_TYPE}) AS min_score, CAST(max_score AS {SCORE_TYPE}) AS max_score"
+    loinc_number = _code_key("regexp_replace(code, '-.*$', '')")
+    return (f"SELECT DISTINCT * FROM (SELECT {_code_key('code')} AS code, {columns} FROM {source} UNION ALL "
+            f"SELECT {loinc_number} AS code, {columns} FROM {source} "
+            "WHERE lower(code_system) = 'loinc') AS _codes")
+
+
+def _instrument_join() -> str:
+    """The instrument of an observation row, as staging resolves it: by normalized_code when that code is an
+    instrument's, else by source_code (a normalized code the seed does not know hides nothing)."""
+    return (f"LEFT JOIN {INSTRUMENTS_TABLE} AS _instr_n ON _instr_n.code = {_code_key('normalized_code')} "
+            f"LEFT JOIN {INSTRUMENTS_TABLE} AS _instr ON _instr.code = "
+            f"coalesce(_instr_n.code, {_code_key('source_code')})")
 
 
 def load_instruments(con: duckdb.DuckDBPyConnection) -> None:
     """The instrument ranges come from the dbt seed, so the quarantine and the models share one source."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {INSTRUMENTS_TABLE} AS "
-                + instruments_sql("read_csv(?, header = true, all_varchar = true)"), [str(INSTRUMENTS_SEED)])
+                + instruments_sql("read_csv($seed, header = true, all_varchar = true)"), {"seed": str(INSTRUMENTS_SEED)})
 
 
 def _priority(check: tuple[str, str, str, str, str]) -> tuple[int, int]:
@@ -377,23 +424,24 @@ def violations_query(contract: TableContract, stage: str, d: Dialect = DUCKDB, p
     64-bit hash of all columns is computed once: exact duplicates are found among rows sharing it (then compared
     column by column), and versions of a key are told apart by it.
     """
-    cols = ", ".join(d.q(n) for n in contract.names)
+    # rows are compared as they would load: an identifier without its padding (' C1' repeats 'C1')
+    cols = ", ".join(_compared(c, d) for c in contract.columns)
     checks = [("duplicate_line", ERROR, "", "_dup._line_number IS NOT NULL",
                "'exact duplicate of an earlier line of this delivery'"),
               _control_character_check(contract, d), *_column_checks(contract, d)]
     join = ""
     if contract.name == "observation":
         checks += _score_checks(d)
-        join = (f"LEFT JOIN {INSTRUMENTS_TABLE} AS _instr ON _instr.code = "
-                "upper(trim(coalesce(nullif(trim(normalized_code), ''), source_code)))")
+        join = _instrument_join()
     checks.sort(key=_priority)
     record = d.record_json(contract.names)
     version_ctes, rows = _conflicting_versions(contract, stage, record, d, partition)
-    key = [f", {_strict_typed(k, contract.column(k).type, d)} AS _k{i}" for i, k in enumerate(_version_key(contract))]
+    key = [f", {_strict_typed(contract.column(k), d)} AS _k{i}" for i, k in enumerate(_version_key(contract))]
     first = d.first("failures")
     part = f"{partition}, " if partition else ""  # an exact duplicate is one of the same delivery
     same_part = f" AND _dup_hash.{partition} = _h.{partition}" if partition else ""
-    same_line = ", ".join(f"_s.{d.q(n)}" for n in [*([partition] if partition else []), *contract.names])
+    same_line = ", ".join([*([f"_s.{d.q(partition)}"] if partition else []),
+                           *(_compared(c, d, "_s.") for c in contract.columns)])
     return f"""
         WITH _hashed AS {d.materialized} (
             SELECT _source_file, _line_number, {part}{d.row_hash(cols)} AS _row_hash{''.join(key)} FROM {stage}

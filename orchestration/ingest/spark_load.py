@@ -38,7 +38,7 @@ from orchestration.ingest.rules import (
     MALFORMED_RULES,
     SPARK,
     instruments_sql,
-    typed_expr,
+    loaded_expr,
     violations_query,
 )
 from orchestration.raw_schema import create_raw_tables, quarantine_table, raw_table, warnings_table
@@ -51,7 +51,7 @@ def _typed_columns(contract: TableContract) -> str:
     """Typed values; a value a WARN rule found malformed is loaded as NULL (the warning names it)."""
     out = []
     for c in contract.columns:
-        typed = typed_expr(c.name, c.type, SPARK)
+        typed = loaded_expr(c, SPARK)
         value = (f"CASE WHEN array_contains(_f._malformed, '{c.name}') THEN NULL ELSE {typed} END"
                  if c.checked else typed)
         out.append(f"CAST({value} AS {SPARK.type(c.type)}) AS {SPARK.q(c.name)}")
