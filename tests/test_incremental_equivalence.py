@@ -2,8 +2,10 @@
 
 Run A: the pipeline on every month but the last, then again once the last month arrives, together with a late
 correction of an older claims delivery of the previous year (lines removed, a code changed, a line now
-quarantined, a line added) and an enrollment change that touches no claim line (a person without claims in the
-new month whose span's payer type now reads Medicare Advantage). The second run loads only what changed, builds
+quarantined, a line added), a late correction of a second-quarter delivery of the new month's year (a code no
+other line has given to a few of its second-quarter lines: the code tables by quarter rebuild that quarter and
+the year, and keep the year's other quarters) and an enrollment change that touches no claim line (a person
+without claims in the new month whose span's payer type now reads Medicare Advantage). The second run loads only what changed, builds
 the claim staging incrementally and publishes by period: it suppresses again only the units (a code's year, ...)
 whose exact rows changed and takes the others from the first run's publication. Run B: the pipeline once, from
 scratch, on the final landing folder, with the risk-model version run A fitted (the refresh applies a version; it
@@ -35,10 +37,15 @@ SEED = 16
 # two years: the late correction touches the first, the new month the second
 WINDOW = ("2023-07-01", "2024-12-31")
 MONTHLY = ("medical_claim", "eligibility", "observation")
-# the claim staging without lineage (the load times of run B's rows differ from run A's)
-# the code tables rebuilt by unit (code, year) on an incremental build (macros/reporting_units.sql)
+# the code tables rebuilt by unit (code, year) on an incremental build (macros/reporting_units.sql); the first
+# four by quarter (code_modifiers is small, and its modifiers join would be read twice): a touched year's untouched
+# quarters keep their rows
 BY_UNIT = ("code_overview", "code_by_payer", "code_by_place_of_service", "code_by_provider_taxonomy", "code_modifiers",
            "code_related_diagnoses", "code_related_procedures")
+BY_QUARTER = BY_UNIT[:4]
+# the code the second-quarter correction gives to a few lines; the generator bills it nowhere
+QUARTER_ONLY_CODE = "G0283"
+# the claim staging without lineage (the load times of run B's rows differ from run A's)
 STAGING = {
     "staging.stg_medical_claim": "*",
     "staging.stg_claim_diagnosis": "*",
@@ -93,6 +100,21 @@ def _correct_older_claims(path: Path) -> None:
         union all
         select * exclude (n) replace ('99' as claim_line_number, '99213' as hcpcs_code)
         from numbered where n = 50
+    """)
+
+
+def _correct_second_quarter(path: Path) -> None:
+    """A corrected re-delivery of a month of the new month's year: five of its second-quarter lines now carry
+    QUARTER_ONLY_CODE."""
+    _rewrite(path, f"""
+        with numbered as (
+            select *, row_number() over (order by claim_id, claim_line_number) as n,
+                   extract(quarter from try_cast(claim_line_start_date as date)) = 2 as in_q2
+            from delivered)
+        select * exclude (n, in_q2) replace (
+                   case when in_q2 and n % 97 = 0 and n <= 97 * 5 then '{QUARTER_ONLY_CODE}' else hcpcs_code end
+                   as hcpcs_code)
+        from numbered
     """)
 
 
@@ -184,6 +206,7 @@ def test_incremental_month_equals_a_full_rebuild(tmp_path):
     for path in held_back:
         shutil.copy(path, landing / path.relative_to(generated))
     _correct_older_claims(landing / "medical_claim" / f"{corrected_month}.csv")
+    _correct_second_quarter(landing / "medical_claim" / f"{new_month[:4]}-05.csv")
     person = _change_enrollment(landing, new_month)
     _run(tmp_path / "a", landing)
     # the second run built the claim staging incrementally: a merge into the tables, not a new table
@@ -272,6 +295,29 @@ def test_incremental_month_equals_a_full_rebuild(tmp_path):
                     (select * from after.reporting.{table} except all select * from before.reporting.{table}))
             """).fetchall())
             assert changed and changed <= touched, (table, sorted(changed - touched)[:5])
+
+        # the tables by quarter: the second-quarter correction rebuilt its quarter and its year, not the year's
+        # other quarters; a quarter row changed only where its quarter was touched
+        new_year = int(new_month[:4])
+        quarters = dict(((code, year, quarter), is_touched) for code, year, quarter, is_touched in con.execute(
+            "select code, year, quarter, is_touched from after.intermediate.int_reporting__unit_digests").fetchall())
+        assert {q for (c, y, q), t in quarters.items() if c == QUARTER_ONLY_CODE and t} == {2}
+        assert {k for k, t in quarters.items() if k[1] == new_year and k[2] == 2 and t} - {
+            (QUARTER_ONLY_CODE, new_year, 2)}, "the correction's old codes were not touched"
+        kept = {k for k, t in quarters.items() if k[1] == new_year and not t}
+        assert {k for k in kept if k[2] < 4 and (k[0], new_year, 4) in quarters and quarters[(k[0], new_year, 4)]}, \
+            "no untouched earlier quarter of a year the new month touched"
+        for table in BY_QUARTER:
+            changed = set(con.execute(f"""
+                select distinct code, year, quarter from (
+                    (select * from before.reporting.{table} except all select * from after.reporting.{table})
+                    union all
+                    (select * from after.reporting.{table} except all select * from before.reporting.{table}))
+                where period_type = 'quarter'
+            """).fetchall())
+            assert changed and not changed & kept, (table, sorted(changed & kept)[:5])
+        assert con.execute(f"select list(period order by period) from after.reporting.code_overview "
+                           f"where code = '{QUARTER_ONLY_CODE}'").fetchone()[0] == [f"{new_year}", f"{new_year}-Q2"]
 
     files_a, files_b = _files(current_version(run_a).root), _files(current_version(run_b).root)
     assert files_a.keys() == files_b.keys() and any(n.endswith(".json") for n in files_a)

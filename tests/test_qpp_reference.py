@@ -163,3 +163,31 @@ def test_check_against_cms_names_each_disagreement(metric_type):
     assert any("submission methods" in p for p in problems)
     assert any("461: CMS defines no such measure for PY2024" in p for p in problems)
     assert any("strata" in p for p in problems)
+
+
+def test_a_file_equal_to_the_previous_one_is_linked_unchecked_only_while_its_checks_are_the_same(tmp_path,
+                                                                                                 monkeypatch):
+    """Issue 16: a month leaves most files byte-equal to the previous publication's; those skip the schema and CMS
+    checks, but only while the schema, CMS's data and the code they were checked with are the same: CMS's PY2024
+    strata of 459 withdrawn afterwards skip the unchanged PY2024 file again."""
+    _warehouse(tmp_path / "w.duckdb", CASES)
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        first = qpp.write_submissions(con, tmp_path / "v1" / "qpp", "registry")
+    assert (first.files, first.linked, first.checked) == (3, 0, 3)
+
+    def must_not_run(*args):
+        raise AssertionError("an unchanged file, checked against the same data, was checked again")
+
+    with monkeypatch.context() as patched, duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        patched.setattr(qpp, "check_submission", must_not_run)
+        second = qpp.write_submissions(con, tmp_path / "v2" / "qpp", "registry", previous=tmp_path / "v1" / "qpp")
+    assert (second.files, second.linked, second.checked) == (3, 3, 0)
+    assert (tmp_path / "v2" / "qpp" / "qpp_111111111_2024.json").stat().st_ino == (
+        tmp_path / "v1" / "qpp" / "qpp_111111111_2024.json").stat().st_ino
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("delete from reference.qpp_measure_strata where measure_id = '459' and performance_year = 2024")
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        third = qpp.write_submissions(con, tmp_path / "v3" / "qpp", "registry", previous=tmp_path / "v2" / "qpp")
+    assert (third.files, third.linked, third.checked) == (2, 2, 3)
+    assert [s["file"] for s in third.skipped] == ["qpp_111111111_2024.json"]

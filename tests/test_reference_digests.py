@@ -24,7 +24,7 @@ PROJECT = "macro.spine_outcomes."
 READER_MACHINERY = {"claim_materialization", "claim_incremental_strategy", "claim_reader_upgrade",
                     "claim_reader_reference", "claim_reader_deletions", "delete_deleted_rows", "on_touched_lines",
                     "run_var"}
-UNIT_MACHINERY = {"reporting_materialization", "delete_touched_units", "touched_units_only"}
+UNIT_MACHINERY = {"reporting_materialization", "delete_touched_units", "delete_touched_periods", "touched_units_only"}
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +60,10 @@ def test_every_macro_that_shapes_a_readers_rows_is_in_its_reference_digest(manif
 
 def test_every_macro_that_shapes_a_code_tables_rows_is_in_the_reporting_code_checksum(manifest):
     by_unit = [n for n in manifest["nodes"].values()
-               if n["resource_type"] == "model" and PROJECT + "delete_touched_units" in n["depends_on"]["macros"]]
-    assert {n["name"] for n in by_unit} >= {"code_overview", "code_related_diagnoses", "code_related_procedures"}
+               if n["resource_type"] == "model" and {PROJECT + "delete_touched_units", PROJECT + "delete_touched_periods"}
+               & set(n["depends_on"]["macros"])]
+    assert {n["name"] for n in by_unit} >= {"code_overview", "code_by_payer", "code_related_diagnoses",
+                                            "code_related_procedures"}
     checksum = manifest["macros"][PROJECT + "reporting_code_checksum"]["macro_sql"]
     parts = checksum.split("set parts = [", 1)[1].split("] -%}", 1)[0]
     named = _reachable(manifest, set(re.findall(r"(\w+)\(", parts)))

@@ -1,5 +1,5 @@
 """Runs the dbt unit tests of the code tables by unit (models/intermediate/reporting/_reporting_unit_tests.yml):
-which units (code, year) an incremental build rebuilds, and that it computes only those, pairing them with the
+which units (code, year, quarter) an incremental build rebuilds, and that it computes only those, pairing them with the
 codes of units it keeps."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ SELECTION = ["test_type:unit,path:models/intermediate/reporting", "test_type:uni
 UNIT_TESTS = (
     "reporting_unit_digests_touch_changed_new_and_gone_units",
     "reporting_unit_digests_new_reference_data_touch_every_unit",
-    "code_overview_incremental_build_counts_only_touched_units",
+    "code_overview_incremental_build_counts_only_touched_quarters_and_their_years",
     "code_related_procedures_incremental_build_pairs_with_codes_of_any_unit",
     "code_lines_incremental_build_rewrites_only_the_changed_lines",
 )
@@ -45,7 +45,7 @@ def test_built_digests_advance_only_with_all_the_by_unit_tables(dbt_warehouse):
     dbt_warehouse.dbt("run", "--select", "+int_reporting__unit_digests_built")
     built = "intermediate.int_reporting__unit_digests_built"
     # a digest the (empty) data does not give: kept while the build leaves a code table out, gone once all are built
-    dbt_warehouse.execute(f"insert into {built} values ('99999', 2024, 1, 1)")
+    dbt_warehouse.execute(f"insert into {built} values ('99999', 2024, 1, 1, 1)")
     dbt_warehouse.dbt("run", "--select", "int_reporting__unit_digests_built code_by_payer")
     assert dbt_warehouse.query(f"select code, year from {built}") == [("99999", 2024)]
     dbt_warehouse.dbt("run", "--select", "int_reporting__unit_digests_built code_overview code_by_payer "

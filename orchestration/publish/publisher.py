@@ -163,8 +163,8 @@ def publish(con: duckdb.DuckDBPyConnection, data_dir: Path,
                            previous=previous and previous.directory / "site", unchanged_tables=unchanged)
         qpp_report = qpp.write_submissions(con, version.qpp, params.qpp_submission_method,
                                            previous=previous and previous.qpp)
-        lap(f"{qpp_report.files} QPP submission files written ({qpp_report.linked} unchanged: hard-linked), "
-            f"{len(qpp_report.skipped)} skipped")
+        lap(f"{qpp_report.files} QPP submission files written ({qpp_report.linked} unchanged: hard-linked; "
+            f"{qpp_report.checked} checked), {len(qpp_report.skipped)} skipped")
         without_tin = qpp.cases_without_tin(con)
         _detach(con)
         swap.mark_complete(version, previous,

@@ -7,7 +7,9 @@ counts follow the measure's rate (not measured counts as not met; excluded cases
 and the exclusion field stays 0, as QPP asks for MIPS CQMs; pending and not_eligible cases are not counted).
 Every file is checked against the project's schema and against CMS's data for its year (measure exists, metric
 type, exact strata names, submission method); a file with a problem is skipped and reported, the others are
-written.
+written. A file byte-equal to the previous publication's, whose checks ran with the same schema, CMS data,
+submission method and checking code (CHECKS_FILE, beside the QPP folder), passed them then: it is hard-linked
+without checking it again.
 
 Counts are exact (unsuppressed: a submission must match the clinical record), so these files are submission
 payloads for CMS, not public tables; they live beside the publication.
@@ -22,6 +24,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import hashlib
+
 import duckdb
 import jsonschema
 
@@ -30,6 +34,8 @@ from orchestration.publish.reference_data import PACKAGE_DIR
 SCHEMA_PATH = PACKAGE_DIR / "schemas" / "qpp_submission.schema.json"
 MEASUREMENTS = "reporting.qpp_measurements"
 SINGLE_RATE = "singlePerformanceRate"
+# The digest of what the files were checked against (schema, CMS data, method, this module), beside the QPP folder
+CHECKS_FILE = "qpp_checks.txt"
 LOG = logging.getLogger(__name__)
 
 
@@ -39,6 +45,7 @@ class SubmissionReport:
 
     files: int = 0
     linked: int = 0  # of the files, those equal to the previous publication's: hard-linked, not written again
+    checked: int = 0  # files checked (schema, CMS data); the linked ones are not when checked against the same
     skipped: list[dict] = field(default_factory=list)
     not_submitted: list[dict] = field(default_factory=list)
 
@@ -182,28 +189,48 @@ def file_name(submission: dict) -> str:
     return f"qpp_{tin}_{submission['performanceYear']}.json"
 
 
+def checks_digest(cms: dict[tuple[str, int], dict], submission_method: str) -> str:
+    """What a file's checks depend on besides its bytes: the schema, CMS's data, the method and this module."""
+    parts = [SCHEMA_PATH.read_bytes(), Path(__file__).read_bytes(), submission_method.encode(),
+             json.dumps(sorted(cms.items()), default=str).encode()]
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
+
+
+def _checked_with(qpp_dir: Path | None) -> str | None:
+    record = qpp_dir.parent / CHECKS_FILE if qpp_dir else None
+    return record.read_text() if record is not None and record.is_file() else None
+
+
 def write_submissions(con: duckdb.DuckDBPyConnection, out_dir: Path, submission_method: str,
                       previous: Path | None = None) -> SubmissionReport:
     """Check every submission (schema, CMS's data for its year) and write the ones without a problem; a file
     with a problem is skipped, logged and listed in the report, never stopping the others. A file whose bytes
-    equal the one of the same name in `previous` (the previous publication's folder) is hard-linked from there."""
+    equal the one of the same name in `previous` (the previous publication's folder) is hard-linked from there,
+    and not checked again when the previous files were checked against the same schema, data and code (a file
+    there passed its checks: one with a problem is never written)."""
     validator = load_validator()
     cms = cms_measure_data(con)
+    digest = checks_digest(cms, submission_method)
+    checked_before = previous is not None and _checked_with(previous) == digest
     report = SubmissionReport(not_submitted=not_submitted(con))
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir.parent / CHECKS_FILE).write_text(digest)
     for submission in build_submissions(con, submission_method):
         name = file_name(submission)
-        problems = check_submission(submission, validator) + check_against_cms(submission, cms)
+        content = (json.dumps(submission, indent=2) + "\n").encode()
+        before = previous / name if previous else None
+        unchanged = before is not None and before.is_file() and before.read_bytes() == content
+        problems = [] if unchanged and checked_before else (
+            check_submission(submission, validator) + check_against_cms(submission, cms))
         if problems:
             LOG.warning("QPP submission %s skipped: %s", name, "; ".join(problems))
             report.skipped.append({"file": name, "problems": problems})
             continue
-        content = (json.dumps(submission, indent=2) + "\n").encode()
-        before = previous / name if previous else None
-        if before is not None and before.is_file() and before.read_bytes() == content:
+        if unchanged:
             os.link(before, out_dir / name)
             report.linked += 1
         else:
             (out_dir / name).write_bytes(content)
         report.files += 1
+    report.checked = report.files + len(report.skipped) - (report.linked if checked_before else 0)
     return report

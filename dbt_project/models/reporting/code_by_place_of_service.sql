@@ -1,18 +1,11 @@
 {#- Per billing code, period and place of service: lines, claims, persons and the place's share of the code's
     lines in the period. Grain - one row per code, period_type, period and place_of_service_code. -#}
 -- depends_on: {{ ref('int_reporting__unit_digests') }}
-{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_units() }}") }}
+{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_periods() }}") }}
 
 with counts as (
 
-    select
-        code,
-        {{ period_columns() }},
-        place_of_service_code,
-        {{ line_counts() }}
-    from {{ ref('int_reporting__code_lines') }} as lines
-    {{- touched_units_only('lines') }}
-    {{ period_grouping(['code', 'place_of_service_code']) }}
+    {{ counts_by_period(['code', 'place_of_service_code'], line_counts()) }}
 
 )
 

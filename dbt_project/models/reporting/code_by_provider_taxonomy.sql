@@ -2,19 +2,11 @@
     and the taxonomy's share of the code's lines in the period. Grain - one row per code, period_type, period
     and taxonomy_code. -#}
 -- depends_on: {{ ref('int_reporting__unit_digests') }}
-{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_units() }}") }}
+{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_periods() }}") }}
 
 with counts as (
 
-    select
-        code,
-        {{ period_columns() }},
-        taxonomy_code,
-        {{ line_counts() }},
-        count(distinct rendering_npi) as rendering_npis
-    from {{ ref('int_reporting__code_lines') }} as lines
-    {{- touched_units_only('lines') }}
-    {{ period_grouping(['code', 'taxonomy_code']) }}
+    {{ counts_by_period(['code', 'taxonomy_code'], line_counts() ~ ', count(distinct rendering_npi) as rendering_npis') }}
 
 )
 

@@ -1,11 +1,9 @@
 {#- Per billing code and period: lines, claims, persons, rendering NPIs, units, amounts and the first and last
     service date. Grain - one row per code, period_type and period. -#}
 -- depends_on: {{ ref('int_reporting__unit_digests') }}
-{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_units() }}") }}
+{{ config(materialized=reporting_materialization(), on_schema_change='fail', pre_hook="{{ delete_touched_periods() }}") }}
 
-select
-    code,
-    {{ period_columns() }},
+{%- set measures %}
     {{ line_counts() }},
     count(distinct rendering_npi) as rendering_npis,
     cast(sum(units) as decimal(38, 3)) as units,
@@ -13,6 +11,6 @@ select
     cast(sum(paid_amount) as decimal(38, 2)) as paid_amount,
     min(service_date) as first_service_date,
     max(service_date) as last_service_date
-from {{ ref('int_reporting__code_lines') }} as lines
-{{- touched_units_only('lines') }}
-{{ period_grouping(['code']) }}
+{%- endset %}
+
+{{ counts_by_period(['code'], measures) }}

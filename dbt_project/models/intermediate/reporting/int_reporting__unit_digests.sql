@@ -1,14 +1,14 @@
-{#- Which units (billing code and calendar year) of the code tables an incremental build rebuilds
-    (macros/reporting_units.sql). A unit's rows depend on its code lines (every column: payer and payer type,
-    place, taxonomy, amounts, ...) and on the claims they are on: the other lines' codes and quarters (related
-    procedures), their diagnoses (related diagnoses) and modifiers, all given by the claim's line versions
-    (lineage) up to the as-of date. The digest of a unit is the sum of a hash per code line of its columns and of
-    its claim's digest (the sum of a hash per line version of the claim). The rest - seeds, labels, descriptors,
-    publication parameters and the reporting code itself - is one reference digest: when it changes, every unit
-    is rebuilt. A unit is touched when its digest differs from the one the reporting tables were last built from
+{#- Which units (billing code and calendar year) of the code tables an incremental build rebuilds, by quarter
+    (macros/reporting_units.sql: a year is rebuilt when one of its quarters is). A unit's rows depend on its code
+    lines (every column: payer and payer type, place, taxonomy, amounts, ...) and on the claims they are on: the
+    other lines' codes and quarters (related procedures), their diagnoses (related diagnoses) and modifiers, all
+    given by the claim's line versions (lineage) up to the as-of date. The digest of a code's quarter is the sum
+    of a hash per code line of its columns and of its claim's digest (the sum of a hash per line version of the
+    claim). The rest - seeds, labels, the descriptors' inputs, publication parameters and the reporting code
+    itself - is one reference digest: when it changes, every unit is rebuilt. A unit is touched when its digest differs from the one the reporting tables were last built from
     (int_reporting__unit_digests_built, read by name: it is written after them), is new, or has no line any more
     (then its digest is null). Without built digests (a first build, or an interrupted one) every unit is touched.
-    Grain - one row per code and year. -#}
+    Grain - one row per code, year and quarter. -#}
 {{ config(materialized=reporting_digests_materialization()) }}
 
 {#- where the code tables are rebuilt in full (Spark) nothing reads the digests, and the built digests are a view
@@ -31,6 +31,7 @@ units as (
     select
         lines.code,
         lines.year,
+        lines.quarter,
         sum({{ row_hash(['lines.claim_id', 'lines.claim_line_number', 'lines.person_id', 'lines.payer',
                          'lines.payer_type', 'lines.place_of_service_code', 'lines.rendering_npi',
                          'lines.taxonomy_code', 'lines.rendering_tin', 'lines.units', 'lines.allowed_amount',
@@ -38,10 +39,13 @@ units as (
     from {{ ref('int_reporting__code_lines') }} as lines
     left join claim_digests
         on lines.claim_id = claim_digests.claim_id
-    group by lines.code, lines.year
+    group by lines.code, lines.year, lines.quarter
 
 ),
 
+{#- the descriptors' inputs (their seeds and labels), not the descriptors: a new billing code adds a descriptor
+    row, which must not rebuild every unit (its lines touch the units that name it: its own, and those of the codes
+    on its claims) -#}
 reference as (
 
     select {{ row_hash([
@@ -50,7 +54,9 @@ reference as (
         table_digest(ref('nucc_taxonomy')),
         table_digest(ref('modifier_rules')),
         table_digest(ref('publication_parameters')),
-        table_digest(ref('int_reporting__code_descriptors')),
+        table_digest(ref('quality_data_codes')),
+        table_digest(ref('code_systems')),
+        table_digest(source('labels', 'cpt_descriptors')),
         table_digest(source('labels', 'icd10_cm')),
     ]) }} as reference_digest
 
@@ -58,7 +64,7 @@ reference as (
 
 {%- if built is none %}
 
-select units.code, units.year, units.digest, reference.reference_digest, true as is_touched
+select units.code, units.year, units.quarter, units.digest, reference.reference_digest, true as is_touched
 from units
 cross join reference
 
@@ -67,6 +73,7 @@ cross join reference
 select
     coalesce(units.code, built.code) as code,
     coalesce(units.year, built.year) as year,
+    coalesce(units.quarter, built.quarter) as quarter,
     units.digest,
     reference.reference_digest,
     (units.digest is null or built.digest is null or units.digest <> built.digest
@@ -75,6 +82,7 @@ from units
 full outer join {{ built }} as built
     on units.code = built.code
     and units.year = built.year
+    and units.quarter = built.quarter
 cross join reference
 
 {%- endif %}
