@@ -35,6 +35,7 @@ import shutil
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,16 +207,44 @@ def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_jso
         return result.result
 
 
+# Held while dbt-duckdb's database is closed and while another thread reads it (open_database_cursor).
+_DATABASE_LOCK = threading.Lock()
+
+
 def _close_warehouse() -> None:
     """dbt-duckdb keeps its database open for the life of the process (`keep_open`, its default: one open per
     invocation, not one per model); close it when dbt ends, so that the step's own connections (read-only, or
     another configuration, which DuckDB refuses while one is open) and other processes can open the file."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
-    environment = DuckDBConnectionManager._ENV
-    DuckDBConnectionManager.close_all_connections()
-    if environment is not None:
-        environment.close()
+    with _DATABASE_LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager.close_all_connections()
+        if environment is not None:
+            environment.close()
+
+
+@contextmanager
+def open_database_cursor(path: Path) -> Iterator[object | None]:
+    """A cursor of its own on the DuckDB database `path` while an in-process dbt holds it open, else None (not yet
+    opened, or closed when dbt ended). DuckDB lets one process open a file once; the database's connections share
+    what is committed, so a model dbt has finished is read here as any later connection would read it
+    (docs/performance.md, "Fixed costs", round 5: the dbt step's events stored while dbt runs). dbt cannot close
+    the database while the cursor is in use."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with _DATABASE_LOCK:
+        environment = DuckDBConnectionManager._ENV
+        database = getattr(environment, "conn", None)
+        credentials = getattr(environment, "creds", None)
+        if database is None or credentials is None or Path(credentials.path).resolve() != path.resolve():
+            yield None
+            return
+        cursor = database.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
 
 
 def start_dbt(settings: Settings, args: list[str], target_path: Path, project_dir: Path = DBT_PROJECT_DIR,
