@@ -19,7 +19,6 @@ once per process: a refit's two builds share one parsed manifest and no dbt proc
 # No `from __future__ import annotations`: @dbt_assets checks the `context` annotation as a real type and
 # rejects the string "dg.AssetExecutionContext" that postponed annotations would give it.
 import fcntl
-import functools
 import json
 import os
 import subprocess
@@ -33,7 +32,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.asset_utils import default_metadata_from_dbt_resource_props
 
 from orchestration.assets import code_labels
-from orchestration.dbt_in_process import dagster_events, newest_source_mtime, open_database_cursor
+from orchestration.dbt_in_process import dagster_events, newest_source_mtime
+from orchestration.dbt_in_process import dbt_target_path as target_path_of
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project, resolve_as_of_date
 
 # Unit tests test the code, with fixtures whose dates and vars are their own: a materialization runs only models,
@@ -138,7 +138,7 @@ def run_context(warehouse: WarehouseResource) -> dict:
 
 def dbt_target_path(warehouse: WarehouseResource) -> Path:
     """dbt's artifacts and partial-parse file, kept per DATA_DIR: the parse depends on the warehouse path."""
-    return warehouse.settings.data_dir / "dbt_target"
+    return target_path_of(warehouse.settings)
 
 
 @contextmanager
@@ -158,39 +158,21 @@ def _environment(name: str, value: str) -> Iterator[None]:
 
 def with_table_metadata(events, warehouse: WarehouseResource):
     """The dbt step's events with each table's row count and every model's and seed's column schema (the metadata
-    dagster-dbt's fetch_row_counts / fetch_column_metadata attach; docs/performance.md: their cost), yielded as
-    dbt gives them. dagster-dbt fetched them model by model through a dbt adapter it built for the purpose; here
-    they are read from the database dbt holds open in this process (a cursor of their own on it, right after the
-    node has finished: what it committed), so Dagster stores each event while dbt builds the next nodes instead of
-    all of them after dbt's end (~2 s of a refit; docs/performance.md, "Fixed costs", round 5). Once dbt has closed
-    the database (it ended; DuckDB: one open per process), the remaining events wait for the stream's end and one
-    read-only connection reads theirs in two queries. A view's row count is not fetched (it would run the view).
-    Events dbt gave before a failure are yielded too."""
-    relations = _relations()
-    path = warehouse.settings.warehouse_path
-    waiting, failure = [], None
+    dagster-dbt's fetch_row_counts / fetch_column_metadata attach; docs/performance.md: their cost). dagster-dbt
+    fetched them model by model through a dbt adapter it built for the purpose; here one read-only connection reads
+    them all in two queries once dbt has finished (DuckDB: one writer per file, so events wait for dbt's end, as
+    they did for the subprocess). A view's row count is not fetched (it would run the view). Events dbt gave before
+    a failure are yielded too."""
+    collected, failure = [], None
     try:
-        for event in events:
-            key = _unique_id(event)
-            if not waiting and key in relations:
-                with open_database_cursor(path) as cursor:
-                    extra = None if cursor is None else _read_metadata(cursor, {key: relations[key]})[key]
-                if cursor is not None:
-                    yield event.with_metadata({**event.metadata, **extra}) if extra else event
-                    continue
-            if waiting or key in relations:  # dbt has closed the database: keep the order, read them at the end
-                waiting.append(event)
-            else:
-                yield event
+        collected.extend(events)
     except Exception as exc:  # noqa: BLE001 - re-raised below, after the events of what did build
         failure = exc
-    if waiting:
-        wanted = {key: relations[key] for key in map(_unique_id, waiting) if key in relations}
-        with warehouse.connect(read_only=True) as con:
-            metadata = _read_metadata(con, wanted) if wanted else {}
-        for event in waiting:
-            extra = metadata.get(_unique_id(event))
-            yield event.with_metadata({**event.metadata, **extra}) if extra else event
+    built = {_unique_id(e) for e in collected} - {None}
+    metadata = _table_metadata(warehouse, built)
+    for event in collected:
+        extra = metadata.get(_unique_id(event))
+        yield event.with_metadata({**event.metadata, **extra}) if extra else event
     if failure is not None:
         raise failure
 
@@ -204,7 +186,6 @@ def _unique_id(event) -> str | None:
 TABLE_EVENTS = (dg.Output, dg.AssetMaterialization)
 
 
-@functools.cache
 def _relations() -> dict[str, tuple[str, str, bool]]:
     """unique_id -> (schema, relation, is a view) of every model, seed and snapshot in the manifest."""
     manifest = json.loads(MANIFEST.read_text())
@@ -218,27 +199,24 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _read_metadata(con, relations: dict[str, tuple[str, str, bool]]) -> dict[str, dict]:
-    """The metadata of `relations` (unique_id -> schema, relation, is a view), read on `con` in two queries."""
-    columns: dict[tuple[str, str], dict] = {}
-    wanted = " or ".join(f"(schema_name = {_literal(schema)} and table_name = {_literal(name)})"
-                         for schema, name, _ in relations.values())
-    for schema, table, column, data_type in con.execute(
-        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
-        f"where database_name = current_database() and ({wanted}) order by schema_name, table_name, column_index"
-    ).fetchall():
-        columns.setdefault((schema, table), {})[column] = {"data_type": data_type}
-    tables = [(key, schema, name) for key, (schema, name, is_view) in relations.items() if not is_view]
-    counts = {}
-    if tables:
-        rows = con.execute(" union all ".join(
-            f"select {i} as i, count(*) as n from {_quoted(schema)}.{_quoted(name)}"
-            for i, (_, schema, name) in enumerate(tables))).fetchall()
-        counts = {tables[i][0]: n for i, n in rows}
+def _table_metadata(warehouse: WarehouseResource, unique_ids: set[str]) -> dict[str, dict]:
+    relations = {unique_id: where for unique_id, where in _relations().items() if unique_id in unique_ids}
+    if not relations:
+        return {}
+    with warehouse.connect(read_only=True) as con:
+        columns: dict[tuple[str, str], dict] = {}
+        for schema, table, column, data_type in con.execute(
+            "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+            "where database_name = current_database() order by schema_name, table_name, column_index"
+        ).fetchall():
+            columns.setdefault((schema, table), {})[column] = {"data_type": data_type}
+        tables = [(key, schema, name) for key, (schema, name, is_view) in relations.items() if not is_view]
+        counts = {}
+        if tables:
+            rows = con.execute(" union all ".join(
+                f"select {i} as i, count(*) as n from {_quoted(schema)}.{_quoted(name)}"
+                for i, (_, schema, name) in enumerate(tables))).fetchall()
+            counts = {tables[i][0]: n for i, n in rows}
     metadata = {}
     for key, (schema, name, _) in relations.items():
         found = columns.get((schema, name))
