@@ -95,6 +95,20 @@ def test_export_refuses_bad_requests_with_a_reason(data_dir, tmp_path, monkeypat
         main(["run", str(tmp_path / "w.csv")])
 
 
+@pytest.mark.parametrize("command", ["worklist", "export-cases"])
+def test_both_exports_refuse_the_warehouse_and_a_missing_folder(data_dir, tmp_path, command, capsys):
+    """The two identifier exports check their destination alike: the worklist could once be written over the
+    warehouse file, and export-cases created any missing folders of a mistyped path."""
+    warehouse = load_settings().warehouse_path
+    before = warehouse.stat().st_mtime_ns
+    assert main([command, str(warehouse)]) == 2
+    assert warehouse.stat().st_mtime_ns == before
+    assert main([command, str(tmp_path / "no_such_folder" / "cases.csv")]) == 2
+    assert not (tmp_path / "no_such_folder").exists()
+    errors = capsys.readouterr().err
+    assert "is the pipeline's warehouse" in errors and "does not exist" in errors
+
+
 def test_worklist_export_dir_setting(tmp_path):
     env = {"DATA_DIR": str(tmp_path)}
     assert load_settings(env).worklist_export_dir is None

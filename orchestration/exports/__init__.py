@@ -30,6 +30,25 @@ def busy_or_missing(message: str) -> ExportError:
     return ExportError(message, EXIT_NOTHING_TO_EXPORT)
 
 
+def check_destination(out: Path, settings, holds: str) -> Path:
+    """The absolute path to write `out` at, or a refusal: never under the published outputs (`holds` says what the
+    file holds, for the message), never the warehouse itself, never a folder, never into a folder that does not
+    exist (a mistyped path must not create folders full of identifiers somewhere unexpected)."""
+    from orchestration.settings import is_published_path
+
+    target = Path(out).expanduser().absolute()
+    if is_published_path(target, settings.data_dir):
+        raise ExportError(f"{out} is inside the published outputs under {settings.data_dir}: {holds} and is never "
+                          "published; choose a path outside them")
+    if target.resolve() == settings.warehouse_path.resolve():
+        raise ExportError(f"{out} is the pipeline's warehouse; choose another file")
+    if target.is_dir():
+        raise ExportError(f"{out} is a folder; give the CSV file to write, such as {target / 'export.csv'}")
+    if not target.parent.is_dir():
+        raise ExportError(f"folder {target.parent} does not exist; create it first or choose another path")
+    return target
+
+
 @contextmanager
 def private_csv(out: Path) -> Iterator[Path]:
     """Yields a path to write in an owner-only folder beside `out`; afterwards the file is made owner-only and

@@ -11,23 +11,11 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.exports import ExportError, busy_or_missing, private_csv, spark_extract
-from orchestration.settings import Settings, is_published_path
+from orchestration.exports import ExportError, busy_or_missing, check_destination, private_csv, spark_extract
+from orchestration.settings import Settings
 
 CASES_TABLE = "marts.measure_cases"
 CASES_ORDER = "measure_id, performance_year, person_id, index_date, stratum"
-
-
-def check_destination(settings: Settings, out: Path) -> Path:
-    target = out.expanduser().absolute()
-    if is_published_path(target, settings.data_dir):
-        raise ExportError(f"{out} is inside the published outputs under {settings.data_dir}: exports with person "
-                          "identifiers are never published; choose a path outside them")
-    if target.resolve() == settings.warehouse_path.resolve():
-        raise ExportError(f"{out} is the pipeline's warehouse; choose another file")
-    if target.is_dir():
-        raise ExportError(f"{out} is a folder; give a file name such as {out / 'measure_cases.csv'}")
-    return target
 
 
 def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
@@ -44,7 +32,7 @@ def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
 
 def export_cases(settings: Settings, out: Path, measure: str | None = None) -> int:
     """Write the case-level table (one measure, or all) to CSV; returns the number of cases written."""
-    target = check_destination(settings, out)
+    target = check_destination(out, settings, "the case export holds person identifiers")
     with _connect(settings) as con:
         present = con.execute("select count(*) from information_schema.tables "
                               "where table_schema = 'marts' and table_name = 'measure_cases'").fetchone()[0]
@@ -55,7 +43,6 @@ def export_cases(settings: Settings, out: Path, measure: str | None = None) -> i
             raise ExportError(f"measure {measure!r} has no cases in {settings.warehouse_path} "
                               f"(measures with cases: {', '.join(measures) or 'none'})")
         where = f"where measure_id = '{measure}'" if measure is not None else ""  # a value read from the table
-        target.parent.mkdir(parents=True, exist_ok=True)
         with private_csv(target) as tmp:
             con.sql(f"select * from {CASES_TABLE} {where} order by {CASES_ORDER}").write_csv(str(tmp), header=True)
         return con.execute(f"select count(*) from {CASES_TABLE} {where}").fetchone()[0]

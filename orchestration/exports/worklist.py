@@ -14,12 +14,14 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.exports import EXIT_BAD_ARGUMENT, ExportError, busy_or_missing, private_csv, spark_extract
-from orchestration.settings import Settings, is_published_path, parse_tin
+from orchestration.exports import (EXIT_BAD_ARGUMENT, ExportError, busy_or_missing, check_destination, private_csv,
+                                   spark_extract)
+from orchestration.settings import Settings, parse_tin
 
 WORKLIST = "marts.follow_up_worklist"
 COUNTS = "marts.follow_up_counts"
 PARAMETERS = "reference.follow_up_worklist_parameters"
+HOLDS = "the worklist holds patient identifiers"
 COLUMNS = (
     "measure_id", "stratum", "tin", "rendering_npi", "person_id", "index_date", "instrument", "missing", "status",
     "window_opens", "target_date", "window_closes", "days_left", "case_status", "performance_year", "case_id",
@@ -32,18 +34,6 @@ class Exported:
     path: Path
     rows: int
     as_of_date: str | None
-
-
-def check_destination(out: Path, settings: Settings) -> Path:
-    out = Path(out).expanduser().absolute()
-    if is_published_path(out, settings.data_dir):
-        raise ExportError(f"{out} is inside the published outputs under {settings.data_dir}: the worklist holds "
-                          "patient identifiers and is never published; choose another path")
-    if out.is_dir():
-        raise ExportError(f"{out} is a folder; give the CSV file to write")
-    if not out.parent.is_dir():
-        raise ExportError(f"folder {out.parent} does not exist")
-    return out
 
 
 def connect(settings: Settings) -> duckdb.DuckDBPyConnection:
@@ -105,7 +95,7 @@ def export_to_folder(settings: Settings, folder: Path) -> Exported:
     with connect(settings) as con:
         as_of = con.execute(f"select max(as_of_date) from {WORKLIST}").fetchall()[0][0] or settings.as_of_date
         name = f"follow_up_worklist_{as_of.isoformat() if as_of else 'empty'}.csv"
-        return write_worklist(con, check_destination(folder / name, settings))
+        return write_worklist(con, check_destination(folder / name, settings, HOLDS))
 
 
 def status_counts(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
@@ -129,7 +119,7 @@ def run(settings: Settings, out: str | None, tin: str | None, due_within: int | 
         return EXIT_BAD_ARGUMENT
     try:
         tin = None if tin is None else _tin(tin)
-        destination = check_destination(Path(out), settings)
+        destination = check_destination(Path(out), settings, HOLDS)
         with connect(settings) as con:
             exported = write_worklist(con, destination, tin, due_within)
             tins = [] if tin is None else [
