@@ -8,14 +8,17 @@ with suppressed cells (published tables hold no person, case or claim identifier
 
 import datetime as dt
 import decimal
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
 
-from orchestration.publish.publisher import PublishResult, publish
 from orchestration.publish.tables import BENCHMARK_POSITION, BENCHMARKS, PUBLISHED_TABLES, SPECS
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, resolve_as_of_date
 from orchestration.spark_warehouse import dialect, duckdb_extract, schema_tables
+
+if TYPE_CHECKING:
+    from orchestration.publish.publisher import PublishResult
 
 PREFIX = "published"
 GROUP = "publication"
@@ -93,7 +96,7 @@ def table_metadata(con: duckdb.DuckDBPyConnection, table: str) -> dict:
     }
 
 
-def _results(result: PublishResult) -> list[dg.MaterializeResult]:
+def _results(result: "PublishResult") -> list[dg.MaterializeResult]:
     common = {"version": result.version}
     with duckdb.connect(str(result.db_path), read_only=True) as con:
         tables = [
@@ -124,6 +127,10 @@ def _results(result: PublishResult) -> list[dg.MaterializeResult]:
 @dg.multi_asset(specs=SPECS_OUT, name="published_tables", pool=WAREHOUSE_POOL, can_subset=False,
                 description="Build the whole publication aside, validate it, then switch it in at once.")
 def published_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    # imported here, not at the code location's start-up: the site's pages bring matplotlib (~0.5 s), which
+    # `spine-pipeline run` imports in the background during ingestion (orchestration/run.py, PUBLISH_IMPORTS)
+    from orchestration.publish.publisher import publish
+
     data_dir = warehouse.settings.data_dir
     with warehouse.connect(read_only=True) as con:
         if dialect(con) == "spark":
