@@ -67,8 +67,10 @@
 
 {#- Pre-hook of the by-unit models: an incremental build first deletes the rows of the touched units (those whose
     inputs changed, and those that have no line any more); the build then appends the touched units' new rows.
-    Without built digests (a table built by a version before the by-unit models) every row goes. -#}
-{% macro delete_touched_units() -%}
+    Without built digests (a table built by a version before the by-unit models) every row goes. `by_quarter`
+    (the code tables by quarter, delete_touched_periods): of a touched year, its year rows and the rows of its
+    touched quarters only; the untouched quarters' rows stay. -#}
+{% macro delete_touched_units(by_quarter=false) -%}
     {%- if is_incremental() and reporting_units_built(ref('int_reporting__unit_digests')) is none %}
     delete from {{ this }}
     {%- elif is_incremental() %}
@@ -76,23 +78,15 @@
     where exists (
         select 1 from {{ ref('int_reporting__unit_digests') }} as touched
         where touched.is_touched and touched.code = held.code and touched.year = held.year
+        {%- if by_quarter %}
+            and (held.period_type = 'year' or touched.quarter = held.quarter)
+        {%- endif %}
     )
     {%- endif %}
 {%- endmacro %}
 
-{#- Pre-hook of the code tables by quarter: the year rows of the touched years (a quarter changes its year row)
-    and the quarter rows of the touched quarters go; the untouched quarters' rows stay. -#}
 {% macro delete_touched_periods() -%}
-    {%- if is_incremental() and reporting_units_built(ref('int_reporting__unit_digests')) is none %}
-    delete from {{ this }}
-    {%- elif is_incremental() %}
-    delete from {{ this }} as held
-    where exists (
-        select 1 from {{ ref('int_reporting__unit_digests') }} as touched
-        where touched.is_touched and touched.code = held.code and touched.year = held.year
-            and (held.period_type = 'year' or touched.quarter = held.quarter)
-    )
-    {%- endif %}
+    {{ delete_touched_units(by_quarter=true) }}
 {%- endmacro %}
 
 {#- A filter on the code lines (alias `lines`) an incremental build reads: those of the touched units. Nothing

@@ -17,14 +17,13 @@ payloads for CMS, not public tables; they live beside the publication.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import hashlib
 
 import duckdb
 import jsonschema
