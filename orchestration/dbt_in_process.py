@@ -43,9 +43,8 @@ from orchestration.settings import DBT_PROJECT_DIR, Settings
 _DONE = object()
 # The commands that run on a parsed manifest (and so reuse the process's one).
 _ON_MANIFEST = {"build", "run", "test", "seed", "compile"}
-# (project, target path, target, warehouse, vars) -> (newest project file's mtime, parsed manifest, the events of
-# a parse made ahead that no invocation has reported yet)
-_MANIFESTS: dict[tuple, tuple[float, object, list]] = {}
+# (project, target path, target, warehouse, vars) -> (newest project file's mtime, parsed manifest)
+_MANIFESTS: dict[tuple, tuple[float, object]] = {}
 _MANIFESTS_LOCK = threading.Lock()
 PARSES = 0  # dbt parses this process ran (tests/test_fixed_costs.py counts them)
 
@@ -178,12 +177,9 @@ def _install_portable_state_check() -> None:
     _PORTABLE_STATE_CHECK = True
 
 
-def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_json: str | None, callbacks: list,
-              ahead: bool = False):
+def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_json: str | None, callbacks: list):
     """The process's parsed manifest for this project, target folder and warehouse; parsed (partially, from the
-    target folder's state) when there is none yet or a file of the project changed since. A parse made `ahead`
-    (parse_ahead) keeps its events; the invocation that first uses its manifest hands them to its own callbacks,
-    so that invocation reports the parse as if it had run it."""
+    target folder's state) when there is none yet or a file of the project changed since."""
     global PARSES
     from dbt.cli.main import dbtRunner
 
@@ -192,14 +188,7 @@ def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_jso
     with _MANIFESTS_LOCK:
         cached = _MANIFESTS.get(key)
         if cached is not None and cached[0] >= stamp:
-            for msg in cached[2]:
-                for callback in callbacks:
-                    callback(msg)
-            cached[2].clear()
             return cached[1]
-        parse_events: list = []
-        if ahead:
-            callbacks = [parse_events.append]
         # --no-write-json: the builds on this manifest write manifest.json (~0.15 CPU s a write) with what they ran
         args = [*_log_flags(settings, target_path), "parse", "--no-write-json",
                 *_common_flags(settings, target_path, project_dir, vars_json)]
@@ -213,35 +202,8 @@ def _manifest(settings: Settings, target_path: Path, project_dir: Path, vars_jso
             raise DbtFailed(f"dbt {' '.join(args)} failed: {result.exception!r}") from result.exception
         if not settings.is_spark:
             _keep_seed(target_path, seed)
-        _MANIFESTS[key] = (stamp, result.result, parse_events)
+        _MANIFESTS[key] = (stamp, result.result)
         return result.result
-
-
-def dbt_target_path(settings: Settings) -> Path:
-    """dbt's artifacts and partial-parse file, kept per DATA_DIR: the parse depends on the warehouse path."""
-    return settings.data_dir / "dbt_target"
-
-
-def parse_ahead(settings: Settings, project_dir: Path = DBT_PROJECT_DIR) -> threading.Thread | None:
-    """Parse the project for the run's first dbt step now, in a daemon thread (docs/performance.md, "Fixed costs",
-    round 5): `spine-pipeline run` starts it with ingestion, whose work is DuckDB's (the GIL released), so the parse
-    (~1 s of Python) runs on the second core instead of at the start of the dbt step; the step finds the manifest
-    (and waits for it while the parse runs) and reports the parse's events as its own. A parse does not open the
-    warehouse. A failed parse is not kept: the step parses again and reports the error. DuckDB only: on Spark the
-    parse needs the SparkSession, which ingestion is using."""
-    if settings.is_spark:
-        return None
-
-    def run() -> None:
-        try:
-            _prepare(settings)
-            _manifest(settings, dbt_target_path(settings), project_dir, None, [], ahead=True)
-        except Exception:  # noqa: BLE001 - the dbt step parses again and reports it
-            return
-
-    thread = threading.Thread(target=run, name="dbt-parse-ahead", daemon=True)
-    thread.start()
-    return thread
 
 
 def _close_warehouse() -> None:

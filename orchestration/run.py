@@ -166,7 +166,6 @@ def run_pipeline(settings: Settings, refit: bool = False) -> int:
 def _run_pipeline(settings: Settings, refit: bool) -> int:
     import dagster as dg
 
-    from orchestration.dbt_in_process import parse_ahead
     from orchestration.definitions import defs
     from orchestration.ingest.accounting import not_read_warning
     from orchestration.ingest.discovery import discover_deliveries, register_deliveries
@@ -194,7 +193,6 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
     keys = [k for k in instance.get_dynamic_partitions("delivery") if k in deliveries]
     job = "refit_job" if refit or not versions else "refresh_job"
     import_in_background(CHECK_IMPORTS + (FIT_IMPORTS if job == "refit_job" else ()) + PUBLISH_IMPORTS)
-    parse_ahead(settings)  # the dbt project, for the dbt step, beside ingestion too
     started = time.perf_counter()
     print(f"Ingesting {len(keys)} deliveries from {settings.landing_dir} ...", flush=True)
     ingest = _execute(

@@ -118,20 +118,10 @@ def _dbt_invocations(target: Path) -> list[dict]:
 
 def test_a_real_refit_parses_once_and_runs_dbt_in_the_pipelines_process(pipeline_run):
     """The end-to-end run (ingestion, then a refit): dbt parses the project once and runs the refit's two builds on
-    that manifest, all inside the pipeline's process (here the test's): no dbt process started, no second parse.
-    Round 5: the parse starts during ingestion (parse_ahead), not in the dbt step."""
-    from datetime import datetime
-
-    from dagster._core.instance.ref import InstanceRef
-
+    that manifest, all inside the pipeline's process (here the test's): no dbt process started, no second parse."""
     invocations = _dbt_invocations(pipeline_run.settings.data_dir / "dbt_target")
     assert [i["command"] for i in invocations] == ["parse", "build", "build"], invocations
     assert all(i["pids"] == {os.getpid()} for i in invocations), invocations
-    home = str(pipeline_run.settings.data_dir / "dagster_home")
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(home))
-    ingest = next(r for r in instance.get_runs() if r.job_name == "ingest_job")
-    ingest_end = instance.all_logs(ingest.run_id)[-1].timestamp
-    assert datetime.fromisoformat(invocations[0]["ts"].replace("Z", "+00:00")).timestamp() < ingest_end
 
 
 def test_a_real_refit_runs_dbt_twice_and_records_row_counts_schemas_and_labels(pipeline_run):
@@ -224,37 +214,6 @@ def test_in_process_dbt_parses_once_per_process_until_a_project_file_changes(tmp
     os.utime(model, (model.stat().st_atime, model.stat().st_mtime + 5))
     assert build() == 42 and dbt_in_process.PARSES == parses + 2  # the file changed: parsed again
     assert build("--vars", "{}") == 42 and dbt_in_process.PARSES == parses + 2  # parsed by the invocation itself
-
-
-def test_a_parse_made_ahead_serves_the_first_build_which_reports_its_events(tmp_path, monkeypatch):
-    """Round 5: `spine-pipeline run` parses the project in a thread during ingestion (parse_ahead); the dbt step's
-    build then runs on that manifest without parsing, and reports the parse's events (dbt's console lines of the
-    parse: its version, adapter, performance file) as if it had parsed, once: a second build does not repeat them."""
-    from orchestration import dbt_in_process
-    from orchestration.settings import load_settings
-
-    project = _tiny_project(tmp_path)
-    for name in ("WAREHOUSE_PATH", "DUCKDB_MEMORY_LIMIT", "DBT_TARGET"):  # set by the run, restored after the test
-        monkeypatch.setenv(name, "")
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    settings = load_settings()
-    settings.data_dir.mkdir()
-    target = dbt_in_process.dbt_target_path(settings)
-
-    def build() -> list[str]:
-        run = dbt_in_process.start_dbt(settings, ["build"], target, project_dir=project)
-        names = [event["info"]["name"] for event in run.stream()]
-        run.raise_on_failure()
-        return names
-
-    parses = dbt_in_process.PARSES
-    ahead = dbt_in_process.parse_ahead(settings, project_dir=project)
-    ahead.join(timeout=300)
-    assert ahead.daemon and not ahead.is_alive() and dbt_in_process.PARSES == parses + 1
-    first = build()
-    assert dbt_in_process.PARSES == parses + 1  # no parse of its own
-    assert first.count("ParsePerfInfoPath") == 1 and first.index("ParsePerfInfoPath") < first.index("LogModelResult")
-    assert "ParsePerfInfoPath" not in build() and dbt_in_process.PARSES == parses + 1
 
 
 def _tiny_project(root: Path) -> Path:
@@ -413,8 +372,7 @@ def test_the_run_imports_the_checks_and_fit_libraries_in_the_background_before_i
                                                                                         monkeypatch):
     """Round 4: Great Expectations (and statsmodels for a refit) are imported in a thread while the ingestion runs
     (mostly DuckDB, outside the GIL), not by the first check after it; the modules named are those the checks and
-    the fit import. Round 5: the publication's modules too, and the dbt project is parsed ahead, both before the
-    ingest job starts."""
+    the fit import. Round 5: the publication's modules too."""
     import re
 
     from orchestration import run
@@ -431,17 +389,13 @@ def test_the_run_imports_the_checks_and_fit_libraries_in_the_background_before_i
                               (PROJECT_ROOT / "orchestration/assets/publish.py").read_text(), re.M))
     assert imported and imported <= set(run.PUBLISH_IMPORTS), imported
 
-    from orchestration import dbt_in_process
-
     settings = one_delivery_settings
     order, import_in_background = [], run.import_in_background
     monkeypatch.setattr(run, "import_in_background", lambda modules: order.append(("imports", modules)))
-    monkeypatch.setattr(dbt_in_process, "parse_ahead", lambda settings: order.append(("parse", settings.data_dir)))
     monkeypatch.setattr(run, "_execute", lambda defs, job, *a, **k: order.append(("job", job))
                         or type("Result", (), {"success": False, "all_events": []})())
     assert run._run_pipeline(settings, refit=False) == run.EXIT_FAILED
-    assert order == [("imports", run.CHECK_IMPORTS + run.FIT_IMPORTS + run.PUBLISH_IMPORTS),
-                     ("parse", settings.data_dir), ("job", "ingest_job")]
+    assert order == [("imports", run.CHECK_IMPORTS + run.FIT_IMPORTS + run.PUBLISH_IMPORTS), ("job", "ingest_job")]
 
     started = import_in_background(("json", "no_such_module_here", "csv"))
     started.join(timeout=60)

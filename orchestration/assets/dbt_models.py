@@ -33,7 +33,6 @@ from dagster_dbt.asset_utils import default_metadata_from_dbt_resource_props
 
 from orchestration.assets import code_labels
 from orchestration.dbt_in_process import dagster_events, newest_source_mtime
-from orchestration.dbt_in_process import dbt_target_path as target_path_of
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource, dbt_project, resolve_as_of_date
 
 # Unit tests test the code, with fixtures whose dates and vars are their own: a materialization runs only models,
@@ -138,7 +137,7 @@ def run_context(warehouse: WarehouseResource) -> dict:
 
 def dbt_target_path(warehouse: WarehouseResource) -> Path:
     """dbt's artifacts and partial-parse file, kept per DATA_DIR: the parse depends on the warehouse path."""
-    return target_path_of(warehouse.settings)
+    return warehouse.settings.data_dir / "dbt_target"
 
 
 @contextmanager
