@@ -136,8 +136,22 @@ FIT_IMPORTS = ("statsmodels.api",)
 PUBLISH_IMPORTS = ("orchestration.publish.publisher",)
 
 
+# Imported on the main thread before the background imports: pyspark.sql.connect.logging (which GX imports) switches
+# logging's process-wide logger class to PySparkLogger for an instant while it creates its logger; a Dagster run starting
+# meanwhile on the main thread creates its console logger from that class and fails (`PySparkLogger.__init__() got
+# an unexpected keyword argument 'level'`: seen once in `make test`). ~0.1 s.
+MAIN_THREAD_IMPORTS = ("pyspark.sql.connect.logging",)
+
+
 def import_in_background(modules: tuple[str, ...]) -> threading.Thread:
-    """Import `modules` in a daemon thread (an import that fails is left to the step that needs it)."""
+    """Import `modules` in a daemon thread (an import that fails is left to the step that needs it); first, on this
+    thread, the modules that change process-wide state as they load (MAIN_THREAD_IMPORTS)."""
+    for name in MAIN_THREAD_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - pyspark absent or broken: then GX does not import it either
+            pass
+
     def run() -> None:
         for name in modules:
             try:

@@ -414,3 +414,23 @@ def test_the_code_location_does_not_import_the_publication_at_start_up():
               " if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
     assert loaded.stdout.strip().splitlines()[-1] == "[]", loaded.stdout
+
+
+def test_the_background_imports_leave_logging_s_logger_class_alone():
+    """The background imports run while the ingest job starts, and a Dagster run creates its console logger from
+    logging's process-wide logger class: no background import may switch that class, even for an instant (pyspark's
+    logging module did, and a run failed with "PySparkLogger.__init__() got an unexpected keyword argument 'level'")."""
+    import subprocess
+    import sys
+
+    script = """
+import logging, threading
+from orchestration import run
+switched = []
+set_class = logging.setLoggerClass
+logging.setLoggerClass = lambda klass: (switched.append(threading.current_thread().name), set_class(klass))
+run.import_in_background(run.CHECK_IMPORTS + run.FIT_IMPORTS + run.PUBLISH_IMPORTS).join(timeout=300)
+print(sorted(set(switched) - {threading.main_thread().name}))
+"""
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    assert found.stdout.strip().splitlines()[-1] == "[]", found.stdout + found.stderr[-2000:]
