@@ -52,6 +52,7 @@ class Setting:
     help: str
     default: Callable[[dict[str, Any]], Any] = lambda _: None  # from the settings parsed before it
     unset: str = "(not set)"  # what no value means, for `spine-pipeline config`
+    is_list: bool = False  # comma-separated in the environment; a list in a settings file
 
 
 def _path(text: str, base: Path) -> Path:
@@ -223,7 +224,7 @@ SETTINGS: tuple[Setting, ...] = (
             "comma-separated 9-digit TINs, or @FILE with one TIN per line (# comments; hyphens and blanks ignored)",
             "the TINs that report measure 220, every performance year; replaces the default scope rule (a TIN is "
             "in scope for a year when one of its episodes ending that year has an intake FS score)",
-            unset="(derived from the data)"),
+            unset="(derived from the data)", is_list=True),
     Setting("RISK_MODEL_VERSION", "risk_model_version", _positive_int, "a version number 1, 2, ...",
             "pin the open measure-220 risk model version applied (default: the latest fitted)",
             unset="(the latest fitted)"),
@@ -367,10 +368,6 @@ class Settings:
         return value.isoformat() if isinstance(value, date) else str(value)
 
 
-# The settings whose value is a list (comma-separated in the environment; a list in a settings file)
-LIST_SETTINGS = frozenset({"MEASURE_220_TINS"})
-
-
 def _file_text(value: Any, is_list: bool = False) -> str:
     """A settings-file value as the text an environment variable would hold. A list is refused where one value is
     expected: `AS_OF_DATE: [2018-12-31]` was taken for its one item."""
@@ -426,7 +423,7 @@ def load_settings(env: Mapping[str, str] | None = None, config_file: Path | str 
         text, source, base = (env.get(setting.name) or "").strip(), "env", Path.cwd()
         if not text and setting.name in from_file:
             try:
-                text = _file_text(from_file[setting.name], setting.name in LIST_SETTINGS).strip()
+                text = _file_text(from_file[setting.name], setting.is_list).strip()
             except ValueError:
                 raise SettingError(f"{setting.name}={from_file[setting.name]!r} in {config_path} is not valid; "
                                    f"expected {setting.accepted}") from None
