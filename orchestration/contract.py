@@ -38,6 +38,10 @@ class Column:
     tuva: str = ""  # the severity Tuva's input layer declares for the column's value tests
     note: str = ""  # why this contract differs from Tuva, or what a gap costs
 
+    def __post_init__(self) -> None:
+        if self.identifier and self.type != "VARCHAR":
+            raise ValueError(f"{self.name}: an identifier is text (VARCHAR), loaded as delivered less its padding")
+
     @property
     def checked(self) -> bool:
         """Whether a value can be malformed: typed columns and codes with a shape."""

@@ -186,13 +186,12 @@ def _strict_typed(c: Column, d: Dialect = DUCKDB) -> str:
 def loaded_expr(c: Column, d: Dialect = DUCKDB) -> str:
     """The value a column loads with: typed; an identifier without surrounding blanks (a CSV's padding is no part
     of it: ' 123' and '123' are one person), a blank one NULL (no id), its case kept."""
-    if c.identifier and c.type == "VARCHAR":
-        return f"nullif(trim({d.q(c.name)}), '')"
-    return typed_expr(c.name, c.type, d)
+    return _compared(c, d) if c.identifier else typed_expr(c.name, c.type, d)
 
 
 def _compared(c: Column, d: Dialect, alias: str = "") -> str:
-    """A delivered value as rows are compared for exact copies and versions: identifiers without their padding."""
+    """A delivered value as rows are compared for exact copies and versions, and an identifier as it loads:
+    without its padding."""
     value = f"{alias}{d.q(c.name)}"
     return f"nullif(trim({value}), '')" if c.identifier else value
 
