@@ -126,14 +126,15 @@ def scan_landing(landing_dir: Path) -> Landing:
     if not landing_dir.is_dir():
         return landing
     for entry in sorted(landing_dir.iterdir()):
-        if entry.is_dir() and entry.name in TABLES:
+        # a table folder is named in any case (MEDICAL_CLAIM/), as flat files and column names are
+        if entry.is_dir() and (table := entry.name.lower()) in TABLES:
             for path in sorted(entry.iterdir()):
                 rel = path.relative_to(landing_dir).as_posix()
                 if path.is_dir():
                     _not_read_tree(path, landing_dir, f"subfolder of {entry.name}/: files must sit directly in it",
-                                   entry.name, landing)
+                                   table, landing)
                 else:
-                    _judge_file(path, rel, entry.name, landing)
+                    _judge_file(path, rel, table, landing)
         elif entry.is_dir():
             guess = _closest_table(entry.name)
             hint = f"; did you mean {guess}/?" if guess else ""

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from orchestration.contract import CONTRACT_DOC, TableContract
+from orchestration.ingest.discovery import file_format
 from orchestration.ingest.rules import MALFORMED_RULE, REJECT_RULES, q
 
 STAGE_TABLE = "_ingest_stage"
@@ -24,6 +27,10 @@ _REJECTS = "_ingest_csv_reject_errors"
 _REJECT_SCANS = "_ingest_csv_reject_scans"
 _OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 _HEADER_PROBE_BYTES = 1024 * 1024
+_FRACTIONAL_DECIMAL = re.compile(r"DECIMAL\(\d+,[1-9]\d*\)")
+# A CSV has no NULL but the empty value; database exports write one of these words instead (SQL Server, Oracle:
+# NULL; MySQL, Hive, PostgreSQL text: \N). A claim line date written NULL is no date, not a malformed one.
+CSV_NULLS = ("", "NULL", "null", "Null", "\\N")
 
 
 class FileContractError(Exception):
@@ -57,21 +64,37 @@ def map_columns(path: Path, contract: TableContract, delivered: list[str]) -> Fi
     return FileShape(mapping, [name for name in delivered if name not in used])
 
 
-def read_csv_header(path: Path, contract: TableContract) -> list[str]:
+@dataclass(frozen=True)
+class CsvHeader:
+    names: list[str]
+    blank_lines: int  # blank lines before the header: not records, the reader skips them
+    compression: str  # as DuckDB's reader names it
+
+
+def compression(path: Path) -> str:
+    """By the extension, whatever its case: discovery reads `2024-03.CSV.GZ`, which pyarrow's own detection took
+    for plain text."""
+    return {".csv.gz": "gzip", ".csv.zst": "zstd"}.get(file_format(path), "none")
+
+
+def read_csv_header(path: Path, contract: TableContract) -> CsvHeader | None:
+    """The header (the first line that is not blank), or None when the file has none."""
+    packing = compression(path)
     try:
-        # Decompresses .csv.gz and .csv.zst by their extension, as DuckDB's reader does.
-        with pa.input_stream(str(path), compression="detect") as handle:
+        with pa.input_stream(str(path), compression=None if packing == "none" else packing) as handle:
             probe = handle.read(_HEADER_PROBE_BYTES)
     except (OSError, pa.ArrowException) as exc:
         raise _fail(path, f"cannot be read or decompressed ({exc})") from exc
-    if not probe.removeprefix(b"\xef\xbb\xbf").strip():
-        return []  # no header at all (an empty file once decompressed, or blank lines): the loader skips it
-    first_line = probe.split(b"\n", 1)[0].rstrip(b"\r")
+    lines = probe.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    blank_lines = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if blank_lines is None:
+        return None  # no header at all (an empty file once decompressed, or blank lines): the loader skips it
+    first_line = lines[blank_lines].rstrip(b"\r")
     if b"\r" in first_line:
         raise _fail(path, "its lines end with a carriage return only (CR, classic Mac OS); the contract requires "
                           "\\n or \\r\\n line ends")
     try:
-        text = first_line.decode("utf-8-sig")
+        text = first_line.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _fail(path, f"the header is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     try:
@@ -82,7 +105,7 @@ def read_csv_header(path: Path, contract: TableContract) -> list[str]:
         for delim, label in _OTHER_DELIMITERS.items():
             if delim in text and len(text.split(delim)) > 1:
                 raise _fail(path, f"the header looks {label}-delimited; the contract requires comma-separated CSV")
-    return _unique_names(path, contract, [h.strip() for h in header])
+    return CsvHeader(_unique_names(path, contract, [h.strip() for h in header]), blank_lines, packing)
 
 
 def _unique_names(path: Path, contract: TableContract, header: list[str]) -> list[str]:
@@ -109,16 +132,30 @@ def parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
     return {row[0]: row[1] for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()}
 
 
+def _parquet_text(value: str, parquet_type: str) -> str:
+    """A Parquet value as text, as a CSV would carry it. An empty string is no value (`,,`). A zoned timestamp (an
+    instant) is written as its UTC date-time: as text in the session's TimeZone its date would depend on the
+    machine the pipeline runs on. A whole number typed FLOAT, DOUBLE or DECIMAL with decimals is written as the
+    integer: pandas writes an integer column with a missing value as float64, and the person 10046 must not become
+    `10046.0` (an identifier is compared as text)."""
+    if parquet_type.startswith("TIMESTAMPTZ") or parquet_type.endswith("WITH TIME ZONE"):
+        return f"CAST(timezone('UTC', {value}) AS VARCHAR)"
+    if parquet_type in ("FLOAT", "DOUBLE") or _FRACTIONAL_DECIMAL.fullmatch(parquet_type):
+        # NaN and infinities have no integer (try_cast gives NULL): written as they are
+        return (f"coalesce(CASE WHEN {value} = trunc({value}) THEN CAST(try_cast({value} AS HUGEINT) AS VARCHAR) END, "
+                f"CAST({value} AS VARCHAR))")
+    return f"nullif(CAST({value} AS VARCHAR), '')"
+
+
 def _stage_select(contract: TableContract, shape: FileShape, source_alias: str,
                   types: dict[str, str] | None = None) -> str:
-    """Every contract column as text. A zoned Parquet timestamp (an instant) is written as its UTC date-time: as
-    text in the session's TimeZone its date would depend on the machine the pipeline runs on."""
+    """Every contract column as text; `types`: a Parquet file's column types (a CSV's values are text already)."""
     cols = []
     for col in contract.names:
         delivered = shape.column_map.get(col)
         value = f"{source_alias}.{q(delivered)}" if delivered else "NULL"
-        if delivered and (types or {}).get(delivered) == "TIMESTAMP WITH TIME ZONE":
-            value = f"timezone('UTC', {value})"
+        if delivered and types is not None:
+            value = _parquet_text(value, types[delivered])
         cols.append(f"CAST({value} AS VARCHAR) AS {q(col)}")
     return ", ".join(cols)
 
@@ -151,10 +188,12 @@ def _shift_past_rejects(con, rel: str) -> None:
     )
 
 
-def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str, header: list[str]) -> FileShape:
-    """Append one CSV's rows to the stage; records DuckDB's reader rejects go to the reject quarantine."""
-    shape = map_columns(path, contract, header)
-    columns = "{" + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header) + "}"
+def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str, header: CsvHeader) -> FileShape:
+    """Append one CSV's rows to the stage; records DuckDB's reader rejects go to the reject quarantine. Lines
+    count from the header, line 1 (blank lines before it are no lines of the file's table)."""
+    shape = map_columns(path, contract, header.names)
+    columns = "{" + ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header.names) + "}"
+    nulls = "[" + ", ".join(f"'{n}'" for n in CSV_NULLS) + "]"
     con.execute(f"DROP TABLE IF EXISTS {_REJECTS}")
     con.execute(f"DROP TABLE IF EXISTS {_REJECT_SCANS}")
     try:
@@ -164,7 +203,8 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
             SELECT {_stage_select(contract, shape, '_src')}, $rel, $hash, _src.ordinality + 1
             FROM read_csv(
                 $path, header = true, auto_detect = false, columns = {columns}, delim = ',', quote = '"',
-                escape = '"', encoding = 'utf-8', store_rejects = true,
+                escape = '"', encoding = 'utf-8', compression = '{header.compression}',
+                skip = {header.blank_lines}, nullstr = {nulls}, store_rejects = true,
                 rejects_table = '{_REJECTS}', rejects_scan = '{_REJECT_SCANS}', strict_mode = true
             ) WITH ORDINALITY AS _src
             """,
@@ -178,7 +218,7 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
     rejected = con.execute(
         f"""
         INSERT INTO {REJECT_QUARANTINE}
-        SELECT $rel, $hash, line, any_value(csv_line),
+        SELECT $rel, $hash, line - {header.blank_lines}, any_value(csv_line),
                CASE any_value(error_type)::VARCHAR {reject_rules} ELSE '{MALFORMED_RULE}' END,
                'CSV reader: ' || any_value(error_message)
         FROM {_REJECTS} GROUP BY line
@@ -191,6 +231,12 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
 
 
 def stage_parquet(con, contract: TableContract, path: Path, rel: str, file_hash: str) -> FileShape:
+    try:
+        # DuckDB renames a repeated name (PERSON_ID beside person_id becomes PERSON_ID_1): the file's own names
+        # say whether a contract column is named twice, as in a CSV header
+        _unique_names(path, contract, pq.read_schema(path).names)
+    except (OSError, pa.ArrowException) as exc:
+        raise _fail(path, f"cannot be read as Parquet ({str(exc).splitlines()[0]})") from exc
     try:
         types = parquet_types(con, path)
         shape = map_columns(path, contract, list(types))
