@@ -9,8 +9,11 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
@@ -249,3 +252,36 @@ def test_a_parquet_file_naming_a_contract_column_twice_fails(tmp_path):
                                         "claim_start_date", "hcpcs_code", "diagnosis_code_1"])
     with duckdb.connect() as con, pytest.raises(FileContractError, match="PERSON_ID appears twice"):
         load_delivery(con, "medical_claim", "2024-03", [_write(tmp_path, "x.parquet", table)], tmp_path)
+
+
+
+def _zoned(written: str, zone: str) -> pa.Array:
+    offset = re.fullmatch(r"([+-])(\d\d):(\d\d)", zone)
+    tz = timezone((-1 if offset[1] == "-" else 1) * timedelta(hours=int(offset[2]), minutes=int(offset[3]))) \
+        if offset else ZoneInfo(zone)
+    return pa.array([datetime.fromisoformat(written).replace(tzinfo=tz)], pa.timestamp("ns", zone))
+
+
+@pytest.mark.parametrize("machine_time_zone", ["UTC", "Asia/Tokyo"])
+@pytest.mark.parametrize("zone, written", [
+    ("America/New_York", "2024-03-01 20:30:00"),  # 01:30 UTC the next day
+    ("+05:30", "2024-03-01 02:00:00"),  # 20:30 UTC the day before
+    ("-05:00", "2024-03-01 23:00:00"),
+    ("UTC", "2024-03-01 23:30:00"),
+])
+def test_a_zoned_parquet_timestamp_is_the_date_in_its_own_zone(tmp_path, machine_time_zone, zone, written):
+    """pandas and pyarrow keep a timestamp's zone in the file (its Arrow schema): the date as written there is the
+    date a reader of the file sees (pandas' .dt.date), as a CSV's offset keeps the date as written."""
+    table = pa.table({"observation_id": ["O1"], "person_id": ["P1"], "observation_date": _zoned(written, zone),
+                      "source_code": ["72514-3"], "result": ["7"]})
+    con = duckdb.connect()
+    con.execute(f"set TimeZone = '{machine_time_zone}'")
+    load_delivery(con, "observation", "2024-03", [_write(tmp_path, "x.parquet", table)], tmp_path)
+    assert con.execute("select observation_date::varchar from raw.observation").fetchall() == [("2024-03-01",)]
+
+
+def test_a_parquet_timestamp_in_a_zone_duckdb_does_not_know_fails(tmp_path):
+    table = pa.table({"observation_id": ["O1"], "person_id": ["P1"], "source_code": ["72514-3"], "result": ["7"],
+                      "observation_date": pa.array([0], pa.timestamp("us", "Mars/Olympus_Mons"))})
+    with duckdb.connect() as con, pytest.raises(FileContractError, match="time zone 'Mars/Olympus_Mons'"):
+        load_delivery(con, "observation", "2024-03", [_write(tmp_path, "x.parquet", table)], tmp_path)

@@ -132,14 +132,23 @@ def parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
     return {row[0]: row[1] for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()}
 
 
-def _parquet_text(value: str, parquet_type: str) -> str:
+def _zone_shift(zone: str) -> str | None:
+    """A fixed offset (`+05:30`, as Arrow writes one) as an interval from UTC; None for a zone name."""
+    match = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", zone)
+    return match and f"INTERVAL '{'-' if match[1] == '-' else ''}{int(match[2]) * 60 + int(match[3])} minutes'"
+
+
+def _parquet_text(value: str, parquet_type: str, zone: str) -> str:
     """A Parquet value as text, as a CSV would carry it. An empty string is no value (`,,`). A zoned timestamp (an
-    instant) is written as its UTC date-time: as text in the session's TimeZone its date would depend on the
-    machine the pipeline runs on. A whole number typed FLOAT, DOUBLE or DECIMAL with decimals is written as the
-    integer: pandas writes an integer column with a missing value as float64, and the person 10046 must not become
-    `10046.0` (an identifier is compared as text)."""
+    instant) is written as its date-time in `zone`, the zone the writer kept in the file (pandas, pyarrow), else
+    UTC: as a CSV's offset keeps the date as written, and never in the session's TimeZone, which would make the
+    date depend on the machine the pipeline runs on. A whole number typed FLOAT, DOUBLE or DECIMAL with decimals
+    is written as the integer: pandas writes an integer column with a missing value as float64, and the person
+    10046 must not become `10046.0` (an identifier is compared as text)."""
     if parquet_type.startswith("TIMESTAMPTZ") or parquet_type.endswith("WITH TIME ZONE"):
-        return f"CAST(timezone('UTC', {value}) AS VARCHAR)"
+        shift = _zone_shift(zone)
+        local = f"timezone('UTC', {value}) + {shift}" if shift else f"timezone('{zone}', {value})"
+        return f"CAST({local} AS VARCHAR)"
     if parquet_type in ("FLOAT", "DOUBLE") or _FRACTIONAL_DECIMAL.fullmatch(parquet_type):
         # NaN and infinities have no integer (try_cast gives NULL): written as they are
         return (f"coalesce(CASE WHEN {value} = trunc({value}) THEN CAST(try_cast({value} AS HUGEINT) AS VARCHAR) END, "
@@ -148,14 +157,15 @@ def _parquet_text(value: str, parquet_type: str) -> str:
 
 
 def _stage_select(contract: TableContract, shape: FileShape, source_alias: str,
-                  types: dict[str, str] | None = None) -> str:
-    """Every contract column as text; `types`: a Parquet file's column types (a CSV's values are text already)."""
+                  types: dict[str, str] | None = None, zones: dict[str, str] | None = None) -> str:
+    """Every contract column as text; `types`, `zones`: a Parquet file's column types and its timestamps' zones
+    (a CSV's values are text already)."""
     cols = []
     for col in contract.names:
         delivered = shape.column_map.get(col)
         value = f"{source_alias}.{q(delivered)}" if delivered else "NULL"
         if delivered and types is not None:
-            value = _parquet_text(value, types[delivered])
+            value = _parquet_text(value, types[delivered], (zones or {}).get(delivered, "UTC"))
         cols.append(f"CAST({value} AS VARCHAR) AS {q(col)}")
     return ", ".join(cols)
 
@@ -230,20 +240,34 @@ def stage_csv(con, contract: TableContract, path: Path, rel: str, file_hash: str
     return shape
 
 
+def _parquet_zones(con, path: Path, schema: pa.Schema) -> dict[str, str]:
+    """The zone each zoned timestamp column was written in (kept in the file's Arrow schema by pandas and pyarrow;
+    other writers keep UTC instants only). A zone DuckDB does not know fails the load: its dates would be guesses."""
+    zones = {f.name: f.type.tz for f in schema if pa.types.is_timestamp(f.type) and f.type.tz}
+    named = {z for z in zones.values() if not _zone_shift(z)}
+    known = {row[0] for row in con.execute("SELECT name FROM pg_timezone_names()").fetchall()} if named else set()
+    for column, zone in zones.items():
+        if zone in named - known:
+            raise _fail(path, f"column {column}: time zone {zone!r} is not a zone name or offset DuckDB knows")
+    return zones
+
+
 def stage_parquet(con, contract: TableContract, path: Path, rel: str, file_hash: str) -> FileShape:
     try:
-        # DuckDB renames a repeated name (PERSON_ID beside person_id becomes PERSON_ID_1): the file's own names
-        # say whether a contract column is named twice, as in a CSV header
-        _unique_names(path, contract, pq.read_schema(path).names)
+        schema = pq.read_schema(path)
     except (OSError, pa.ArrowException) as exc:
         raise _fail(path, f"cannot be read as Parquet ({str(exc).splitlines()[0]})") from exc
+    # DuckDB renames a repeated name (PERSON_ID beside person_id becomes PERSON_ID_1): the file's own names say
+    # whether a contract column is named twice, as in a CSV header
+    _unique_names(path, contract, schema.names)
+    zones = _parquet_zones(con, path, schema)
     try:
         types = parquet_types(con, path)
         shape = map_columns(path, contract, list(types))
         con.execute(
             f"""
             INSERT INTO {STAGE_TABLE}
-            SELECT {_stage_select(contract, shape, '_src', types)}, $rel, $hash, _src.file_row_number + 1
+            SELECT {_stage_select(contract, shape, '_src', types, zones)}, $rel, $hash, _src.file_row_number + 1
             FROM read_parquet($path, file_row_number = true) AS _src
             """,
             {"rel": rel, "hash": file_hash, "path": str(path)},
