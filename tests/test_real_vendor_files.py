@@ -286,3 +286,25 @@ def test_a_parquet_timestamp_in_a_zone_duckdb_does_not_know_fails(tmp_path):
                       "observation_date": pa.array([0], pa.timestamp("us", "Mars/Olympus_Mons"))})
     with duckdb.connect() as con, pytest.raises(FileContractError, match="time zone 'Mars/Olympus_Mons'"):
         load_delivery(con, "observation", "2024-03", [_write(tmp_path, "x.parquet", table)], tmp_path)
+
+
+def test_the_sample_split_over_several_files_of_one_delivery_loads_the_same_rows(tmp_path, sample_claims):
+    """A vendor's delivery folder: part files in CSV, compressed CSV and Parquet, one delivery (2024-03)."""
+    header, body = _rows("medical_claim")
+    parts = [body[:700], body[700:1400], body[1400:]]
+    folder = tmp_path / "medical_claim"
+    folder.mkdir()
+    _write(folder, "2024-03_part1.csv", _csv(header, parts[0], "\r\n"))
+    _write(folder, "2024-03_part2.csv.gz", gzip.compress(_csv(header, parts[1]).encode()))
+    _write(folder, "2024-03_part3.parquet", pacsv.read_csv(io.BytesIO(_csv(header, parts[2]).encode())))
+    files = [path for table, path in scan_landing(tmp_path).files]
+    assert len(files) == 3
+    with duckdb.connect() as con:
+        report = load_delivery(con, "medical_claim", "2024-03", files, tmp_path)
+        rows = con.execute(f"select {', '.join(CONTRACTS['medical_claim'].names)} from raw.medical_claim "
+                           "order by all").fetchall()
+        lines = con.execute("select _source_file, max(_line_number) from raw.medical_claim group by 1 "
+                            "order by 1").fetchall()
+    assert ((report.read, report.loaded, report.quarantined, report.by_rule), rows) == sample_claims
+    assert lines == [("medical_claim/2024-03_part1.csv", 701), ("medical_claim/2024-03_part2.csv.gz", 701),
+                     ("medical_claim/2024-03_part3.parquet", 675)]
