@@ -74,6 +74,12 @@ ROW_KINDS = [
          (_b("P1,2024-03-02,725143,12"),)),
     Kind("score 3.0004 (would round to 3.000)", "score_precision", "observation", (_b("P1,2024-03-02,72514-3,3.0004"),)),
     Kind("ISO timestamp as the date 2024-03-15T00:00:00", "loaded", rows=(_b("C1,1,P1,2024-03-15T00:00:00,63030,M51.16,1"),)),
+    Kind("timestamp with an hours-only offset (PostgreSQL) 2024-03-15 00:00:00-05", "loaded",
+         rows=(_b("C1,1,P1,2024-03-15 00:00:00-05,63030,M51.16,1"),)),
+    Kind("timestamp as BigQuery writes it 2024-03-15 00:00:00 UTC", "loaded",
+         rows=(_b("C1,1,P1,2024-03-15 00:00:00 UTC,63030,M51.16,1"),)),
+    Kind("amount written NULL (database export)", "loaded", rows=(_b("C1,1,P1,2024-03-02,63030,M51.16,NULL"),)),
+    Kind("person_id written \\N (MySQL export)", "missing_key", rows=(_b("C1,1,\\N,2024-03-02,63030,M51.16,1"),)),
     Kind("byte-order mark before the header", "loaded", rows=(_b("C1,1,P1,2024-03-02,63030,M51.16,1"),),
          header=b"\xef\xbb\xbf" + _b(CLAIM_HEADER)),
     Kind("trailing comma on every line (an unnamed column)", "loaded", rows=(_b("C1,1,P1,2024-03-02,63030,M51.16,1,"),),
@@ -152,6 +158,10 @@ def _write_file_kinds(landing: Path) -> dict[str, tuple[str, str]]:
     (folder / "2023-11.csv.gz").write_bytes(packed[: len(packed) * 6 // 10])
     (folder / "2023-10.csv.gz").write_bytes(gzip.compress(b""))
     (folder / "2023-09.parquet").write_bytes(b"PAR1 an upload cut short")
+    (folder / "2023-08.CSV.GZ").write_bytes(gzip.compress(claims.replace("C1,", "C6,").encode()))
+    (folder / "2023-07.csv").write_text("\n" + claims.replace("C1,", "C7,"))
+    (landing / "ELIGIBILITY").mkdir()
+    (landing / "ELIGIBILITY" / "2024-01.csv").write_text("person_id,birth_date\nP1,1950-01-01\n")
     (landing / "medical_claims").mkdir()
     (landing / "medical_claims" / "2024-01.csv").write_text(claims)
     (landing / "eligibility.xlsx").write_bytes(b"PK\x03\x04")
@@ -178,6 +188,9 @@ def _write_file_kinds(landing: Path) -> dict[str, tuple[str, str]]:
         "medical_claim/2023-11.csv.gz": ("gzip cut short", "run fails naming the file"),
         "medical_claim/2023-10.csv.gz": ("gzip of nothing (no header)", "skipped_empty_file"),
         "medical_claim/2023-09.parquet": ("Parquet cut short", "run fails naming the file"),
+        "medical_claim/2023-08.CSV.GZ": ("gzip CSV, extension in upper case", "loaded"),
+        "medical_claim/2023-07.csv": ("a blank line before the header", "loaded"),
+        "ELIGIBILITY/2024-01.csv": ("table folder in upper case", "loaded"),
     }
 
 
