@@ -134,6 +134,8 @@ def _csv_variants() -> dict[str, tuple[str, object]]:
         "columns in another order": ("x.csv", _csv([header[i] for i in reordered],
                                                    [[row[i] for i in reordered] for row in body])),
         "gzip": ("x.csv.gz", gzip.compress(plain.encode())),
+        "gzip of several members (files appended)": ("x.csv.gz", gzip.compress(plain[:300_000].encode())
+                                                     + gzip.compress(plain[300_000:].encode())),
         "gzip, extension in upper case": ("X.CSV.GZ", gzip.compress(plain.encode())),
         "a blank line before the header": ("x.csv", "\n" + plain),
         "blank lines before the header, BOM, CRLF": ("x.csv", "\ufeff\r\n  \r\n" + _csv(header, body, "\r\n")),
@@ -190,6 +192,8 @@ PARQUET_VARIANTS = {
     "dictionary-encoded strings": lambda t: pa.table({n: pc.dictionary_encode(t[n]) for n in t.column_names}),
     "types as pyarrow infers them": lambda _: pacsv.read_csv(io.BytesIO(_csv(*_rows("medical_claim")).encode())),
     "date32": lambda t: _retyped(t, CLAIM_DATES, lambda v: pc.cast(v, pa.date32())),
+    "date64": lambda t: _retyped(t, CLAIM_DATES, lambda v: pc.cast(pc.cast(v, pa.date32()), pa.date64())),
+    "binary, not UTF-8 annotated strings": lambda t: t.cast(pa.schema([pa.field(f.name, pa.binary()) for f in t.schema])),
     "line number int32": lambda t: _retyped(t, ("claim_line_number",), lambda v: pc.cast(v, pa.int32())),
     "line number float64": lambda t: _retyped(t, ("claim_line_number",), lambda v: pc.cast(v, pa.float64())),
     "line number decimal(10,2)": lambda t: _retyped(t, ("claim_line_number",),
