@@ -143,6 +143,7 @@ def _csv_variants() -> dict[str, tuple[str, object]]:
         "dates with an hours-only offset (PostgreSQL)": ("x.csv", _claims_with(_dates_with(" 00:00:00+00"))),
         "dates with a negative hours-only offset": ("x.csv", _claims_with(_dates_with(" 00:00:00-05"))),
         "dates as BigQuery writes a TIMESTAMP": ("x.csv", _claims_with(_dates_with(" 00:00:00 UTC"))),
+        "dates as Snowflake unloads a TIMESTAMP_TZ": ("x.csv", _claims_with(_dates_with(" 00:00:00.000 -0800"))),
         "line numbers written 1.0": ("x.csv", _claims_with(_line_number_as_float)),
         "empty values written NULL (database export)": ("x.csv", _claims_with(_null_literal("NULL"))),
         "empty values written \\N (MySQL, Hive export)": ("x.csv", _claims_with(_null_literal("\\N"))),

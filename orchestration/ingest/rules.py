@@ -46,7 +46,9 @@ REJECT_RULES = {
 }
 MALFORMED_RULE = "malformed_line"
 
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z| UTC|[+-]\d{2}(:?\d{2})?)?)?$"
+# A time part and a zone are allowed and dropped: Z, UTC or an offset, after a blank or not (PostgreSQL writes
+# `+00`, BigQuery ` UTC`, Snowflake ` -0800`).
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)? ?(Z|UTC|[+-]\d{2}(:?\d{2})?)?)?$"
 HCPCS_SHAPE = r"^[A-Za-z0-9]{5}$"
 # ICD-10-CM: letter, digit, alphanumeric, then up to 4 alphanumerics after an optional dot.
 ICD10_SHAPE = r"^[A-Za-z][0-9][A-Za-z0-9](\.?[A-Za-z0-9]{1,4})?$"
