@@ -27,7 +27,8 @@ from orchestration.ingest.discovery import scan_landing
 from orchestration.ingest.loader import load_delivery
 from orchestration.ingest.reader import FileContractError
 
-SAMPLE = Path("/work/shared/data/tuva_sample")
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tuva_sample"  # as tests/test_real_users.py finds it
+SAMPLE = SAMPLE if SAMPLE.is_dir() else Path("/work/shared/data/tuva_sample")
 pytestmark = pytest.mark.skipif(not SAMPLE.is_dir(), reason="the Tuva sample is not on this machine")
 
 CLAIM_DATES = ("claim_start_date", "claim_end_date", "claim_line_start_date", "claim_line_end_date")
