@@ -314,3 +314,19 @@ def test_the_sample_split_over_several_files_of_one_delivery_loads_the_same_rows
     assert ((report.read, report.loaded, report.quarantined, report.by_rule), rows) == sample_claims
     assert lines == [("medical_claim/2024-03_part1.csv", 701), ("medical_claim/2024-03_part2.csv.gz", 701),
                      ("medical_claim/2024-03_part3.parquet", 675)]
+
+
+def test_a_delivery_read_under_another_reader_is_loaded_again(tmp_path, monkeypatch):
+    """A delivery is left as loaded only when its files and how they are read are unchanged: the reader's code
+    (CSV NULL words, Parquet types) decides the values as much as the rules do."""
+    import orchestration.ingest.loader as loader
+
+    header, body = _rows("medical_claim")
+    path = _write(tmp_path, "2024-03.csv", _csv(header, body[:5]))
+    with duckdb.connect() as con:
+        load_delivery(con, "medical_claim", "2024-03", [path], tmp_path)
+        assert load_delivery(con, "medical_claim", "2024-03", [path], tmp_path).unchanged_since is not None
+        changed = tmp_path / "reader.py"
+        changed.write_bytes(loader.READER_CODE.read_bytes() + b"\n# a later reader\n")
+        monkeypatch.setattr(loader, "READER_CODE", changed)
+        assert load_delivery(con, "medical_claim", "2024-03", [path], tmp_path).unchanged_since is None

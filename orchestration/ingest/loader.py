@@ -25,6 +25,7 @@ import duckdb
 from orchestration.contract import CONTRACTS, TableContract
 from orchestration.ingest import ledger
 from orchestration.ingest.discovery import file_sha256
+from orchestration.ingest import reader
 from orchestration.ingest.reader import (
     REJECT_QUARANTINE,
     STAGE_TABLE,
@@ -55,6 +56,7 @@ _LOADED_FILES = f"SELECT _source_file, _delivery, _loaded_at FROM {FILES} JOIN {
 # them: planning the rules' query costs ~0.1-0.2 s whatever the rows (a month of the 10k-person demo is ~4,000
 # claim lines), while a month of a large practice (~190 MB at 1M persons) still stages alone.
 BATCH_BYTES = 64 * 1024 * 1024
+READER_CODE = Path(reader.__file__)
 
 
 class ReconciliationError(Exception):
@@ -156,9 +158,12 @@ def _stage_files(con, contract: TableContract, delivery: str, files: dict[Path, 
 
 
 def rules_fingerprint(contract: TableContract) -> str:
-    """What decides how a row loads: the rules' SQL, the typed columns and the instrument ranges of the seed."""
+    """What decides how a row loads: the rules' SQL, the typed columns, the instrument ranges of the seed, and the
+    reader's code, which makes each file's values the text the rules judge (its NULL words, Parquet types): a
+    delivery read under an older reader is loaded again, not left with the values that reader gave."""
     digest = hashlib.sha256(violations_query(contract, STAGE_TABLE).encode())
     digest.update(_typed_columns(contract).encode())
+    digest.update(READER_CODE.read_bytes())
     if contract.name == "observation":
         digest.update(INSTRUMENTS_SEED.read_bytes())
     return digest.hexdigest()
