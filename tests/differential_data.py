@@ -12,11 +12,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 from dateutil.relativedelta import relativedelta
 
+from orchestration.ingest.loader import load_delivery
 from reference_measures import DECOMPRESSION, FUSION, INITIAL_EVALUATION
 
 TINS = ("111111111", "222222222", None)
@@ -52,6 +54,8 @@ class RawFiles:
     def line(self, person: str, day: date, hcpcs: str | None, dx: tuple = (), tin: str | None = TINS[0],
              delivery: str = "2026-01", claim_id: str | None = None, line_number: int = 1,
              on_claim_start: bool = False) -> dict:
+        if hcpcs and len(self.claims) % 7 == 3:
+            hcpcs = f" {hcpcs.lower()} "  # real files: lower case, padded
         row = {
             "claim_id": claim_id or f"C{len(self.claims):05d}", "claim_line_number": line_number,
             "person_id": person, "payer": "Medicare", "claim_start_date": day,
@@ -65,9 +69,17 @@ class RawFiles:
 
     def score(self, person: str, day: date, code: str, value: str, delivery: str = "2026-01",
               observation_id: str | None = None) -> None:
+        if len(self.observations) % 5 == 2 and "." not in value:
+            value = f"{value}.00"  # trailing zeros: the same score
+        source, normalized = code, None
+        if len(self.observations) % 11 == 4:
+            source, normalized = "LOCAL-SCORE", code  # the source's own code, normalized to the instrument's
+        elif len(self.observations) % 11 == 7:
+            normalized = "SNOMED-0000"  # a normalized code no instrument has: the source code decides
         self.observations.append({
             "observation_id": observation_id or f"O{len(self.observations):05d}", "person_id": person,
-            "observation_date": day, "source_code": code, "result": value, "_delivery": delivery,
+            "observation_date": day, "source_code": source, "normalized_code": normalized, "result": value,
+            "_delivery": delivery,
         })
 
 
@@ -101,6 +113,9 @@ def _procedure_day(rng: random.Random, as_ofs: list[date]) -> date:
 def _enrollment(files: RawFiles, rng: random.Random, person: str, birth: date, gender: str) -> None:
     files.eligibility.append({"person_id": person, "birth_date": birth, "gender": gender,
                               "enrollment_start_date": date(2010, 1, 1), "payer": "Medicare"})
+    if rng.random() < 0.08:  # the span delivered again with its birth date corrected by a day
+        files.eligibility.append({**files.eligibility[-1], "_delivery": "2026-03",
+                                  "birth_date": birth + timedelta(days=rng.choice((-1, 1)))})
     if rng.random() < 0.1:  # a later span delivered without a birth date
         files.eligibility.append({"person_id": person, "birth_date": None, "gender": gender,
                                   "enrollment_start_date": date(2020, 1, 1), "payer": "Aetna"})
@@ -198,10 +213,13 @@ def _rehab(files: RawFiles, rng: random.Random, person: str, as_ofs: list[date],
         files.line(person, day, rng.choice(("97161", "M1121")), (back,), tin=rng.choice((*TINS, OUT_OF_SCOPE_TIN)))
     days = [day]
     for _ in range(rng.randint(0, 9)):
-        day = day + timedelta(days=rng.choice((1, 7, 14, 30, 59, 60, 61, 90)))
+        day = day + timedelta(days=rng.choice((0, 1, 7, 14, 30, 59, 60, 60, 61, 61, 90)))
         kind = rng.random()
         if kind < 0.2:
             files.line(person, day, "M1012", (rng.choice((back, "Z00.00")),), tin=tin)
+            if rng.random() < 0.3:  # a new evaluation the same day or the next
+                files.line(person, day + timedelta(days=rng.choice((0, 1))), rng.choice(INITIAL_EVALUATION),
+                           (back,), tin=rng.choice(TINS))
         elif kind < 0.35:
             files.line(person, day, rng.choice(INITIAL_EVALUATION), (back,), tin=rng.choice(TINS))
         elif kind < 0.45:
@@ -241,17 +259,24 @@ def generate(seed: int, persons: int, as_ofs: list[date]) -> RawFiles:
     return files
 
 
-def load(path, files: RawFiles) -> None:
-    """Insert the rows into the raw tables of the warehouse at `path` (as the ingestion would: one delivery per
-    `_delivery`, line numbers in order)."""
+def load(path: Path, files: RawFiles, landing: Path) -> dict[str, tuple[int, int]]:
+    """Write the rows as landing CSV files, one per table and delivery, and load them into the raw tables of the
+    warehouse at `path` with the project's ingestion (its rules and quarantine). Returns, per table, the rows read
+    and the rows quarantined."""
+    counts = {}
     with duckdb.connect(str(path)) as con:
         for table, rows in (("medical_claim", files.claims), ("eligibility", files.eligibility),
                             ("observation", files.observations)):
             frame = pd.DataFrame(rows)
-            if "_delivery" not in frame:
-                frame["_delivery"] = "2026-01"
-            frame["_line_number"] = range(2, len(frame) + 2)
-            frame["_source_file"] = table + "_" + frame["_delivery"] + ".csv"
-            con.register("frame", frame)
-            con.execute(f"insert into raw.{table} by name select * from frame")
-            con.unregister("frame")
+            frame["_delivery"] = frame["_delivery"].fillna("2026-01") if "_delivery" in frame else "2026-01"
+            read = quarantined = 0
+            for delivery, part in frame.groupby("_delivery"):
+                csv = landing / delivery / table / f"{delivery}.csv"
+                csv.parent.mkdir(parents=True, exist_ok=True)
+                part.drop(columns="_delivery").to_csv(csv, index=False)
+                report = load_delivery(con, table, delivery, [csv], landing)
+                assert report.read == report.loaded + report.quarantined, report
+                read, quarantined = read + report.read, quarantined + report.quarantined
+            assert read == len(rows), (table, read, len(rows))
+            counts[table] = (read, quarantined)
+    return counts

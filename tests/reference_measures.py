@@ -11,7 +11,7 @@ intake FS only; a term absent from a version counts 0, docs/measures_220.md).
 
 Output of `reference_cases`: one row per case - person_id, measure_id, stratum, index_date, episode_end_date (220),
 window_end (follow-up window end; 220: episode end), outcome (the quality-data code, else `pending` /
-`not_eligible`), performance_year, tin, pre_score, pre_score_date, post_score, post_score_date, residual (220).
+`not_eligible`), performance_year, tin, rendering_npi, pre_score, pre_score_date, post_score, post_score_date, residual (220).
 """
 
 from __future__ import annotations
@@ -59,25 +59,26 @@ INITIAL_EVALUATION = ("97161", "97162", "97163", "97165", "97166", "97167", "992
                       "99306", "M1121")
 DEGENERATIVE_PREFIXES = ("G1221", "G35", "G20")  # ALS, MS, Parkinson's
 FS_CODE, PREDICTED_CODE = "FOTO-LUMBAR-FS", "FOTO-LUMBAR-FS-PRED"  # project choice: local codes (no LOINC)
+INSTRUMENT_CODES = tuple(code for instruments, *_ in PAIRS.values() for code in instruments) + (FS_CODE, PREDICTED_CODE)
 CODES_220 = {"met": "G8659", "not_met": "G8660", "not_measured": "G8662", "degenerative": "M1122",
              "unable": "G9733", "discharge": "M1012"}
 
 
-def cms_computed_strata() -> list[tuple[str, int, str]]:
-    """(measure, performance year, stratum) that CMS's data defines with a rate: a single-rate year of 459/461/471
-    is the discectomy/laminectomy stratum only (CMS's PY2020-2023 descriptions), a multi-rate year has both
-    (CMS lists discectomy first, fusion second); nonProportion years and years CMS has no entry for are none."""
+def cms_computed_strata() -> list[tuple[str, int, str, str, str | None]]:
+    """(measure, performance year, stratum, metric type, CMS's stratum name) that CMS's data defines with a rate: a
+    single-rate year of 459/461/471 is the discectomy/laminectomy stratum only (CMS's PY2020-2023 descriptions) and
+    is submitted without a stratum name, a multi-rate year has both under CMS's names of that year (CMS lists
+    discectomy first, fusion second); nonProportion years and years CMS has no entry for are none."""
     rows = []
     for year, measures in json.loads(CMS_MEASURES.read_text()).items():
         for measure in measures:
             metric, mid = measure["metricType"], measure["measureId"]
-            if mid == "220" and metric == "singlePerformanceRate":
-                rows.append((mid, int(year), "overall"))
-            elif metric == "singlePerformanceRate":
-                rows.append((mid, int(year), "lumbarDiscectomy"))
+            if metric == "singlePerformanceRate":
+                rows.append((mid, int(year), "overall" if mid == "220" else "lumbarDiscectomy", metric, None))
             elif metric == "multiPerformanceRate":
-                assert len(measure["strata"]) == 2, (year, mid)
-                rows += [(mid, int(year), "lumbarDiscectomy"), (mid, int(year), "lumbarFusion")]
+                first, second = (stratum["name"] for stratum in measure["strata"])
+                rows += [(mid, int(year), "lumbarDiscectomy", metric, first),
+                         (mid, int(year), "lumbarFusion", metric, second)]
     return rows
 
 
@@ -99,8 +100,9 @@ def _setup(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
                 "instrument_code varchar, post_max decimal(9,3), improvement_min decimal(9,3), code_met varchar, "
                 "code_not_met varchar, code_not_measured varchar)")
     con.executemany("insert into ref_pairs_params values (?, ?, ?, ?, ?, ?, ?, ?)", pairs_params)
-    con.execute("create or replace temp table ref_cms (measure_id varchar, performance_year integer, stratum varchar)")
-    con.executemany("insert into ref_cms values (?, ?, ?)", cms_computed_strata())
+    con.execute("create or replace temp table ref_cms (measure_id varchar, performance_year integer, stratum varchar, "
+                "metric_type varchar, qpp_stratum varchar)")
+    con.executemany("insert into ref_cms values (?, ?, ?, ?, ?)", cms_computed_strata())
     dx_columns = ", ".join(f"diagnosis_code_{i}" for i in range(1, 26))
     con.execute(f"""
     create or replace temp table ref_lines as
@@ -114,7 +116,7 @@ def _setup(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     )
     select claim_id, claim_line_number, person_id,
         coalesce(claim_line_start_date, claim_start_date) as service_date,
-        upper(trim(hcpcs_code)) as hcpcs, rendering_tin as tin, rendering_npi as npi,
+        nullif(upper(trim(hcpcs_code)), '') as hcpcs, rendering_tin as tin, rendering_npi as npi,
         list_transform(list_filter([{dx_columns}], lambda x: x is not null and trim(x) <> ''),
                        lambda x: upper(replace(replace(x, '.', ''), ' ', ''))) as dx
     from versions
@@ -124,12 +126,21 @@ def _setup(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     create or replace temp table ref_dx as
     select person_id, claim_id, claim_line_number, service_date, unnest(dx) as code from ref_lines
     """)
-    # birth date: the latest enrollment span (started by the as-of date) that has one (project choice)
+    # birth date: of the enrollment spans not starting after the as-of date (the latest delivery of a span), the
+    # latest one that has one (project choice, docs/measures.md "Staging")
     con.execute(f"""
     create or replace temp table ref_person as
-    select person_id, arg_max(birth_date, enrollment_start_date) as birth_date
-    from raw.eligibility
-    where birth_date is not null and enrollment_start_date <= DATE '{as_of}'
+    with spans as (
+        select *, row_number() over (partition by person_id, enrollment_start_date, payer, plan
+                                     order by _delivery desc, _loaded_at desc, _line_number desc) as version_rank
+        from raw.eligibility
+        where enrollment_start_date is null or enrollment_start_date <= DATE '{as_of}'
+    )
+    select person_id,
+        arg_max(birth_date, (coalesce(enrollment_start_date, DATE '0001-01-01'),
+                             coalesce(enrollment_end_date, DATE '0001-01-01'), birth_date)) as birth_date
+    from spans
+    where version_rank = 1 and birth_date is not null
     group by person_id
     """)
     # an observation_id delivered again keeps its latest version (project choice, docs/measures.md)
@@ -141,7 +152,11 @@ def _setup(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
             end as version_rank
         from raw.observation
     )
-    select person_id, observation_date as obs_date, upper(trim(source_code)) as code,
+    -- the code: normalized_code when it is an instrument's, else source_code (project choice, Tuva's normalized
+    -- code preferred)
+    select person_id, observation_date as obs_date,
+        case when upper(trim(normalized_code)) in {_in(INSTRUMENT_CODES)} then upper(trim(normalized_code))
+             else upper(trim(source_code)) end as code,
         cast(trim(result) as decimal(9, 3)) as score
     from versions
     where version_rank = 1 and observation_date <= DATE '{as_of}' and try_cast(trim(result) as decimal(9, 3)) is not null
@@ -179,7 +194,8 @@ def _pairs(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
         -- project choice: a line of the stratum's codes on the day, one with a rendering TIN first, then the
         -- lowest claim_id and line number
         select a.person_id, a.procedure_date,
-            arg_min(l.tin, (l.tin is null, l.claim_id, l.claim_line_number)) as tin
+            arg_min(l.tin, (l.tin is null, l.claim_id, l.claim_line_number)) as tin,
+            arg_min(l.npi, (l.tin is null, l.claim_id, l.claim_line_number)) as npi
         from adults a join ref_lines l on l.person_id = a.person_id and l.service_date = a.procedure_date
             and case when a.stratum = 'lumbarFusion' then l.hcpcs in {_in(FUSION)}
                      else l.hcpcs in {_in(DECOMPRESSION)} end
@@ -239,7 +255,7 @@ def _pairs(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
             when pre.pre_score is not null and pre.pre_score - post.post_score >= p.improvement_min then p.code_met
             else p.code_not_met
         end as outcome,
-        c.performance_year, t.tin, pre.pre_score, pre.pre_score_date, post.post_score, post.post_score_date,
+        c.performance_year, t.tin, t.npi as rendering_npi, pre.pre_score, pre.pre_score_date, post.post_score, post.post_score_date,
         cast(null as decimal(18, 3)) as residual
     from cases c
     join params p on p.measure_id = c.measure_id and p.stratum = c.stratum
@@ -317,7 +333,9 @@ def _rehab(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
         select e.*, cast(extract(year from e.end_date) as integer) as performance_year,
             -- the episode's TIN: its initial-evaluation line, one with a TIN first (project choice)
             (select arg_min(v.tin, (v.tin is null, v.claim_id, v.claim_line_number)) from ref_visit_lines v
-             where v.person_id = e.person_id and v.service_date = e.start_date and v.is_start) as tin
+             where v.person_id = e.person_id and v.service_date = e.start_date and v.is_start) as tin,
+            (select arg_min(v.npi, (v.tin is null, v.claim_id, v.claim_line_number)) from ref_visit_lines v
+             where v.person_id = e.person_id and v.service_date = e.start_date and v.is_start) as rendering_npi
         from ref_episodes e
     ),
     fs as (select person_id, obs_date, score from ref_obs where code = '{FS_CODE}'),
@@ -390,7 +408,7 @@ def _rehab(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
             when s.actual - s.predicted >= 0 then '{CODES_220["met"]}'
             else '{CODES_220["not_met"]}'
         end as outcome,
-        s.performance_year, s.tin, s.intake_fs as pre_score, s.intake_date as pre_score_date,
+        s.performance_year, s.tin, s.rendering_npi, s.intake_fs as pre_score, s.intake_date as pre_score_date,
         s.discharge_fs as post_score, s.discharge_date as post_score_date,
         cast(s.actual - s.predicted as decimal(18, 3)) as residual
     from scored s
@@ -451,3 +469,25 @@ def reference_performance(con: duckdb.DuckDBPyConnection) -> str:
     from counts
     """)
     return "ref_performance"
+
+
+def reference_qpp(con: duckdb.DuckDBPyConnection) -> str:
+    """What a QPP submission carries, from `ref_performance`: per TIN, performance year and measure with a counted
+    case (excluded or in the eligible population) in a year CMS computes the measure, one row per stratum CMS lists
+    that year (zero or not) under CMS's name; performance not met = not met + not measured; excluded cases leave
+    the eligible population (the QPP docs for MIPS CQMs)."""
+    con.execute("""
+    create or replace temp table ref_qpp as
+    with counted as (
+        select tin, performance_year, measure_id from ref_performance
+        where entity_level = 'tin' and tin is not null and stratum = 'all' and excluded + eligible_population > 0
+    )
+    select c.tin, c.performance_year, c.measure_id, cms.stratum, cms.metric_type, cms.qpp_stratum,
+        coalesce(p.met, 0) as performance_met, coalesce(p.not_met + p.not_measured, 0) as performance_not_met,
+        coalesce(p.eligible_population, 0) as eligible_population
+    from counted c
+    join ref_cms cms using (measure_id, performance_year)
+    left join ref_performance p on p.entity_level = 'tin' and p.tin = c.tin
+        and p.performance_year = c.performance_year and p.measure_id = c.measure_id and p.stratum = cms.stratum
+    """)
+    return "ref_qpp"
