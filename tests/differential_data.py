@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,9 @@ from dateutil.relativedelta import relativedelta
 from orchestration.ingest.loader import load_delivery
 from reference_measures import DECOMPRESSION, FUSION, INITIAL_EVALUATION
 
+# the open risk model's version the test writes and the reference applies (intercept and intake FS; the other
+# terms count 0)
+OPEN_MODEL = {"intercept": 12.5, "intake_fs": -0.1234}
 TINS = ("111111111", "222222222", None)
 OUT_OF_SCOPE_TIN = "333333333"  # never has an intake FS: its episodes are out of measure 220's scope
 BACK_PAIN = ("72514-3", "38214-3")
@@ -107,7 +111,7 @@ def _procedure_day(rng: random.Random, as_ofs: list[date]) -> date:
         if rng.random() < 0.5:
             return as_of - timedelta(days=140 + rng.choice((-1, 0, 1)))
         return as_of - relativedelta(months=15) + timedelta(days=rng.choice((-1, 0, 1)))
-    return date(2016, 1, 1) + timedelta(days=rng.randint(0, 11 * 365))
+    return date(2016, 1, 1) + timedelta(days=rng.randint(0, 12 * 365))
 
 
 def _enrollment(files: RawFiles, rng: random.Random, person: str, birth: date, gender: str) -> None:
@@ -197,7 +201,7 @@ def _rehab(files: RawFiles, rng: random.Random, person: str, as_ofs: list[date],
     elif pick < 0.7:
         start = rng.choice(as_ofs) - timedelta(days=rng.choice((30, 59, 60, 61, 75, 100)))
     else:
-        start = date(2016, 1, 1) + timedelta(days=rng.randint(0, 11 * 365))
+        start = date(2016, 1, 1) + timedelta(days=rng.randint(0, 12 * 365))
     if again:
         _enrollment(files, rng, person, _birth(rng, start, 14), rng.choice(("male", "female")))
     tin = rng.choice((*TINS, OUT_OF_SCOPE_TIN))
@@ -248,6 +252,19 @@ def _rehab(files: RawFiles, rng: random.Random, person: str, as_ofs: list[date],
         offset = rng.choice((0, 7, 8, 1))
         for _ in range(rng.choice((1, 1, 2))):
             files.score(person, when + timedelta(days=offset), FS, rng.choice(values))
+    if rng.random() < 0.5:
+        # a complete episode whose residual is 0 or a thousandth either side: intake on the start, discharge on the
+        # last visit; the vendor's prediction, or the open model's (OPEN_MODEL, rounded to 3 decimals)
+        intake = rng.choice((Decimal("40.1"), Decimal("33"), Decimal("61.5"), Decimal("12.5")))
+        files.score(person, start, FS, str(intake))
+        if rng.random() < 0.5:
+            predicted = rng.choice((Decimal("12.1"), Decimal("0"), Decimal("-3.5")))
+            files.score(person, start, PRED, str(predicted))
+        else:
+            predicted = round(Decimal(str(OPEN_MODEL["intercept"])) + Decimal(str(OPEN_MODEL["intake_fs"])) * intake, 3)
+        discharge = intake + predicted + rng.choice((Decimal("0"), Decimal("0.001"), Decimal("-0.001")))
+        if 0 <= discharge <= 100 and days[-1] > start:
+            files.score(person, days[-1], FS, str(discharge))
 
 
 def generate(seed: int, persons: int, as_ofs: list[date]) -> RawFiles:
@@ -259,16 +276,20 @@ def generate(seed: int, persons: int, as_ofs: list[date]) -> RawFiles:
     return files
 
 
-def load(path: Path, files: RawFiles, landing: Path) -> dict[str, tuple[int, int]]:
-    """Write the rows as landing CSV files, one per table and delivery, and load them into the raw tables of the
-    warehouse at `path` with the project's ingestion (its rules and quarantine). Returns, per table, the rows read
-    and the rows quarantined."""
+def load(path: Path, files: RawFiles, landing: Path, deliveries: set[str] | None = None) -> dict[str, tuple[int, int]]:
+    """Write the rows as landing CSV files, one per table and delivery (only `deliveries` when given), and load them
+    into the raw tables of the warehouse at `path` with the project's ingestion (its rules and quarantine). Returns,
+    per table, the rows read and the rows quarantined."""
     counts = {}
     with duckdb.connect(str(path)) as con:
         for table, rows in (("medical_claim", files.claims), ("eligibility", files.eligibility),
                             ("observation", files.observations)):
             frame = pd.DataFrame(rows)
             frame["_delivery"] = frame["_delivery"].fillna("2026-01") if "_delivery" in frame else "2026-01"
+            if deliveries is not None:
+                frame = frame[frame["_delivery"].isin(deliveries)]
+            if frame.empty:
+                continue
             read = quarantined = 0
             for delivery, part in frame.groupby("_delivery"):
                 csv = landing / delivery / table / f"{delivery}.csv"
@@ -277,6 +298,30 @@ def load(path: Path, files: RawFiles, landing: Path) -> dict[str, tuple[int, int
                 report = load_delivery(con, table, delivery, [csv], landing)
                 assert report.read == report.loaded + report.quarantined, report
                 read, quarantined = read + report.read, quarantined + report.quarantined
-            assert read == len(rows), (table, read, len(rows))
+            assert read == len(frame), (table, read, len(frame))
             counts[table] = (read, quarantined)
     return counts
+
+
+def month_of(day: date, months: int = 0) -> str:
+    return (day.replace(day=1) + relativedelta(months=months)).strftime("%Y-%m")
+
+
+def monthly_deliveries(files: RawFiles, rng: random.Random) -> RawFiles:
+    """The same rows as a feed delivers them: each in the delivery of its service month or up to two months later
+    (late claims and scores), enrollment in the delivery of its start, and every correction one to three months
+    after the version it corrects."""
+    delivered: dict[tuple, str] = {}
+    for table, rows, key, dated in (
+            ("claims", files.claims, ("claim_id", "claim_line_number"), "claim_start_date"),
+            ("observations", files.observations, ("observation_id",), "observation_date"),
+            ("eligibility", files.eligibility, ("person_id", "enrollment_start_date", "payer"),
+             "enrollment_start_date")):
+        for row in rows:
+            ident = (table, *(row.get(k) for k in key))
+            if row.get("_delivery", "2026-01") == "2026-01":
+                row["_delivery"] = month_of(row[dated], rng.choice((0, 0, 1, 2)))
+            else:
+                row["_delivery"] = month_of(date.fromisoformat(delivered[ident] + "-01"), rng.randint(1, 3))
+            delivered[ident] = row["_delivery"]
+    return files
