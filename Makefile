@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DAGSTER_DISABLE_TELEMETRY := true
 
-.PHONY: setup java demo run ui test test-fast bench sample clean
+.PHONY: setup java browser demo run ui test test-fast bench sample clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ setup: $(STAMP)
 java:
 	@scripts/install_jre.sh
 
+## The browser tests (the UI and the pages, real Chromium) need Debian's chromium: installed with apt when missing.
+browser:
+	@scripts/install_chromium.sh
+
 ## Generate the bundled sample (if missing) and materialize every asset in-process; prints a summary.
 demo: setup $(if $(filter spark,$(WAREHOUSE)),java)
 	$(BIN)/spine-pipeline demo
@@ -34,7 +38,7 @@ run: setup $(if $(filter spark,$(WAREHOUSE)),java)
 ui: setup
 	$(BIN)/spine-pipeline ui
 
-test: setup java
+test: setup java browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: setup

@@ -1,6 +1,7 @@
 """Real browser: dagster-webserver shows a failed blocking GX check of a run, with its metadata.
 
-Debian's Chromium driven headless by Playwright; skipped (with the reason) only when chromium is absent.
+Debian's Chromium driven headless by Playwright. `make test` installs it (scripts/install_chromium.sh); a bare
+pytest without it skips these tests with the reason.
 """
 
 from __future__ import annotations
