@@ -129,3 +129,27 @@ def test_one_page_re_renders_alone_to_the_same_bytes(site, tmp_path):
 ])
 def test_hidden_range_is_what_the_published_total_leaves(total, total_hidden, visible, hidden, expected):
     assert hidden_range(total, total_hidden, visible, hidden) == expected
+
+
+def _performance_row(year: int, eligible: int | None, pending: int, rate: float | None) -> dict:
+    return {"entity_level": "all", "stratum": "all", "performance_year": year, "eligible_population": eligible,
+            "eligible_population_suppressed": eligible is None, "performance_rate_pct": rate,
+            "performance_rate_pct_suppressed": rate is None, "pending": pending, "pending_suppressed": False}
+
+
+def test_the_index_heads_each_measure_with_its_latest_year_with_results():
+    from orchestration.publish.site.pages import _measures_table
+
+    data = SiteData.__new__(SiteData)
+    data.measures = {"459": "Back Pain After Lumbar Surgery", "471": "Functional Status After Lumbar Surgery",
+                     "220": "Functional Status Change"}
+    data.performance = {
+        # 2026 and 2027: fusion cases still pending at the as-of date, none eligible yet
+        "459": [_performance_row(2025, 614, 94, 42.12), _performance_row(2026, 0, 98, None),
+                _performance_row(2027, 0, 18, None)],
+        "471": [_performance_row(2024, None, 0, None), _performance_row(2025, 0, 0, None)],  # 2024: a hidden count
+    }
+    rows = {row.key: [c.text for c in row.cells] for row in _measures_table(data).rows}
+    assert rows["459"][2:] == ["2025", "614", "42.12%", "94"]
+    assert rows["471"][2] == "2024" and rows["471"][3] == "hidden"
+    assert rows["220"][2:] == ["–", "–", "–", "–"]

@@ -123,18 +123,25 @@ def render_index(data: SiteData, out_dir: Path) -> Path:
 
 
 def _measures_table(data: SiteData) -> Table:
-    table = Table([("measure", "Measure"), ("title", "Title"), ("year", "Latest performance year"),
-                   ("eligible_population", "Eligible"), ("performance_rate_pct", "Performance rate")],
-                  empty="No measure in the registry.")
+    """Each measure's latest performance year with results: a later year whose cases are all still pending (a
+    fusion case's 9-15 month window ends up to two years after its surgery) or not yet eligible would otherwise
+    head the index with an eligible population of 0 and no rate."""
+    table = Table([("measure", "Measure"), ("title", "Title"), ("year", "Latest performance year with results"),
+                   ("eligible_population", "Eligible"), ("performance_rate_pct", "Performance rate"),
+                   ("pending", "Pending")],
+                  empty="No measure in the registry.",
+                  note="Pending: cases of that year whose outcome is not known yet at the as-of date. Later years, "
+                       "with no result yet, are on each measure's page.")
     for measure_id, title in data.measures.items():
         overall = [r for r in data.performance.get(measure_id, [])
                    if r["entity_level"] == "all" and r["stratum"] == "all"]
         if overall:
-            latest = max(overall, key=lambda r: r["performance_year"])
+            with_results = [r for r in overall if r["eligible_population_suppressed"] or r["eligible_population"]]
+            latest = max(with_results or overall, key=lambda r: r["performance_year"])
             cells = [text(str(latest["performance_year"])), cell(latest, "eligible_population"),
-                     cell(latest, "performance_rate_pct", "pct")]
+                     cell(latest, "performance_rate_pct", "pct"), cell(latest, "pending")]
         else:
-            cells = [text(NO_VALUE), Cell(NO_VALUE, "count"), Cell(NO_VALUE, "pct")]
+            cells = [text(NO_VALUE), Cell(NO_VALUE, "count"), Cell(NO_VALUE, "pct"), Cell(NO_VALUE, "count")]
         table.rows.append(Row(measure_id, [text(measure_id, href=measure_href(measure_id)), text(title), *cells]))
     return table
 
