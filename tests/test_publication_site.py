@@ -153,3 +153,19 @@ def test_the_index_heads_each_measure_with_its_latest_year_with_results():
     assert rows["459"][2:] == ["2025", "614", "42.12%", "94"]
     assert rows["471"][2] == "2024" and rows["471"][3] == "hidden"
     assert rows["220"][2:] == ["–", "–", "–", "–"]
+
+
+def test_a_hidden_only_category_keeps_its_labels_such_as_a_modifiers_coding_error():
+    from orchestration.publish.site.pages import _pivot
+
+    def row(modifier, lines, reason):
+        return {"year": 2025, "modifier": modifier, "claim_lines": None if lines is None else lines,
+                "claim_lines_suppressed": lines is None, "share_of_claim_lines_pct": None,
+                "share_of_claim_lines_pct_suppressed": lines is None, "invalid_reason": reason}
+
+    table = _pivot([row("GP", 40, None), row("8P", None, "belongs only on Category II codes"), row("59", None, None)],
+                   [("modifier", "Modifier")], "claim_lines", "share_of_claim_lines_pct", "No modifier.",
+                   [("invalid_reason", "Invalid because")])
+    assert [r.key for r in table.rows] == ["GP"]
+    assert table.note == ("Also seen, with hidden counts only: 59, 8P (invalid because: belongs only on Category II "
+                          "codes).")

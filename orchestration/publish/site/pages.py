@@ -236,7 +236,9 @@ def _pivot(rows: list[Record], label: list[tuple[str, str]], value: str, share: 
     hidden_only = []
     for key, members in sorted(groups.items(), key=lambda kv: (-sum(r[value] or 0 for r in kv[1]), str(kv[0]))):
         if all(r[f"{value}_suppressed"] for r in members):
-            hidden_only.append(str(key))
+            # a label such as a modifier's coding error is no count: it stays visible with the category
+            labels = [f"{heading.lower()}: {members[0][c]}" for c, heading in extra if members[0][c]]
+            hidden_only.append(f"{key} ({'; '.join(labels)})" if labels else str(key))
             continue
         by_year = {r["year"]: r for r in members}
         cells = [text(members[0][c]) for c, _ in (*label, *extra)]
