@@ -1,0 +1,154 @@
+"""Real vendor files, round 2 (round 1: tests/test_real_vendor_files.py). What a spine practice's or PT network's
+data engineer drops in the landing folder as their vendor exports it: a Windows export in Windows-1252, Excel's
+"Unicode text" (UTF-16, tab-delimited), pipe- and tab-delimited files, Parquet written by a computation (float
+artifacts) and Parquet datasets written by Spark, Hive or pyarrow. Each variant of the Tuva sample must load the very
+rows the plain sample loads (rows read = loaded + quarantined, every value as written), and say how it was read.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.contract import CONTRACTS
+from orchestration.ingest.discovery import discover_deliveries, scan_landing
+from orchestration.ingest.loader import load_delivery, load_deliveries
+from orchestration.ingest.reader import FileContractError
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tuva_sample"
+SAMPLE = SAMPLE if SAMPLE.is_dir() else Path("/work/shared/data/tuva_sample")
+pytestmark = pytest.mark.skipif(not SAMPLE.is_dir(), reason="the Tuva sample is not on this machine")
+
+# what Windows users type into a payer or plan name: umlauts, tilde, Excel's curly quotes and en dash
+NAMES = ("Müller BKK", "Peña Health – “Gold”", "Société Générale’s plan", "Größe €")
+
+
+def _rows(table: str) -> tuple[list[str], list[list[str]]]:
+    header, *body = csv.reader(io.StringIO((SAMPLE / f"{table}.csv").read_text(encoding="utf-8"), newline=""))
+    return header, body
+
+
+def _windows_names() -> tuple[list[str], list[list[str]]]:
+    """The claims sample with Windows users' payer and plan names on some of its lines."""
+    header, body = _rows("medical_claim")
+    payer, plan = header.index("payer"), header.index("plan")
+    for i, row in enumerate(body):
+        if i % 3 == 0:
+            row[payer], row[plan] = NAMES[i % 4], NAMES[(i + 1) % 4]
+    return header, body
+
+
+def _csv(header: list[str], body: list[list[str]], delimiter: str = ",", line_end: str = "\n") -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator=line_end)
+    writer.writerow(header)
+    writer.writerows(body)
+    return out.getvalue()
+
+
+def _load(path: Path, table: str = "medical_claim", landing: Path | None = None):
+    """((read, loaded, quarantined, by rule), every loaded row's contract columns sorted) and the files' details."""
+    with duckdb.connect() as con:
+        report = load_delivery(con, table, "2024-03", [path], landing or path.parent)
+        rows = con.execute(f"select {', '.join(CONTRACTS[table].names)} from raw.{table} order by all").fetchall()
+    return ((report.read, report.loaded, report.quarantined, report.by_rule), rows), [f.detail for f in report.files]
+
+
+@pytest.fixture(scope="module")
+def windows_claims(tmp_path_factory):
+    """The sample with Windows names, as UTF-8: what every other encoding of it must load."""
+    path = tmp_path_factory.mktemp("utf8") / "x.csv"
+    path.write_text(_csv(*_windows_names()), encoding="utf-8", newline="")
+    loaded, details = _load(path)
+    assert loaded[0][2] == 0 and details == [None]
+    return loaded
+
+
+def test_the_windows_names_are_loaded_as_written(windows_claims):
+    payer = CONTRACTS["medical_claim"].names.index("payer")
+    assert {row[payer] for row in windows_claims[1]} >= set(NAMES)
+
+
+@pytest.mark.parametrize("variant, encoding, said", [
+    ("Windows-1252 (Excel on Windows: Save as CSV)", "cp1252", "Windows-1252"),
+    ("Windows-1252, CRLF, gzip", "cp1252-crlf-gzip", "Windows-1252"),
+    ("UTF-16 with byte-order mark (Excel: Unicode text)", "utf-16", "UTF-16"),
+    ("UTF-16 big-endian with byte-order mark", "utf-16-be-bom", "UTF-16"),
+    ("UTF-8 with byte-order mark", "utf-8-sig", None),
+])
+def test_another_encoding_of_the_sample_loads_the_same_rows_and_says_so(tmp_path, windows_claims, variant,
+                                                                         encoding, said):
+    text = _csv(*_windows_names())
+    if encoding == "cp1252-crlf-gzip":
+        name, content = "x.csv.gz", gzip.compress(_csv(*_windows_names(), line_end="\r\n").encode("cp1252"))
+    elif encoding == "utf-16-be-bom":
+        name, content = "x.csv", b"\xfe\xff" + text.encode("utf-16-be")
+    else:
+        name, content = "x.csv", text.encode(encoding)
+    (tmp_path / name).write_bytes(content)
+    loaded, [detail] = _load(tmp_path / name)
+    assert loaded == windows_claims
+    if said:
+        assert said in detail
+    else:
+        assert detail is None
+
+
+def test_a_windows_1252_file_is_said_in_the_ledger_and_its_header_may_be_windows_1252(tmp_path):
+    header = "claim_id,claim_line_number,person_id,claim_start_date,hcpcs_code,diagnosis_code_1,Bemerkung über"
+    text = f"{header}\r\nC1,1,P1,2024-03-01,63030,M51.16,Müller\r\nC2,1,P2,2024-03-01,63030,M51.16,x\r\n"
+    path = tmp_path / "2024-03.csv"
+    path.write_bytes(text.encode("cp1252"))
+    with duckdb.connect() as con:
+        report = load_delivery(con, "medical_claim", "2024-03", [path], tmp_path)
+        ledger = con.execute("select rows_read, rows_loaded, status, detail from raw._deliveries").fetchall()
+    assert (report.read, report.loaded, report.quarantined) == (2, 2, 0)
+    assert report.files[0].extra_columns == ["Bemerkung über"]
+    [(read, loaded, status, detail)] = ledger
+    assert (read, loaded, status) == (2, 2, "loaded") and "Windows-1252" in detail
+
+
+def test_a_broken_byte_in_a_utf8_file_still_quarantines_only_its_line(tmp_path):
+    """A file that holds UTF-8 characters is a UTF-8 file: a byte that is not UTF-8 there is damage, not another
+    encoding (reading the whole file as Windows-1252 would turn every ü into Ã¼)."""
+    header = "claim_id,claim_line_number,person_id,claim_start_date,hcpcs_code,diagnosis_code_1,payer"
+    content = (f"{header}\nC1,1,P1,2024-03-01,63030,M51.16,Müller\n".encode()
+               + b"C2,1,P2,2024-03-01,63030,M51.16,Pe\xf1a\n")
+    (tmp_path / "x.csv").write_bytes(content)
+    (counts, rows), [detail] = _load(tmp_path / "x.csv")
+    assert counts == (2, 1, 1, {"invalid_utf8": 1}) and detail is None
+    assert "Müller" in rows[0]
+
+
+def test_a_file_neither_utf8_nor_windows_1252_keeps_its_lines_quarantined(tmp_path):
+    """0x81 is no Windows-1252 character: the file is not read as Windows-1252; its damaged line is quarantined."""
+    header = "claim_id,claim_line_number,person_id,claim_start_date,hcpcs_code,diagnosis_code_1,payer"
+    content = f"{header}\nC1,1,P1,2024-03-01,63030,M51.16,x\n".encode() + b"C2,1,P2,2024-03-01,63030,M51.16,\x81\xe9\n"
+    (tmp_path / "x.csv").write_bytes(content)
+    (counts, _), [detail] = _load(tmp_path / "x.csv")
+    assert counts == (2, 1, 1, {"invalid_utf8": 1}) and detail is None
+
+
+def test_the_run_summary_says_which_file_was_read_in_another_encoding(tmp_path):
+    from orchestration.ingest.accounting import landing_summary
+
+    header, body = _windows_names()
+    folder = tmp_path / "medical_claim"
+    folder.mkdir()
+    (folder / "2024-03.csv").write_bytes(_csv(header, body[:50]).encode("cp1252"))
+    (folder / "2024-04.csv").write_bytes(_csv(header, body[50:100]).encode("utf-16"))
+    with duckdb.connect() as con:
+        for delivery, files in sorted(discover_deliveries(tmp_path).items()):
+            load_delivery(con, "medical_claim", delivery, files["medical_claim"], tmp_path)
+        summary = landing_summary(con, tmp_path)
+    assert "Files read with a note (2):" in summary
+    assert any(line.startswith("  medical_claim/2024-03.csv: read as Windows-1252") for line in summary)
+    assert any(line.startswith("  medical_claim/2024-04.csv: read as UTF-16") for line in summary)
