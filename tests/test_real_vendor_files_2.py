@@ -152,3 +152,65 @@ def test_the_run_summary_says_which_file_was_read_in_another_encoding(tmp_path):
     assert "Files read with a note (2):" in summary
     assert any(line.startswith("  medical_claim/2024-03.csv: read as Windows-1252") for line in summary)
     assert any(line.startswith("  medical_claim/2024-04.csv: read as UTF-16") for line in summary)
+
+
+def _observations_with_double_results(artifacts: bool) -> pa.Table:
+    """The observation sample with `result` as float64 (a vendor's computed score), the numeric ones off by a
+    float artifact or two (a few units in the last place: (0.1 + 0.2) * 10, a sum of tenths) when `artifacts`."""
+    import numpy as np
+
+    header, body = _rows("observation")
+    table = pacsv.read_csv(io.BytesIO(_csv(header, body).encode()), convert_options=pacsv.ConvertOptions(
+        column_types={h: pa.string() for h in header}, strings_can_be_null=True))
+    values = []
+    for i, text in enumerate(table["result"].to_pylist()):
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            values.append(None)
+            continue
+        if artifacts and value:
+            value = np.nextafter(value, np.inf if i % 2 else -np.inf)
+            value = np.nextafter(value, np.inf if i % 2 else -np.inf) if i % 3 == 0 else value
+        values.append(float(value))
+    return table.set_column(table.column_names.index("result"), "result", pa.array(values, pa.float64()))
+
+
+def test_float_artifacts_in_parquet_scores_read_as_the_score_and_are_said(tmp_path):
+    pq.write_table(_observations_with_double_results(False), tmp_path / "clean.parquet")
+    pq.write_table(_observations_with_double_results(True), tmp_path / "computed.parquet")
+    clean, [clean_detail] = _load(tmp_path / "clean.parquet", "observation")
+    computed, [detail] = _load(tmp_path / "computed.parquet", "observation")
+    assert clean_detail is None and clean[0][2] == 0
+    assert computed == clean
+    assert "float artifact" in detail
+
+
+def test_a_score_computed_as_28_000000000000004_is_28_and_3_0004_still_has_too_many_decimals(tmp_path):
+    table = pa.table({"person_id": ["P1", "P2", "P3", "P4"], "observation_date": ["2024-03-01"] * 4,
+                      "source_code": ["97909-6", "97909-6", "72514-3", "97909-6"],
+                      "result": pa.array([28.000000000000004, (0.1 + 0.2) * 10, 3.0004, 12.5], pa.float64()),
+                      "paid": pa.array([12345678901234.56, 1520.0000000000002, 0.1, 2.0])})
+    pq.write_table(table, tmp_path / "x.parquet")
+    with duckdb.connect() as con:
+        report = load_delivery(con, "observation", "2024-03", [tmp_path / "x.parquet"], tmp_path)
+        loaded = con.execute("select person_id, result from raw.observation order by 1").fetchall()
+        quarantined = con.execute("select _line_number, rule from raw.observation__quarantine").fetchall()
+    assert (report.read, report.loaded, report.quarantined) == (4, 3, 1)
+    assert loaded == [("P1", "28"), ("P2", "3"), ("P4", "12.5")]
+    assert quarantined == [(3, "score_precision")]
+    assert "2 values" in report.files[0].detail
+
+
+def test_a_double_of_16_significant_digits_is_no_artifact(tmp_path):
+    """Only a value within a few units in the last place of a decimal of 15 significant digits is taken for that
+    decimal; 12345678901234.56 is 20 units away from 12345678901234.6 and is read as written."""
+    table = pa.table({"claim_id": ["C1"], "claim_line_number": [1], "person_id": ["P1"],
+                      "claim_start_date": ["2024-03-01"], "hcpcs_code": ["63030"], "diagnosis_code_1": ["M51.16"],
+                      "paid_amount": pa.array([1520.0000000000002]), "charge_amount": [12345678901234.56]})
+    pq.write_table(table, tmp_path / "x.parquet")
+    with duckdb.connect() as con:
+        report = load_delivery(con, "medical_claim", "2024-03", [tmp_path / "x.parquet"], tmp_path)
+        assert con.execute("select paid_amount::varchar, charge_amount::varchar from raw.medical_claim"
+                           ).fetchall() == [("1520.00", "12345678901234.56")]
+    assert "1 value" in report.files[0].detail

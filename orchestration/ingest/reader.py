@@ -54,6 +54,11 @@ ENCODING_NOTES = {
     WINDOWS_1252: "read as Windows-1252 (not UTF-8, no UTF-8 character in it, every byte a Windows-1252 character)",
 }
 _FRACTIONAL_DECIMAL = re.compile(r"DECIMAL\(\d+,[1-9]\d*\)")
+# A binary float is read as the decimal of this many significant digits (DBL_DIG, FLT_DIG: every such decimal
+# survives the trip through the type) when it lies within FLOAT_ARTIFACT_ULPS units in the last place of it: a float
+# artifact of a computation (28.000000000000004 is 28). docs/data_contract.md, "Parquet".
+FLOAT_DIGITS = {"DOUBLE": 15, "FLOAT": 6}
+FLOAT_ARTIFACT_ULPS = 4
 # A CSV has no NULL but the empty value; database exports write one of these words instead (SQL Server, Oracle:
 # NULL; MySQL, Hive, PostgreSQL text: \N). A claim line date written NULL is no date, not a malformed one.
 CSV_NULLS = ("", "NULL", "null", "Null", "\\N")
@@ -248,9 +253,28 @@ def _parquet_text(value: str, parquet_type: str, zone: str) -> str:
         return f"CAST({local} AS VARCHAR)"
     if parquet_type in ("FLOAT", "DOUBLE") or _FRACTIONAL_DECIMAL.fullmatch(parquet_type):
         # NaN and infinities have no integer (try_cast gives NULL): written as they are
+        artifact = (f"CASE WHEN {_float_artifact(value, parquet_type)} THEN {_short_decimal(value, parquet_type)} END, "
+                    if parquet_type in FLOAT_DIGITS else "")
         return (f"coalesce(CASE WHEN {value} = trunc({value}) THEN CAST(try_cast({value} AS HUGEINT) AS VARCHAR) END, "
-                f"CAST({value} AS VARCHAR))")
+                f"{artifact}CAST({value} AS VARCHAR))")
     return f"nullif(CAST({value} AS VARCHAR), '')"
+
+
+def _short_decimal(value: str, parquet_type: str) -> str:
+    """The decimal of FLOAT_DIGITS significant digits nearest to a binary float, without trailing zeros."""
+    return f"printf('%.{FLOAT_DIGITS[parquet_type]}g', {value})"
+
+
+def _float_artifact(value: str, parquet_type: str) -> str:
+    """A binary float that is not whole, is not written as that decimal already, but lies within FLOAT_ARTIFACT_ULPS
+    units in the last place of a decimal of FLOAT_DIGITS significant digits (one the type always keeps exactly): the
+    float a computation made of that decimal (28.000000000000004 of 28, (0.1 + 0.2) * 10 of 3). In positional
+    notation only."""
+    short, kind = _short_decimal(value, parquet_type), parquet_type
+    ulp = f"(nextafter(abs({value}), CAST('inf' AS {kind})) - abs({value}))"
+    return (f"({value} <> trunc({value}) AND isfinite({value}) AND NOT contains({short}, 'e') "
+            f"AND CAST({value} AS VARCHAR) <> {short} AND abs({value} - CAST({short} AS {kind})) "
+            f"<= {FLOAT_ARTIFACT_ULPS} * {ulp})")
 
 
 def _stage_select(contract: TableContract, shape: FileShape, source_alias: str,
@@ -386,6 +410,14 @@ def stage_parquet(con, contract: TableContract, path: Path, rel: str, file_hash:
             """,
             {"rel": rel, "hash": file_hash, "path": str(path)},
         )
+        floats = [c for c in shape.column_map.values() if types[c] in FLOAT_DIGITS]
+        if floats:
+            artifacts = " + ".join(f"count(*) FILTER (WHERE {_float_artifact(q(c), types[c])})" for c in floats)
+            counted = con.execute(f"SELECT {artifacts} FROM read_parquet(?)", [str(path)]).fetchone()[0]
+            if counted:
+                shape.notes.append(f"{counted} value{'s' if counted > 1 else ''} of FLOAT/DOUBLE columns read as the "
+                                   "decimal of 15 (FLOAT: 6) significant digits it is a float artifact of "
+                                   "(28.000000000000004 as 28)")
     except (duckdb.IOException, duckdb.InvalidInputException) as exc:  # e.g. an upload cut short
         raise _fail(path, f"cannot be read as Parquet ({str(exc).splitlines()[0]})") from exc
     return shape
