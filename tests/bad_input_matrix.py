@@ -144,8 +144,10 @@ def _write_file_kinds(landing: Path) -> dict[str, tuple[str, str]]:
                              "claim_start_date": ["2024-04-01"], "hcpcs_code": ["63030"],
                              "diagnosis_code_1": ["M51.16"]}), folder / "2024-04.parquet")
     (folder / "claims.csv").write_text(claims.replace("C1,", "C5,"))
-    (folder / "2024-05.tsv").write_text(claims.replace(",", "\t"))
-    (folder / "2024-06.txt").write_text(claims)
+    (folder / "2024-05.tsv").write_text(claims.replace(",", "\t").replace("C1\t", "C8\t"))
+    (folder / "2024-06.txt").write_text(claims.replace(",", "|").replace("C1|", "C9|"))
+    (folder / "README.txt").write_text("Claims extract from the vendor, March 2024\n")
+    (folder / "2024-07.tsv").write_text(claims.replace("C1,", "C10,"))
     (folder / "2025-13.csv").write_text(claims)
     (folder / "2024-02-30.csv").write_text(claims)
     (folder / ".2024-07.csv.part").write_text(claims)
@@ -175,8 +177,10 @@ def _write_file_kinds(landing: Path) -> dict[str, tuple[str, str]]:
         "medical_claim/2024-03.csv.zst": ("Zstandard CSV", "loaded"),
         "medical_claim/2024-04.parquet": ("Parquet, typed columns", "loaded"),
         "medical_claim/claims.csv": ("undated name", "loaded as delivery 0000-claims"),
-        "medical_claim/2024-05.tsv": ("tab-separated .tsv", "not read"),
-        "medical_claim/2024-06.txt": (".txt", "not read"),
+        "medical_claim/2024-05.tsv": ("tab-separated .tsv", "loaded"),
+        "medical_claim/2024-06.txt": ("pipe-separated .txt", "loaded"),
+        "medical_claim/README.txt": (".txt naming no column (a read-me)", "not read"),
+        "medical_claim/2024-07.tsv": (".tsv holding commas", "run fails naming the file"),
         "medical_claim/2025-13.csv": ("month 13 in the name", "not read"),
         "medical_claim/2024-02-30.csv": ("impossible date in the name", "not read"),
         "medical_claim/.2024-07.csv.part": ("hidden partial upload", "not read"),

@@ -214,3 +214,50 @@ def test_a_double_of_16_significant_digits_is_no_artifact(tmp_path):
         assert con.execute("select paid_amount::varchar, charge_amount::varchar from raw.medical_claim"
                            ).fetchall() == [("1520.00", "12345678901234.56")]
     assert "1 value" in report.files[0].detail
+
+
+def _claims_text(delimiter: str) -> str:
+    return _csv(*_windows_names(), delimiter=delimiter)
+
+
+@pytest.mark.parametrize("name, content", [
+    ("2024-03.tsv", _claims_text("\t").encode()),
+    ("2024-03.psv", _claims_text("|").encode()),
+    ("2024-03.txt", _claims_text("|").encode()),
+    ("2024-03.txt", _claims_text("\t").encode()),
+    ("2024-03.txt", _claims_text(",").encode()),
+    ("2024-03.TSV.GZ", gzip.compress(_claims_text("\t").encode())),
+    ("2024-03.txt", _claims_text("\t").replace("\n", "\r\n").encode("utf-16")),  # Excel: Save as Unicode text
+    ("2024-03.psv", _claims_text("|").encode("cp1252")),
+], ids=["tsv", "psv", "txt pipe", "txt tab", "txt comma", "tsv.gz", "txt UTF-16 tab (Excel Unicode text)",
+        "psv Windows-1252"])
+def test_a_tab_or_pipe_delimited_file_is_read_as_the_same_rows(tmp_path, windows_claims, name, content):
+    folder = tmp_path / "medical_claim"
+    folder.mkdir()
+    (folder / name).write_bytes(content)
+    scan = scan_landing(tmp_path)
+    assert scan.not_read == [] and [p.name for _, p in scan.files] == [name]
+    assert discover_deliveries(tmp_path) == {"2024-03": {"medical_claim": [folder / name]}}
+    loaded, _ = _load(folder / name, landing=tmp_path)
+    assert loaded == windows_claims
+
+
+def test_a_text_file_that_is_no_table_is_not_read_and_says_why(tmp_path):
+    """A vendor's read-me beside the export is no delivery: a .txt whose first line names none of the table's
+    required columns is reported, not loaded (which would fail the run)."""
+    folder = tmp_path / "medical_claim"
+    folder.mkdir()
+    (folder / "README.txt").write_text("Claims extract, March 2024\nContact: data@vendor.example\n")
+    (folder / "2024-03.txt").write_text(_claims_text("|"))
+    scan = scan_landing(tmp_path)
+    assert [p.name for _, p in scan.files] == ["2024-03.txt"]
+    [unread] = scan.not_read
+    assert unread.path == "medical_claim/README.txt" and unread.table == "medical_claim"
+    assert "names no required column of medical_claim" in unread.reason
+
+
+def test_a_tsv_that_is_comma_delimited_fails_naming_the_file_and_the_delimiter(tmp_path):
+    path = tmp_path / "2024-03.tsv"
+    path.write_text(_claims_text(","))
+    with duckdb.connect() as con, pytest.raises(FileContractError, match=r"2024-03.tsv: .*comma-delimited.*tab"):
+        load_delivery(con, "medical_claim", "2024-03", [path], tmp_path)

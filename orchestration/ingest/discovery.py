@@ -2,8 +2,9 @@
 ingest assets, the landing check and the headless run.
 
 Layouts: LANDING_DIR/<table>/<file> (one folder per table) and LANDING_DIR/<table>[_suffix].<format> (flat, as
-Tuva users often drop them). Formats read: .csv, .csv.gz, .csv.zst, .parquet. Every other file or folder under
-LANDING_DIR is *not read* and reported with its reason (run summary, warning check `landing_files_read`):
+Tuva users often drop them). Formats read: .csv, .tsv, .psv, .txt (each also .gz, .zst), .parquet; a .txt only when
+its first line names a required column of its table (a vendor's read-me is no delivery). Every other file or folder
+under LANDING_DIR is *not read* and reported with its reason (run summary, warning check `landing_files_read`):
 nothing there is passed over without a word.
 
 Delivery (the partition key): the first date in the file name, as its month YYYY-MM (2025-03, 2025_03, 202503,
@@ -21,9 +22,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
+import codecs
 
-from orchestration.contract import FILE_FORMATS, TABLES
+import dagster as dg
+import pyarrow as pa
+
+from orchestration.contract import CONTRACTS, FILE_FORMATS, FILE_FORMATS_TEXT, TABLES
 from orchestration.partitions import delivery_partitions
 
 Deliveries = dict[str, dict[str, list[Path]]]
@@ -32,6 +36,8 @@ UNDATED_PREFIX = "0000-"
 # A year 19xx/20xx, a month and optionally a day, with one separator (-, _ or none) used throughout.
 _DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})([-_]?)(\d{2})(?:\2(\d{2}))?(?!\d)")
 _HASH_CHUNK = 8 * 1024 * 1024
+_PEEK_BYTES = 64 * 1024
+_FIELD_SEPARATORS = re.compile(r"[,\t|;]")
 
 
 class BadDeliveryName(ValueError):
@@ -92,7 +98,32 @@ def _closest_table(name: str) -> str | None:
 
 def _unsupported(path: Path) -> str:
     suffix = "".join(path.suffixes[-2:]) or "no extension"
-    return f"format {suffix} is not read (read: {', '.join(FILE_FORMATS)})"
+    return f"format {suffix} is not read (read: {FILE_FORMATS_TEXT})"
+
+
+def _not_a_table_text(path: Path, table: str) -> str | None:
+    """Why a .txt file is no delivery of `table` (its first line that is not blank names none of the table's
+    required columns, whatever the delimiter), or None. A file that cannot be peeked at is read: its load then
+    fails naming it."""
+    fmt = file_format(path) or ""
+    if not fmt.startswith(".txt"):
+        return None
+    packing = "gzip" if fmt.endswith(".gz") else "zstd" if fmt.endswith(".zst") else None
+    try:
+        with pa.input_stream(str(path), compression=packing) as handle:
+            probe = handle.read(_PEEK_BYTES)
+    except (OSError, pa.ArrowException):
+        return None
+    encoding = "utf-16" if probe.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(probe)
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    names = {n.strip().strip('"').strip().lower() for n in _FIELD_SEPARATORS.split(first)}
+    contract = CONTRACTS[table]
+    wanted = {n.lower() for c in contract.columns if c.required for n in (c.name, *c.aliases)}
+    if names & wanted:
+        return None
+    return (f"a .txt file whose first line names no required column of {table} ({', '.join(contract.required)}): "
+            "not a delimited export of the table (a delivery's first line is its header)")
 
 
 def _judge_file(path: Path, rel: str, table: str, landing: Landing) -> None:
@@ -102,6 +133,8 @@ def _judge_file(path: Path, rel: str, table: str, landing: Landing) -> None:
         landing.not_read.append(NotRead(rel, "hidden file", table))
     elif not file_format(path):
         landing.not_read.append(NotRead(rel, _unsupported(path), table))
+    elif reason := _not_a_table_text(path, table):
+        landing.not_read.append(NotRead(rel, reason, table))
     else:
         try:
             delivery_key(path)
