@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.ingest.discovery import delivery_key, file_sha256, scan_landing
+from orchestration.ingest.discovery import file_sha256, scan_landing
 from orchestration.jobs import RAW_GROUP, ingest_job
 from orchestration.partitions import delivery_partitions
 from orchestration.settings import load_settings
@@ -42,7 +42,7 @@ def landing_sensor_result(context: dg.SensorEvaluationContext, landing_dir: Path
             continue
         digest = file_sha256(path)
         cursor[rel] = [*fingerprint, digest]
-        key = delivery_key(path)
+        key = landing.deliveries[path]
         if key not in known_partitions:
             new_partitions.add(key)
         run_requests.append(

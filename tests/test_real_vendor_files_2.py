@@ -261,3 +261,108 @@ def test_a_tsv_that_is_comma_delimited_fails_naming_the_file_and_the_delimiter(t
     path.write_text(_claims_text(","))
     with duckdb.connect() as con, pytest.raises(FileContractError, match=r"2024-03.tsv: .*comma-delimited.*tab"):
         load_delivery(con, "medical_claim", "2024-03", [path], tmp_path)
+
+
+def _claims_table(body: list[list[str]] | None = None) -> pa.Table:
+    header, rows = _windows_names()
+    return pacsv.read_csv(io.BytesIO(_csv(header, rows if body is None else body).encode()),
+                          convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                               strings_can_be_null=True))
+
+
+SPARK_MARKERS = ("_SUCCESS", "._SUCCESS.crc", "_committed_4127348123", "_started_4127348123")
+
+
+def _spark_dataset(folder: Path, table: pa.Table, parts: int = 3) -> list[Path]:
+    """As Spark writes df.write.parquet(folder): part files, their .crc checksums, _SUCCESS, commit markers."""
+    folder.mkdir(parents=True)
+    size = -(-table.num_rows // parts)
+    paths = []
+    for i in range(parts):
+        name = f"part-{i:05d}-3f1e2d4c-20240315-4b7a-9c1d-0123456789ab-c000.snappy.parquet"
+        pq.write_table(table.slice(i * size, size), folder / name, compression="snappy")
+        (folder / f".{name}.crc").write_bytes(b"crc\x00")
+        paths.append(folder / name)
+    for marker in SPARK_MARKERS:
+        (folder / marker).write_bytes(b"")
+    return paths
+
+
+@pytest.mark.parametrize("dataset", ["medical_claim/2024-03", "medical_claim/claims_2024-03.parquet",
+                                     "medical_claim_2024-03.parquet"])
+def test_a_spark_dataset_folder_is_one_delivery_of_the_same_rows(tmp_path, windows_claims, dataset):
+    parts = _spark_dataset(tmp_path / dataset, _claims_table())
+    scan = scan_landing(tmp_path)
+    assert scan.not_read == []
+    assert sorted(p for _, p in scan.files) == parts
+    assert sorted(m.path.rsplit("/", 1)[-1] for m in scan.markers) == sorted(
+        [*SPARK_MARKERS, *(f".{p.name}.crc" for p in parts)])
+    assert discover_deliveries(tmp_path) == {"2024-03": {"medical_claim": parts}}
+    with duckdb.connect() as con:
+        report = load_delivery(con, "medical_claim", "2024-03", parts, tmp_path)
+        rows = con.execute(f"select {', '.join(CONTRACTS['medical_claim'].names)} from raw.medical_claim "
+                           "order by all").fetchall()
+        lineage = con.execute("select _source_file, min(_line_number), count(*) from raw.medical_claim "
+                              "group by 1 order by 1").fetchall()
+    assert ((report.read, report.loaded, report.quarantined, report.by_rule), rows) == windows_claims
+    assert [(file, first) for file, first, _ in lineage] == [
+        (p.relative_to(tmp_path).as_posix(), 1) for p in parts]
+
+
+def test_a_hive_partitioned_dataset_is_one_delivery_per_month_partition(tmp_path, windows_claims):
+    """pyarrow/Spark partitionBy("year", "month"): each month's partition is that month's delivery; a partition
+    column that is a contract column (data_source) is read from the folder name, as the writer took it out of
+    the files."""
+    table = _claims_table()
+    half = table.num_rows // 2
+    root = tmp_path / "medical_claim"
+    for month, part in (("03", table.slice(0, half)), ("4", table.slice(half))):
+        folder = root / "year=2024" / f"month={month}" / "data_source=vendor_a"
+        folder.mkdir(parents=True)
+        pq.write_table(part.drop(["data_source"]), folder / "part-0.parquet")
+    (root / "_SUCCESS").write_bytes(b"")
+    scan = scan_landing(tmp_path)
+    assert scan.not_read == [] and [m.path for m in scan.markers] == ["medical_claim/_SUCCESS"]
+    deliveries = discover_deliveries(tmp_path)
+    assert sorted(deliveries) == ["2024-03", "2024-04"]
+    with duckdb.connect() as con:
+        reports = list(load_deliveries(con, "medical_claim", [(k, v["medical_claim"]) for k, v in
+                                                              sorted(deliveries.items())], tmp_path))
+        sources = con.execute("select distinct data_source from raw.medical_claim").fetchall()
+        extra = {c for r in reports for f in r.files for c in f.extra_columns}
+    assert sum(r.read for r in reports) == sum(r.loaded for r in reports) == table.num_rows
+    assert sources == [("vendor_a",)] and {"year", "month"} <= extra and "data_source" not in extra
+
+
+def test_a_dataset_being_written_is_not_read_and_says_why(tmp_path):
+    """Spark writes into _temporary/ and moves the parts out when the job commits: until then the folder is not
+    a complete delivery."""
+    folder = tmp_path / "medical_claim" / "2024-03"
+    _spark_dataset(folder, _claims_table(), parts=2)
+    (folder / "_SUCCESS").unlink()
+    (folder / "_temporary" / "0").mkdir(parents=True)
+    (folder / "_temporary" / "0" / "part-00002.snappy.parquet").write_bytes(b"PAR1")
+    scan = scan_landing(tmp_path)
+    assert scan.files == []
+    assert {n.path for n in scan.not_read} >= {f"medical_claim/2024-03/{p.name}" for p in folder.glob("part-*")}
+    assert all("_temporary" in n.reason for n in scan.not_read)
+
+
+def test_an_archive_subfolder_of_parquet_files_is_still_not_read(tmp_path):
+    """A folder of earlier deliveries (not part files, no _SUCCESS) is no dataset: reading it would load old data."""
+    (tmp_path / "medical_claim" / "archive").mkdir(parents=True)
+    pq.write_table(_claims_table(), tmp_path / "medical_claim" / "archive" / "2023-01.parquet")
+    scan = scan_landing(tmp_path)
+    assert scan.files == [] and [n.path for n in scan.not_read] == ["medical_claim/archive/2023-01.parquet"]
+
+
+def test_the_run_summary_counts_a_datasets_marker_files_apart_from_files_not_read(tmp_path):
+    from orchestration.ingest.accounting import landing_summary, not_read_warning
+
+    parts = _spark_dataset(tmp_path / "medical_claim" / "2024-03", _claims_table(), parts=2)
+    with duckdb.connect() as con:
+        load_delivery(con, "medical_claim", "2024-03", parts, tmp_path)
+        summary = landing_summary(con, tmp_path)
+    assert not_read_warning(tmp_path) == [] and not any(line.startswith("Files not read") for line in summary)
+    assert "Parquet datasets' job marker and checksum files (no data): 6 (medical_claim/2024-03/._SUCCESS.crc ... " \
+           "medical_claim/2024-03/_started_4127348123)" in summary

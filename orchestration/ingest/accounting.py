@@ -1,5 +1,5 @@
 """Every landing file accounted for in the headless run's summary: read (per table), read with a note (the
-encoding it was read in, when not UTF-8 ...), read but skipped (and why, from the ledger raw._deliveries), not read
+encoding it was read in, when not UTF-8 ...), Parquet datasets' job markers (no data), read but skipped (and why, from the ledger raw._deliveries), not read
 (and why, from discovery). File names only, never a value."""
 
 from __future__ import annotations
@@ -44,7 +44,11 @@ def landing_summary(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> list[s
         lines += [f"Files read with a note ({len(noted)}):", *noted[:20]]
         if len(noted) > 20:
             lines.append(f"  ... and {len(noted) - 20} more (ledger raw._deliveries, column detail)")
-    not_read = scan_landing(landing_dir).not_read
-    if not_read:
-        lines += [f"Files not read ({len(not_read)}):", *not_read_lines(not_read)]
+    landing = scan_landing(landing_dir)
+    if landing.markers:
+        names = [m.path for m in landing.markers]
+        lines.append(f"Parquet datasets' job marker and checksum files (no data): {len(names)} "
+                     f"({names[0]}{' ... ' + names[-1] if len(names) > 1 else ''})")
+    if landing.not_read:
+        lines += [f"Files not read ({len(landing.not_read)}):", *not_read_lines(landing.not_read)]
     return lines

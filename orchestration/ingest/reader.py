@@ -230,8 +230,23 @@ def _unique_names(path: Path, contract: TableContract, header: list[str]) -> lis
     return names
 
 
-def parquet_types(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
-    return {row[0]: row[1] for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()}
+def parquet_types(con: duckdb.DuckDBPyConnection, path: Path, hive: bool = False) -> dict[str, str]:
+    return {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM {_read_parquet(hive)}",
+                                                  [str(path)]).fetchall()}
+
+
+def _read_parquet(hive: bool, row_numbers: bool = False) -> str:
+    """read_parquet of the file `?` / `$path`; `hive`: a part file of a Hive-partitioned dataset, whose partition
+    columns (a folder `data_source=vendor_a/`) the writer took out of the file: they are read from its folders,
+    as text."""
+    options = (", file_row_number = true" if row_numbers else "") + \
+        (", hive_partitioning = true, hive_types_autocast = false" if hive else "")
+    return f"read_parquet({'$path' if row_numbers else '?'}{options})"
+
+
+def hive_partitioned(rel: str) -> bool:
+    """A file under a Hive `key=value` folder, below the landing folder (its name relative to it)."""
+    return any(re.fullmatch(r"[^=]+=.*", part) for part in Path(rel).parts[:-1])
 
 
 def _zone_shift(zone: str) -> str | None:
@@ -399,14 +414,15 @@ def stage_parquet(con, contract: TableContract, path: Path, rel: str, file_hash:
     # whether a contract column is named twice, as in a CSV header
     _unique_names(path, contract, schema.names)
     zones = _parquet_zones(con, path, schema)
+    hive = hive_partitioned(rel)
     try:
-        types = parquet_types(con, path)
+        types = parquet_types(con, path, hive)
         shape = map_columns(path, contract, list(types))
         con.execute(
             f"""
             INSERT INTO {STAGE_TABLE}
             SELECT {_stage_select(contract, shape, '_src', types, zones)}, $rel, $hash, _src.file_row_number + 1
-            FROM read_parquet($path, file_row_number = true) AS _src
+            FROM {_read_parquet(hive, row_numbers=True)} AS _src
             """,
             {"rel": rel, "hash": file_hash, "path": str(path)},
         )
