@@ -366,3 +366,29 @@ def test_the_run_summary_counts_a_datasets_marker_files_apart_from_files_not_rea
     assert not_read_warning(tmp_path) == [] and not any(line.startswith("Files not read") for line in summary)
     assert "Parquet datasets' job marker and checksum files (no data): 6 (medical_claim/2024-03/._SUCCESS.crc ... " \
            "medical_claim/2024-03/_started_4127348123)" in summary
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")
+def test_on_spark_a_windows_export_and_a_spark_dataset_load_the_rows_duckdb_loads(tmp_path, spark_warehouse):
+    """WAREHOUSE=spark stages every file with the same readers: the same reports and rows as on DuckDB."""
+    spark_warehouse.reset()
+    header, body = _windows_names()
+    (tmp_path / "medical_claim").mkdir()
+    (tmp_path / "medical_claim" / "2024-02.psv").write_bytes(_csv(header, body[:400], "|").encode("cp1252"))
+    _spark_dataset(tmp_path / "medical_claim" / "2024-03", _claims_table(body[400:]), parts=2)
+    duck = duckdb.connect()
+    columns = ", ".join(CONTRACTS["medical_claim"].names)
+    for delivery, files in sorted(discover_deliveries(tmp_path).items()):
+        expected = load_delivery(duck, "medical_claim", delivery, files["medical_claim"], tmp_path)
+        report = load_delivery(spark_warehouse.con, "medical_claim", delivery, files["medical_claim"], tmp_path)
+        assert report == expected and report.read == report.loaded and report.read > 0
+        if delivery == "2024-02":
+            assert "Windows-1252" in report.files[0].detail
+    duck.register("spark_rows", spark_warehouse.spark.sql(
+        f"select {columns} from raw.medical_claim").toArrow())
+    assert duck.execute(f"select {columns} from raw.medical_claim except all select * from spark_rows").fetchall() == []
+    assert duck.execute(f"select * from spark_rows except all select {columns} from raw.medical_claim").fetchall() == []
+    assert duck.execute("select count(*) from spark_rows").fetchone()[0] == len(body)
+    duck.close()
