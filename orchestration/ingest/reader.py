@@ -192,8 +192,9 @@ def read_csv_header(path: Path, contract: TableContract) -> CsvHeader | None:
         text = first_line.decode(UTF8)
     except UnicodeDecodeError as exc:
         if detect_encoding(path, packing) != WINDOWS_1252:
-            raise _fail(path, f"the header is neither UTF-8 nor Windows-1252 ({exc.reason} at byte {exc.start})"
-                        ) from exc
+            raise _fail(path, f"the header is neither UTF-8 nor Windows-1252 (not UTF-8: {exc.reason} at byte "
+                              f"{exc.start}; not Windows-1252: the file holds UTF-8 characters or a byte Windows-1252 "
+                              "does not define)") from exc
         encoding, text = WINDOWS_1252, first_line.decode(WINDOWS_1252)
     delimiter = _delimiter(path, text)
     try:
