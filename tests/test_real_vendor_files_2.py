@@ -392,3 +392,14 @@ def test_on_spark_a_windows_export_and_a_spark_dataset_load_the_rows_duckdb_load
     assert duck.execute(f"select * from spark_rows except all select {columns} from raw.medical_claim").fetchall() == []
     assert duck.execute("select count(*) from spark_rows").fetchone()[0] == len(body)
     duck.close()
+
+
+def test_the_landing_check_counts_marker_files_and_passes(tmp_path, monkeypatch):
+    from orchestration.checks.landing_checks import CHECKS
+    from orchestration.resources import WarehouseResource
+
+    _spark_dataset(tmp_path / "landing" / "medical_claim" / "2024-03", _claims_table(), parts=2)
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path / "landing"))
+    check = next(c for c in CHECKS if any(k.asset_key.path == ["raw", "medical_claim"] for k in c.check_keys))
+    result = check(warehouse=WarehouseResource(data_dir=str(tmp_path / "data")))
+    assert result.passed and result.metadata["dataset_marker_files"].value == 6
