@@ -403,3 +403,15 @@ def test_the_landing_check_counts_marker_files_and_passes(tmp_path, monkeypatch)
     check = next(c for c in CHECKS if any(k.asset_key.path == ["raw", "medical_claim"] for k in c.check_keys))
     result = check(warehouse=WarehouseResource(data_dir=str(tmp_path / "data")))
     assert result.passed and result.metadata["dataset_marker_files"].value == 6
+
+
+def test_a_spark_dataset_of_csv_parts_is_not_read_and_says_what_to_do(tmp_path):
+    """Spark writes CSV parts without a header by default: they are no delivery the contract can read."""
+    folder = tmp_path / "medical_claim" / "2024-03"
+    folder.mkdir(parents=True)
+    (folder / "part-00000-3f1e2d4c-c000.csv").write_text("C1,1,P1,2024-03-01,63030,M51.16\n")
+    (folder / "_SUCCESS").write_bytes(b"")
+    scan = scan_landing(tmp_path)
+    assert scan.files == [] and {n.path for n in scan.not_read} == {
+        "medical_claim/2024-03/part-00000-3f1e2d4c-c000.csv", "medical_claim/2024-03/_SUCCESS"}
+    assert all("dataset of CSV part files" in n.reason for n in scan.not_read)

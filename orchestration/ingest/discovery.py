@@ -193,10 +193,10 @@ def _dataset_delivery(top: str, folders: tuple[str, ...]) -> str:
     return UNDATED_PREFIX + top.removesuffix(".parquet")
 
 
-def _is_dataset(folder: Path) -> bool:
-    """A folder of Parquet part files written by a job (not, say, an archive of earlier deliveries)."""
+def _is_dataset(folder: Path, fmt: str = ".parquet") -> bool:
+    """A folder of Parquet (`fmt`: CSV) part files written by a job (not, say, an archive of earlier deliveries)."""
     files = [p for p in folder.rglob("*") if p.is_file()]
-    parquet = [p for p in files if file_format(p) == ".parquet"]
+    parquet = [p for p in files if (file_format(p) or "").startswith(fmt)]
     return bool(parquet) and (
         any(p.name == "_SUCCESS" for p in files) or any(_PART_FILE.match(p.name) for p in parquet)
         or any(_HIVE.match(part) for p in parquet for part in p.relative_to(folder.parent).parts[:-1]))
@@ -250,6 +250,10 @@ def scan_landing(landing_dir: Path) -> Landing:
                 rel = path.relative_to(landing_dir).as_posix()
                 if path.is_dir() and _is_dataset(path):
                     _judge_dataset(path, landing_dir, table, landing)
+                elif path.is_dir() and _is_dataset(path, ".csv"):
+                    _not_read_tree(path, landing_dir, f"{path.name}/ is a dataset of CSV part files (Spark writes them "
+                                   "without a header): not read; write the dataset as Parquet, or put its files, "
+                                   f"each with its header, directly in {entry.name}/", table, landing)
                 elif path.is_dir():
                     _not_read_tree(path, landing_dir, f"subfolder of {entry.name}/: files must sit directly in it "
                                    "(or be a Parquet dataset: part files, _SUCCESS or Hive key=value folders)",
