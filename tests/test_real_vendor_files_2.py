@@ -415,3 +415,24 @@ def test_a_spark_dataset_of_csv_parts_is_not_read_and_says_what_to_do(tmp_path):
     assert scan.files == [] and {n.path for n in scan.not_read} == {
         "medical_claim/2024-03/part-00000-3f1e2d4c-c000.csv", "medical_claim/2024-03/_SUCCESS"}
     assert all("dataset of CSV part files" in n.reason for n in scan.not_read)
+
+
+def test_the_landing_sensor_requests_one_run_for_a_datasets_parts(tmp_path, monkeypatch):
+    """A Spark dataset has as many part files as the job had tasks (often 200): one ingest run loads them all."""
+    import dagster as dg
+
+    from orchestration.sensors import landing_sensor
+
+    parts = _spark_dataset(tmp_path / "medical_claim" / "2024-03", _claims_table(), parts=3)
+    (tmp_path / "medical_claim" / "2024-04.csv").write_text(_claims_text(","))
+    monkeypatch.setenv("LANDING_DIR", str(tmp_path))
+    instance = dg.DagsterInstance.ephemeral()
+    result = landing_sensor(dg.build_sensor_context(instance=instance))
+    assert sorted(r.partition_key for r in result.run_requests) == ["2024-03", "2024-04"]
+    [dataset_run] = [r for r in result.run_requests if r.partition_key == "2024-03"]
+    assert dataset_run.tags["landing/files"] == "3"
+    again = landing_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+    assert again.run_requests == []
+    pq.write_table(_claims_table().slice(0, 5), parts[1])  # a part written again: the delivery is loaded again
+    changed = landing_sensor(dg.build_sensor_context(instance=instance, cursor=again.cursor))
+    assert [(r.partition_key, r.tags["landing/files"]) for r in changed.run_requests] == [("2024-03", "1")]
