@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 
 CONTRACT_DOC = "docs/data_contract.md"
 TABLES = ("medical_claim", "eligibility", "observation", "provider")
-FILE_FORMATS = (".csv", ".csv.gz", ".csv.zst", ".parquet")  # compressed CSV: gzip, Zstandard
+# delimited text (.csv comma, .tsv tab, .psv pipe, .txt comma, tab or pipe), plain or compressed (gzip, Zstandard)
+DELIMITED_FORMATS = (".csv", ".tsv", ".psv", ".txt")
+FILE_FORMATS = (*(f"{t}{z}" for t in DELIMITED_FORMATS for z in ("", ".gz", ".zst")), ".parquet")
+FILE_FORMATS_TEXT = ".csv, .tsv, .psv, .txt (each also .gz, .zst), .parquet"
 MAX_DIAGNOSES = 25
 MAX_MODIFIERS = 5
 ERROR, WARN = "error", "warn"

@@ -1,15 +1,18 @@
 """The landing sensor: every new or changed file under LANDING_DIR registers its delivery partition and
-requests an ingest_job run of its table for that delivery. The run key is the file's sha256, so a file seen
-before (or the same content delivered again under another name) never launches a second run. A file that is
+requests an ingest_job run of its table for that delivery, one run for all the files of a table and delivery that
+changed since the last evaluation (a Parquet dataset's part files). The run key is the file's sha256 (several files:
+the sha256 of their sorted sha256s), so a file seen before (or the same content delivered again under another
+name) never launches a second run. A file that is
 not read (format, folder, name: orchestration/ingest/discovery.py) is logged once as a warning.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
 import dagster as dg
 
-from orchestration.ingest.discovery import delivery_key, file_sha256, scan_landing
+from orchestration.ingest.discovery import file_sha256, scan_landing
 from orchestration.jobs import RAW_GROUP, ingest_job
 from orchestration.partitions import delivery_partitions
 from orchestration.settings import load_settings
@@ -33,6 +36,7 @@ def landing_sensor_result(context: dg.SensorEvaluationContext, landing_dir: Path
         if key not in seen:
             context.log.warning(f"{unread.path} is not read: {unread.reason}")
         cursor[key] = unread.reason
+    changed: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (table, delivery) -> [(file, sha256)]
     for table, path in landing.files:
         rel = path.relative_to(landing_dir).as_posix()
         fingerprint = _fingerprint(path)
@@ -42,15 +46,18 @@ def landing_sensor_result(context: dg.SensorEvaluationContext, landing_dir: Path
             continue
         digest = file_sha256(path)
         cursor[rel] = [*fingerprint, digest]
-        key = delivery_key(path)
+        changed.setdefault((table, landing.deliveries[path]), []).append((rel, digest))
+    # one run per table and delivery, however many of its files changed (a Parquet dataset's part files)
+    for (table, key), files in sorted(changed.items()):
         if key not in known_partitions:
             new_partitions.add(key)
+        digests = sorted(digest for _, digest in files)
         run_requests.append(
             dg.RunRequest(
-                run_key=digest,
+                run_key=digests[0] if len(digests) == 1 else hashlib.sha256("".join(digests).encode()).hexdigest(),
                 partition_key=key,
                 asset_selection=[dg.AssetKey([RAW_GROUP, table])],
-                tags={"landing/table": table, "landing/file": rel},
+                tags={"landing/table": table, "landing/file": files[0][0], "landing/files": str(len(files))},
             )
         )
     requests = [delivery_partitions.build_add_request(sorted(new_partitions))] if new_partitions else []

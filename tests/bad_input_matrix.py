@@ -67,7 +67,11 @@ ROW_KINDS = [
     Kind("too few fields", "too_few_columns", rows=(_b("C1,1,P1"),)),
     Kind("too many fields", "too_many_columns", rows=(_b("C1,1,P1,2024-03-01,63030,M51.16,1,EXTRA"),)),
     Kind("quote never closed", "malformed_quoting", rows=(_b('C1,1,"P1,2024-03-01,63030,M51.16,1'),)),
-    Kind("Latin-1 byte in a UTF-8 file", "invalid_utf8", rows=(b"C1,1,P\xe91,2024-03-01,63030,M51.16,1",)),
+    Kind("Latin-1 byte in a UTF-8 file (one holding UTF-8 characters)", "invalid_utf8",
+         rows=(b"C1,1,P\xe91,2024-03-01,63030,M51.16,1", _b("C2,1,P\u00fc2,2024-03-01,63030,M51.16,1"))),
+    Kind("Windows-1252 file (no UTF-8 character, every byte Windows-1252)", "loaded",
+         rows=("C1,1,Pe\u00f1a \u201cG\u201d \u2013 1,2024-03-01,63030,M51.16,1".encode("cp1252"),)),
+    Kind("neither UTF-8 nor Windows-1252 (byte 0x81)", "invalid_utf8", rows=(b"C1,1,P\x81\xe91,2024-03-01,63030,M51.16,1",)),
     Kind("score 11 on a 0-10 scale", "score_out_of_range", "observation", (_b("P1,2024-03-02,72514-3,11"),)),
     Kind("score 'seven'", "non_numeric_score", "observation", (_b("P1,2024-03-02,72514-3,seven"),)),
     Kind("score 12 on a 0-10 scale, code without its hyphen", "score_out_of_range", "observation",
@@ -140,8 +144,10 @@ def _write_file_kinds(landing: Path) -> dict[str, tuple[str, str]]:
                              "claim_start_date": ["2024-04-01"], "hcpcs_code": ["63030"],
                              "diagnosis_code_1": ["M51.16"]}), folder / "2024-04.parquet")
     (folder / "claims.csv").write_text(claims.replace("C1,", "C5,"))
-    (folder / "2024-05.tsv").write_text(claims.replace(",", "\t"))
-    (folder / "2024-06.txt").write_text(claims)
+    (folder / "2024-05.tsv").write_text(claims.replace(",", "\t").replace("C1\t", "C8\t"))
+    (folder / "2024-06.txt").write_text(claims.replace(",", "|").replace("C1|", "C9|"))
+    (folder / "README.txt").write_text("Claims extract from the vendor, March 2024\n")
+    (folder / "2024-07.tsv").write_text(claims.replace("C1,", "C10,"))
     (folder / "2025-13.csv").write_text(claims)
     (folder / "2024-02-30.csv").write_text(claims)
     (folder / ".2024-07.csv.part").write_text(claims)
@@ -152,7 +158,7 @@ def _write_file_kinds(landing: Path) -> dict[str, tuple[str, str]]:
     (folder / "2024-10.csv").write_text(claims)  # the same bytes as 2024-01.csv
     (folder / "2024-11.csv").write_text("claim_id,claim_line_number\nC9,1\n")
     (folder / "2024-12.csv").write_text(claims.replace(",", ";"))
-    (folder / "2023-12.csv").write_bytes(CLAIM_HEADER.replace("person_id", "p\xe9rson_id").encode("latin-1") + b"\n")
+    (folder / "2023-12.csv").write_bytes(CLAIM_HEADER.replace("person_id", "p\x81rson_id").encode("latin-1") + b"\n")
     packed = gzip.compress(("\n".join([CLAIM_HEADER] + [f"C{i},1,P{i},2024-03-01,63030,M51.16,1" for i in range(200_000)])
                             + "\n").encode())
     (folder / "2023-11.csv.gz").write_bytes(packed[: len(packed) * 6 // 10])
@@ -171,8 +177,10 @@ def _write_file_kinds(landing: Path) -> dict[str, tuple[str, str]]:
         "medical_claim/2024-03.csv.zst": ("Zstandard CSV", "loaded"),
         "medical_claim/2024-04.parquet": ("Parquet, typed columns", "loaded"),
         "medical_claim/claims.csv": ("undated name", "loaded as delivery 0000-claims"),
-        "medical_claim/2024-05.tsv": ("tab-separated .tsv", "not read"),
-        "medical_claim/2024-06.txt": (".txt", "not read"),
+        "medical_claim/2024-05.tsv": ("tab-separated .tsv", "loaded"),
+        "medical_claim/2024-06.txt": ("pipe-separated .txt", "loaded"),
+        "medical_claim/README.txt": (".txt naming no column (a read-me)", "not read"),
+        "medical_claim/2024-07.tsv": (".tsv holding commas", "run fails naming the file"),
         "medical_claim/2025-13.csv": ("month 13 in the name", "not read"),
         "medical_claim/2024-02-30.csv": ("impossible date in the name", "not read"),
         "medical_claim/.2024-07.csv.part": ("hidden partial upload", "not read"),
@@ -184,7 +192,7 @@ def _write_file_kinds(landing: Path) -> dict[str, tuple[str, str]]:
         "medical_claim/2024-10.csv": ("same bytes as an earlier delivery", "skipped_duplicate_file"),
         "medical_claim/2024-11.csv": ("required column missing", "run fails naming the file"),
         "medical_claim/2024-12.csv": ("semicolon-delimited", "run fails naming the file"),
-        "medical_claim/2023-12.csv": ("header not UTF-8", "run fails naming the file"),
+        "medical_claim/2023-12.csv": ("header neither UTF-8 nor Windows-1252", "run fails naming the file"),
         "medical_claim/2023-11.csv.gz": ("gzip cut short", "run fails naming the file"),
         "medical_claim/2023-10.csv.gz": ("gzip of nothing (no header)", "skipped_empty_file"),
         "medical_claim/2023-09.parquet": ("Parquet cut short", "run fails naming the file"),

@@ -193,13 +193,15 @@ def test_empty_file_is_skipped_and_header_only_file_loads_nothing(con, tmp_path)
 
 
 def test_non_utf8_row_is_quarantined_and_non_utf8_header_fails(con, tmp_path):
+    """In a UTF-8 file (it holds UTF-8 characters: ü); a file without any is read as Windows-1252 when it is that
+    (tests/test_real_vendor_files_2.py). 0x81 is no Windows-1252 character either."""
     row = "C\xe91,1,P1,2024-03-01,,63030,,M51.16,,,x".encode("latin-1")
-    good = "C2,1,P2,2024-03-01,,63030,,M51.16,,,x".encode()
+    good = "C2,1,P2,2024-03-01,,63030,,M51.16,,,Müller".encode()
     path = write(tmp_path / "medical_claim" / "latin.csv", CLAIM_HEADER.encode() + b"\n" + row + b"\n" + good + b"\n")
     report = load_delivery(con, "medical_claim", "latin", [path], tmp_path)
     assert report.by_rule == {"invalid_utf8": 1} and report.loaded == 1
-    bad_header = write(tmp_path / "medical_claim" / "h.csv", b"claim_id,\xe9\n1,2\n")
-    with pytest.raises(FileContractError, match="not UTF-8"):
+    bad_header = write(tmp_path / "medical_claim" / "h.csv", b"claim_id,\x81\n1,2\n")
+    with pytest.raises(FileContractError, match="neither UTF-8 nor Windows-1252"):
         load_delivery(con, "medical_claim", "h", [bad_header], tmp_path)
 
 

@@ -81,7 +81,7 @@ def test_a_truncated_compressed_file_fails_with_its_name(tmp_path, lines):
 def _landing_with_strays(root: Path) -> Path:
     landing = root / "landing"
     _write(landing / "medical_claim" / "2024-03.csv", CLAIMS)
-    _write(landing / "medical_claim" / "2024-04.tsv", CLAIMS.replace(",", "\t"))
+    _write(landing / "medical_claim" / "2024-04.csv.bz2", CLAIMS)
     _write(landing / "medical_claim" / "notes.txt", "sent by the payer\n")
     _write(landing / "medical_claim" / "2025-13.csv", CLAIMS)
     _write(landing / "medical_claim" / "claims_2025-02-30.csv", CLAIMS)
@@ -99,12 +99,13 @@ def test_files_not_read_are_reported_with_the_reason(tmp_path):
     scan = scan_landing(landing)
     assert [(t, p.name) for t, p in scan.files] == [("medical_claim", "2024-03.csv")]
     reasons = {n.path: (n.table, n.reason) for n in scan.not_read}
-    assert set(reasons) == {"medical_claim/2024-04.tsv", "medical_claim/notes.txt", "medical_claim/2025-13.csv",
+    assert set(reasons) == {"medical_claim/2024-04.csv.bz2", "medical_claim/notes.txt", "medical_claim/2025-13.csv",
                             "medical_claim/claims_2025-02-30.csv", "medical_claim/old/2023-01.csv",
                             "medical_claim/.2024-05.csv.part", "medical_claims/2024-06.csv", "eligibility.xlsx",
                             "readme.md", "observations/"}
-    assert reasons["medical_claim/2024-04.tsv"] == (
-        "medical_claim", "format .tsv is not read (read: .csv, .csv.gz, .csv.zst, .parquet)")
+    assert reasons["medical_claim/2024-04.csv.bz2"] == (
+        "medical_claim", "format .csv.bz2 is not read (read: .csv, .tsv, .psv, .txt (each also .gz, .zst), .parquet)")
+    assert reasons["medical_claim/notes.txt"][1].startswith("a .txt file whose first line names no required column")
     assert reasons["medical_claim/2025-13.csv"][1].startswith("'2025-13' in the name is not a month")
     assert "is not a date" in reasons["medical_claim/claims_2025-02-30.csv"][1]
     assert reasons["medical_claims/2024-06.csv"] == (

@@ -44,9 +44,9 @@ def test_new_files_register_partitions_and_request_runs(tmp_path, monkeypatch):
 def test_a_file_not_read_requests_no_run_and_is_remembered_so_it_is_logged_once(tmp_path, monkeypatch):
     monkeypatch.setenv("LANDING_DIR", str(tmp_path))
     (tmp_path / "medical_claim").mkdir()
-    (tmp_path / "medical_claim" / "2024-03.tsv").write_text("claim_id\tperson_id\n")
+    (tmp_path / "medical_claim" / "2024-03.xlsx").write_text("claim_id\tperson_id\n")
     instance = dg.DagsterInstance.ephemeral()
     result = _evaluate(instance)
     assert result.run_requests == []
-    assert '"not read: medical_claim/2024-03.tsv"' in result.cursor
+    assert '"not read: medical_claim/2024-03.xlsx"' in result.cursor
     assert _evaluate(instance, result.cursor).cursor == result.cursor

@@ -22,14 +22,14 @@ from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 
 def _files_table(reports: list[DeliveryReport]) -> str:
-    lines = ["| delivery | file | status | read | loaded | quarantined | by rule | warned (loaded) | extra columns |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| delivery | file | status | read | loaded | quarantined | by rule | warned (loaded) | extra columns "
+             "| note |", "|---|---|---|---|---|---|---|---|---|---|"]
     for report in reports:
         for f in report.files:
             rules = ", ".join(f"{k}: {v}" for k, v in f.by_rule.items()) or "-"
             warned = ", ".join(f"{k}: {v}" for k, v in f.warned_by_rule.items()) or "-"
             lines.append(f"| {report.delivery} | {f.file} | {f.status} | {f.read} | {f.loaded} | {f.quarantined} "
-                         f"| {rules} | {warned} | {', '.join(f.extra_columns) or '-'} |")
+                         f"| {rules} | {warned} | {', '.join(f.extra_columns) or '-'} | {f.detail or '-'} |")
     return "\n".join(lines)
 
 

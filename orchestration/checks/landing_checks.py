@@ -23,15 +23,19 @@ def landing_files_check(contract: TableContract) -> dg.AssetChecksDefinition:
         description=f"every file under LANDING_DIR meant for {contract.name} is read (warn: lists the others)",
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        ours = [n for n in scan_landing(warehouse.settings.landing_dir).not_read
+        landing = scan_landing(warehouse.settings.landing_dir)
+        ours = [n for n in landing.not_read
                 if n.table == contract.name or (n.table is None and contract.name == CATCH_ALL_TABLE)]
+        # Parquet datasets' job markers and checksums (_SUCCESS, .crc): recognised, no data, counted only
+        markers = sum(1 for n in landing.markers if n.table == contract.name)
         rows = ["| not read | why |", "|---|---|"] + [f"| {n.path} | {n.reason} |" for n in ours[:SHOWN]]
         return dg.AssetCheckResult(
             passed=not ours,
             severity=dg.AssetCheckSeverity.WARN,
             description=("not read: " + "; ".join(f"{n.path} ({n.reason})" for n in ours[:5])
                          + (f"; and {len(ours) - 5} more" if len(ours) > 5 else "")) if ours else None,
-            metadata={"files_not_read": dg.MetadataValue.int(len(ours)), "not_read": dg.MetadataValue.md("\n".join(rows))},
+            metadata={"files_not_read": dg.MetadataValue.int(len(ours)), "not_read": dg.MetadataValue.md("\n".join(rows)),
+                      "dataset_marker_files": dg.MetadataValue.int(markers)},
         )
 
     return _check

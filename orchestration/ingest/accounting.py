@@ -1,5 +1,6 @@
-"""Every landing file accounted for in the headless run's summary: read (per table), read but skipped (and why,
-from the ledger raw._deliveries), not read (and why, from discovery). File names only, never a value."""
+"""Every landing file accounted for in the headless run's summary: read (per table), read with a note (the
+encoding it was read in, when not UTF-8 ...), Parquet datasets' job markers (no data), read but skipped (and why, from the ledger raw._deliveries), not read
+(and why, from discovery). File names only, never a value."""
 
 from __future__ import annotations
 
@@ -37,7 +38,17 @@ def landing_summary(con: duckdb.DuckDBPyConnection, landing_dir: Path) -> list[s
     skipped = [f"  {source_file}: {status} ({detail})" for _, _, source_file, status, detail in rows if status != LOADED]
     if skipped:
         lines += [f"Files skipped ({len(skipped)}):", *skipped]
-    not_read = scan_landing(landing_dir).not_read
-    if not_read:
-        lines += [f"Files not read ({len(not_read)}):", *not_read_lines(not_read)]
+    # how a file was read when it matters (another encoding than UTF-8 ...), and a header without rows
+    noted = [f"  {source_file}: {detail}" for _, _, source_file, status, detail in rows if status == LOADED and detail]
+    if noted:
+        lines += [f"Files read with a note ({len(noted)}):", *noted[:20]]
+        if len(noted) > 20:
+            lines.append(f"  ... and {len(noted) - 20} more (ledger raw._deliveries, column detail)")
+    landing = scan_landing(landing_dir)
+    if landing.markers:
+        names = [m.path for m in landing.markers]
+        lines.append(f"Parquet datasets' job marker and checksum files (no data): {len(names)} "
+                     f"({names[0]}{' ... ' + names[-1] if len(names) > 1 else ''})")
+    if landing.not_read:
+        lines += [f"Files not read ({len(landing.not_read)}):", *not_read_lines(landing.not_read)]
     return lines

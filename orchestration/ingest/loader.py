@@ -24,7 +24,7 @@ import duckdb
 
 from orchestration.contract import CONTRACTS, TableContract
 from orchestration.ingest import ledger
-from orchestration.ingest.discovery import file_sha256
+from orchestration.ingest.discovery import file_format, file_sha256
 from orchestration.ingest import reader
 from orchestration.ingest.reader import (
     REJECT_QUARANTINE,
@@ -145,7 +145,7 @@ def _stage_files(con, contract: TableContract, delivery: str, files: dict[Path, 
                                       detail=f"same sha256 as {earlier}, already loaded"))
             continue
         seen[digest] = f"{delivery}: {rel}"
-        if path.suffix.lower() == ".parquet":
+        if file_format(path) == ".parquet":
             shape = stage_parquet(con, contract, path, rel, digest)
         elif not (header := read_csv_header(path, contract)):
             reports.append(FileReport(rel, digest, ledger.SKIPPED_EMPTY,
@@ -153,7 +153,8 @@ def _stage_files(con, contract: TableContract, delivery: str, files: dict[Path, 
             continue
         else:
             shape = stage_csv(con, contract, path, rel, digest, header)
-        reports.append(FileReport(rel, digest, ledger.LOADED, extra_columns=shape.extra_columns))
+        reports.append(FileReport(rel, digest, ledger.LOADED, extra_columns=shape.extra_columns,
+                                  detail="; ".join(shape.notes) or None))
     return reports
 
 
@@ -223,7 +224,7 @@ def reconcile_file(report: FileReport, table: str, delivery: str, read: int, loa
     report.by_rule, report.quarantined = by_rule, sum(by_rule.values())
     report.warned_by_rule = warned_by_rule
     if report.read == 0:
-        report.detail = "header only: no data rows"
+        report.detail = "; ".join(filter(None, ["header only: no data rows", report.detail]))
     if report.read != report.loaded + report.quarantined:
         raise ReconciliationError(
             f"{table} delivery {delivery}, {report.file}: read {report.read} rows but loaded "

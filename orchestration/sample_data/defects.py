@@ -17,8 +17,11 @@ OUT_OF_RANGE = np.array(["-3", "11.5", "140", "999", "-20"])
 UNKNOWN_HCPCS = np.array(["ZZ999", "9999X", "G99999"])
 UNKNOWN_DX = np.array(["XX999", "M99999Z", "Q"])
 STRAY_FIELD = b",EXTRA-FIELD"
-# a Latin-1 e-acute in a UTF-8 file: the encoder writes it as UTF-8 and the bytes are swapped afterwards
+# a Latin-1 e-acute in a UTF-8 file: the encoder writes it as UTF-8 and the bytes are swapped afterwards, all but the
+# first (`Soci\xc3\xa9t\xe9 ...`): the file then holds a UTF-8 character, so it is a damaged UTF-8 file whose line is
+# quarantined (invalid_utf8), not a Windows-1252 file, which the reader would read whole (docs/data_contract.md)
 NON_UTF8_TEXT, UTF8_E_ACUTE, LATIN1_E_ACUTE = "Soci\u00e9t\u00e9 G\u00e9n\u00e9rale", b"\xc3\xa9", b"\xe9"
+_LATIN1_SOCI, _UTF8_SOCI = b"Soci" + LATIN1_E_ACUTE, b"Soci" + UTF8_E_ACUTE
 
 KINDS = {
     "medical_claim": {"bad_date": "claim_start_date", "unknown_code": "hcpcs_code", "unknown_dx": "diagnosis_code_1",
@@ -78,7 +81,7 @@ def inject(rng, name: str, table: pa.Table, months: np.ndarray, rate: float, fmt
             sub = part.filter(pa.array(months[idx] == m))
             data = csv_bytes(sub, header=False)
             data = (data.replace(b"\n", STRAY_FIELD + b"\n") if kind == "stray_column"
-                    else data.replace(UTF8_E_ACUTE, LATIN1_E_ACUTE))
+                    else data.replace(UTF8_E_ACUTE, LATIN1_E_ACUTE).replace(_LATIN1_SOCI, _UTF8_SOCI))
             raw.append((data, int(m), sub.num_rows))
     keep = np.ones(n, dtype=bool)
     for kind in CSV_ONLY:
