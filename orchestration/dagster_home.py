@@ -18,12 +18,22 @@ import yaml
 
 # Tag of the runs `spine-pipeline run|demo` executes in-process (no run worker that Dagster could monitor).
 HEADLESS_TAG = ("spine/launched_by", "spine-pipeline")
+# Every tag of those runs: never retried by the daemon (run_retries below): the process that ran them reports.
+HEADLESS_TAGS = {HEADLESS_TAG[0]: HEADLESS_TAG[1], "dagster/max_retries": "0"}
 MANAGED_SETTINGS = {
     "telemetry": {"enabled": False},
     "concurrency": {
         "pools": {"default_limit": 1, "granularity": "run"},
         "runs": {"max_concurrent_runs": 1},
     },
+}
+# Written when the user's dagster.yaml has no value of its own (a user's run launcher, e.g. a K8sRunLauncher, is kept):
+# a run whose process was killed is marked failed by the daemon's run monitor (orchestration/run_launcher.py), then
+# launched again once; a step that failed is not retried (retry_on_asset_or_op_failure: false).
+DEFAULT_SETTINGS = {
+    "run_launcher": {"module": "orchestration.run_launcher", "class": "LocalRunLauncher"},
+    "run_monitoring": {"enabled": True, "poll_interval_seconds": 30, "max_resume_run_attempts": 0},
+    "run_retries": {"enabled": True, "max_retries": 1, "retry_on_asset_or_op_failure": False},
 }
 _ACTIVE = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
            dg.DagsterRunStatus.CANCELING]
@@ -44,6 +54,11 @@ def write_instance_config(home: Path) -> Path:
     path = home / "dagster.yaml"
     current = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
     merged = _merge(current, MANAGED_SETTINGS)
+    for key, value in DEFAULT_SETTINGS.items():
+        if key == "run_launcher":
+            merged.setdefault(key, value)
+        else:
+            merged[key] = {**value, **(merged.get(key) or {})}
     # The older spelling of the run limit conflicts with `concurrency: runs:` (Dagster refuses both).
     run_queue = dict(merged.get("run_queue") or {})
     if run_queue.pop("max_concurrent_runs", None) is not None:

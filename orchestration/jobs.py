@@ -20,6 +20,9 @@ from orchestration.resources import WarehouseResource
 RAW_GROUP = "raw"
 RISK_MODEL_GROUP = "risk_model"
 RISK_MODEL_KEY = dg.AssetKey([RISK_MODEL_GROUP, "coefficients"])
+# A run the daemon launches again after its process was killed (run_retries, orchestration/dagster_home.py) runs
+# every step again: a step killed half-way left nothing the next step could reuse.
+RETRY_TAGS = {"dagster/retry_strategy": "ALL_STEPS"}
 RAW_KEYS = [dg.AssetKey([RAW_GROUP, table]) for table in TABLES]
 # The code labels are written by the dbt step, not by an asset step of their own, so selecting every asset leaves out
 # the checks dbt's tests of them are (its source tests): name them, or dbt runs them unselected.
@@ -27,6 +30,7 @@ LABEL_CHECKS = dg.AssetSelection.checks_for_assets(*code_labels.KEYS)
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
+    tags=RETRY_TAGS,
     # Required data is judged once every delivery is in: by the refresh and refit jobs, before building anything.
     selection=dg.AssetSelection.groups(RAW_GROUP) - dg.AssetSelection.checks(*REQUIRED_DATA_CHECKS),
     description="Load one delivery (partition) of every raw table into the warehouse.",
@@ -34,6 +38,7 @@ ingest_job = dg.define_asset_job(
 
 refresh_job = dg.define_asset_job(
     "refresh_job",
+    tags=RETRY_TAGS,
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RAW_GROUP, RISK_MODEL_GROUP)
     | dg.AssetSelection.checks(*REQUIRED_DATA_CHECKS) | LABEL_CHECKS,
     description="dbt models (with the current risk-model version), data-quality checks and the published tables. "
@@ -43,6 +48,7 @@ refresh_job = dg.define_asset_job(
 
 refit_job = dg.define_asset_job(
     "refit_job",
+    tags=RETRY_TAGS,
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups(RAW_GROUP)
     | dg.AssetSelection.checks(*REQUIRED_DATA_CHECKS) | LABEL_CHECKS,
     description="Fit a new open risk-model version, then rebuild everything downstream of the raw layer. "

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from orchestration.dagster_home import HEADLESS_TAG, fail_abandoned_headless_runs, write_instance_config
+from orchestration.dagster_home import HEADLESS_TAGS, fail_abandoned_headless_runs, write_instance_config
 from orchestration.data_dir_lock import DataDirBusy, data_dir_lock
 from orchestration.exports import cases, worklist
 from orchestration.settings import (
@@ -212,14 +212,14 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
     ingest = _execute(
         defs, "ingest_job", settings, instance=instance,
         tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1],
-              HEADLESS_TAG[0]: HEADLESS_TAG[1]},
+              **HEADLESS_TAGS},
     )
     if not ingest.success:
         print(INTERRUPTED if _interrupted(ingest) else "Ingestion failed; see the run's logs above (or `make ui`).",
               file=sys.stderr)
         return EXIT_FAILED
     print(f"Running {job}: dbt models, data-quality checks, publication ...", flush=True)
-    refresh = _execute(defs, job, settings, instance=instance, tags=dict([HEADLESS_TAG]))
+    refresh = _execute(defs, job, settings, instance=instance, tags=HEADLESS_TAGS)
     failed_checks = _failed_blocking_checks(refresh)
     seconds = time.perf_counter() - started
     if failed_checks:
