@@ -82,3 +82,30 @@ def fail_abandoned_headless_runs(instance: dg.DagsterInstance) -> list[str]:
     for run in runs:
         instance.report_run_failed(run, "abandoned: the process running it ended without finishing it")
     return [run.run_id for run in runs]
+
+
+_RUNNING = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+
+
+def deployment_runs_in_progress(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    """The runs of the Dagster deployment (`spine-pipeline ui`: sensor, automation, schedule, launchpad) in
+    progress on this instance, after marking failed those whose process is known to have ended (killed with the
+    deployment while its daemon is not running to notice: orchestration/run_launcher.py).
+
+    A headless run must not start beside one: the DATA_DIR lock keeps them out of the warehouse at the same
+    moment, but a Dagster run only holds it inside each step, so a headless run starting between two steps would
+    take the lock for its whole run and the deployment's next step would fail on it (session 10)."""
+    from orchestration.run_launcher import worker_pid, process_alive
+
+    running = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=_RUNNING)):
+        if run.tags.get(HEADLESS_TAG[0]) == HEADLESS_TAG[1]:
+            continue  # fail_abandoned_headless_runs: the DATA_DIR lock decides for those
+        recorded = worker_pid(instance, run.run_id)
+        if run.status == dg.DagsterRunStatus.STARTED and recorded and not process_alive(*recorded):
+            instance.report_run_failed(run, f"the process running it (pid {recorded[0]}) ended without finishing "
+                                            "the run: it was killed with the deployment (noticed by "
+                                            "spine-pipeline run)")
+            continue
+        running.append(run)
+    return running

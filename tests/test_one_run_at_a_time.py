@@ -160,6 +160,51 @@ def test_a_run_whose_process_was_killed_is_failed_by_the_run_monitor(tmp_path, m
     assert f"pid {ended.pid}" in failure.message and "ended without finishing the run" in failure.message
 
 
+def test_a_headless_run_does_not_start_beside_a_run_of_the_deployment(tmp_path, monkeypatch, capsys):
+    """Session 10: `spine-pipeline run` on the DATA_DIR of a deployment whose refresh was in progress started
+    whenever it met the lock free, i.e. between two steps of the refresh, and then held the lock for its whole run,
+    so the refresh's next step failed on it. It now exits 3 naming the deployment's run; a run whose process
+    has ended (killed with the deployment) is marked failed instead of blocking it."""
+    from dagster._core.events import EngineEventData
+
+    from orchestration.run import main
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    (landing / "medical_claim").mkdir(parents=True)
+    (landing / "medical_claim" / "2024-01.csv").write_text(
+        "claim_id,claim_line_number,person_id,claim_start_date,hcpcs_code,diagnosis_code_1\n"
+        "C1,1,P1,2024-01-02,63030,M51.16\n")
+    for name, value in {"LANDING_DIR": str(landing), "DATA_DIR": str(data), "AS_OF_DATE": "",
+                        "LOCK_WAIT_SECONDS": "0", "DAGSTER_HOME": str(data / "dagster_home")}.items():
+        monkeypatch.setenv(name, value)
+    home = prepare_dagster_home(load_settings())
+    instance = dg.DagsterInstance.from_config(str(home))
+    @dg.op
+    def noop():
+        pass
+
+    @dg.job(name="refresh_job")
+    def refresh():
+        noop()
+
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        run = instance.create_run_for_job(refresh, status=dg.DagsterRunStatus.STARTED)
+        instance.report_engine_event(f"Started process for run (pid: {worker.pid}).", run,
+                                     EngineEventData.in_process(worker.pid))
+        assert main(["run"]) == EXIT_BUSY
+        message = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert len(message) == 1 and f"run {run.run_id} of refresh_job is started" in message[0], message
+        assert not (data / "warehouse.duckdb").exists(), "nothing was done"
+    finally:
+        worker.kill()
+        worker.wait()
+    from orchestration.dagster_home import deployment_runs_in_progress
+
+    assert deployment_runs_in_progress(instance) == []
+    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+
+
 def _env(landing: Path, data: Path) -> dict[str, str]:
     return {**os.environ, "LANDING_DIR": str(landing), "DATA_DIR": str(data), "AS_OF_DATE": "",
             "DAGSTER_HOME": str(data / "dagster_home"), "DAGSTER_DISABLE_TELEMETRY": "true",
