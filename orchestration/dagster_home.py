@@ -94,7 +94,8 @@ def deployment_runs_in_progress(instance: dg.DagsterInstance) -> list[dg.Dagster
 
     A headless run must not start beside one: the DATA_DIR lock keeps them out of the warehouse at the same
     moment, but a Dagster run only holds it inside each step, so a headless run starting between two steps would
-    take the lock for its whole run and the deployment's next step would fail on it (session 10)."""
+    take the lock for its whole run and the deployment's next step would fail on it (session 10). A run STARTING
+    for ever (its launcher died) is the run monitor's (start_timeout_seconds) or the operator's to end."""
     from orchestration.run_launcher import worker_pid, process_alive
 
     running = []
