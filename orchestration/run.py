@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from orchestration.dagster_home import HEADLESS_TAG, fail_abandoned_headless_runs, write_instance_config
+from orchestration.dagster_home import HEADLESS_TAGS, fail_abandoned_headless_runs, write_instance_config
 from orchestration.data_dir_lock import DataDirBusy, data_dir_lock
 from orchestration.exports import cases, worklist
 from orchestration.settings import (
@@ -166,15 +166,44 @@ def import_in_background(modules: tuple[str, ...]) -> threading.Thread:
 
 def run_pipeline(settings: Settings, refit: bool = False) -> int:
     """Holds the DATA_DIR lock for the whole run (re-entrant: `demo` already holds it); EXIT_BUSY if another
-    process holds it (docs/operations.md)."""
+    process holds it, or a run of the Dagster deployment is in progress on the instance (docs/operations.md).
+    Either is waited for up to LOCK_WAIT_SECONDS, without holding the lock meanwhile."""
+    deadline = time.monotonic() + settings.lock_wait_seconds
     try:
-        with data_dir_lock(settings.data_dir, settings.lock_wait_seconds, holder="spine-pipeline run"):
-            return _run_pipeline(settings, refit)
+        while True:
+            remaining = max(deadline - time.monotonic(), 0)
+            with data_dir_lock(settings.data_dir, remaining, holder="spine-pipeline run"):
+                busy = _deployment_busy(settings)
+                if busy is None:
+                    return _run_pipeline(settings, refit)
+            if time.monotonic() >= deadline:
+                return _busy(DataDirBusy(busy))
+            time.sleep(min(DEPLOYMENT_POLL_SECONDS, max(deadline - time.monotonic(), 0)))
     except DataDirBusy as exc:
         return _busy(exc)
     except KeyboardInterrupt:  # Ctrl-C between the jobs (inside one, Dagster ends the run: _interrupted)
         print(INTERRUPTED, file=sys.stderr)
         return EXIT_FAILED
+
+
+DEPLOYMENT_POLL_SECONDS = 2.0
+
+
+def _deployment_busy(settings: Settings) -> str | None:
+    """Why this headless run must not start now (a run of the Dagster deployment is in progress), or None."""
+    import dagster as dg
+
+    from orchestration.dagster_home import deployment_runs_in_progress
+
+    runs = deployment_runs_in_progress(dg.DagsterInstance.get())
+    if not runs:
+        return None
+    run = runs[0]
+    waited = (f"after waiting {settings.lock_wait_seconds:g} s" if settings.lock_wait_seconds > 0
+              else "(LOCK_WAIT_SECONDS=0)")
+    return (f"DATA_DIR {settings.data_dir} is in use by the Dagster deployment: run {run.run_id} of {run.job_name} "
+            f"is {run.status.value.lower()} {waited}: one pipeline run at a time; wait for it to finish (the UI "
+            "shows it) or set LOCK_WAIT_SECONDS to wait.")
 
 
 def _run_pipeline(settings: Settings, refit: bool) -> int:
@@ -212,14 +241,14 @@ def _run_pipeline(settings: Settings, refit: bool) -> int:
     ingest = _execute(
         defs, "ingest_job", settings, instance=instance,
         tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1],
-              HEADLESS_TAG[0]: HEADLESS_TAG[1]},
+              **HEADLESS_TAGS},
     )
     if not ingest.success:
         print(INTERRUPTED if _interrupted(ingest) else "Ingestion failed; see the run's logs above (or `make ui`).",
               file=sys.stderr)
         return EXIT_FAILED
     print(f"Running {job}: dbt models, data-quality checks, publication ...", flush=True)
-    refresh = _execute(defs, job, settings, instance=instance, tags=dict([HEADLESS_TAG]))
+    refresh = _execute(defs, job, settings, instance=instance, tags=HEADLESS_TAGS)
     failed_checks = _failed_blocking_checks(refresh)
     seconds = time.perf_counter() - started
     if failed_checks:
@@ -344,17 +373,28 @@ def print_config(settings: Settings) -> int:
     return EXIT_OK
 
 
-def _ui(settings: Settings) -> int:
+UI_PORT = 3000
+
+
+def _ui(settings: Settings, port: int = UI_PORT) -> int:
+    import signal
+
     prepare_dagster_home(settings)
     os.environ.update(settings.environment())  # relative paths resolved here, before the UI starts elsewhere
     dagster = Path(sys.executable).with_name("dagster")
     # The checks link their Data Docs pages on this server; it shares the terminal's process group, so Ctrl-C
-    # ends it with the UI.
+    # ends it with the UI, and it ends by itself when the UI's process does (session 10: it outlived a UI that
+    # stopped after its daemon was killed, and kept the port from the next start).
     subprocess.Popen([sys.executable, "-m", "orchestration.quality.data_docs_server", str(settings.data_docs_dir),
-                      str(settings.data_docs_port)])
+                      str(settings.data_docs_port), str(os.getpid())])
     print(f"Data Docs: http://127.0.0.1:{settings.data_docs_port}/", flush=True)
     os.chdir(PROJECT_ROOT)
-    os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"])
+    # A shell starting a command in the background (`spine-pipeline ui &` in a script) starts it with SIGINT
+    # ignored; `dagster dev` maps SIGTERM to SIGINT's handler, so SIGTERM was ignored too and the deployment could
+    # only be stopped with kill -9 (session 10). Handled signals are reset by exec, ignored ones are not.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)])
     return EXIT_FAILED  # not reached
 
 
@@ -377,6 +417,10 @@ def _add_refit(parser: argparse.ArgumentParser) -> None:
                         help="fit a new open measure-220 risk-model version first (default: only when none exists)")
 
 
+def _add_port(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=UI_PORT, help=f"the UI's port (default {UI_PORT})")
+
+
 def _add_worklist(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", nargs="?", metavar="OUT.csv", help="the CSV file to write")
     worklist.add_arguments(parser)
@@ -396,8 +440,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("run", "ingest every delivery in LANDING_DIR, then refresh the dbt models, data-quality checks and "
             "the publication; prints each stage as it goes and a summary",
             _run, _add_refit),
-    Command("ui", "the Dagster UI (dagster dev) on http://127.0.0.1:3000, on the same DAGSTER_HOME and settings",
-            lambda args, settings: _ui(settings)),
+    Command("ui", "the Dagster deployment (dagster dev: the UI on http://127.0.0.1:3000 and the daemon that runs the "
+            "sensors, the automation and the schedules), on the same DAGSTER_HOME and settings",
+            lambda args, settings: _ui(settings, args.port), _add_port),
     Command("config", "print the effective settings and where each came from (default / env / file)",
             lambda args, settings: print_config(settings)),
     Command("export-cases", "write the case-level table marts.measure_cases (person identifiers: for operators, "

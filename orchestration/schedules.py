@@ -7,7 +7,7 @@ import dagster as dg
 
 from orchestration.assets.publish import SITE
 from orchestration.contract import TABLES
-from orchestration.jobs import RAW_GROUP, refresh_job, worklist_export_job
+from orchestration.jobs import RAW_GROUP, RISK_MODEL_KEY, refresh_job, worklist_export_job
 from orchestration.settings import load_settings
 
 # Early morning UTC: after overnight deliveries are ingested, before the working day.
@@ -47,6 +47,11 @@ def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
     reason = refresh_missed(context.instance)
     if reason is None:
         return dg.SkipReason("the published tables are up to date with the raw tables")
+    if _latest_materialization(context.instance, RISK_MODEL_KEY) is None:
+        # refresh_job applies the latest risk-model version and fails without one
+        return dg.SkipReason(f"{reason}, but no risk-model version was fitted yet: launch refit_job once (the "
+                             "automation does after the first ingestion when default_automation_condition_sensor "
+                             "is on)")
     return dg.RunRequest(tags={"spine/refresh_reason": reason})
 
 

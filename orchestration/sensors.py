@@ -17,7 +17,8 @@ from orchestration.jobs import RAW_GROUP, ingest_job
 from orchestration.partitions import delivery_partitions
 from orchestration.settings import load_settings
 
-SENSOR_INTERVAL_SECONDS = 60
+# LANDING_SENSOR_INTERVAL_SECONDS, read when the code location loads (the deployment's code server)
+SENSOR_INTERVAL_SECONDS = load_settings().landing_sensor_interval_seconds
 
 
 def _fingerprint(path: Path) -> list[int]:

@@ -283,6 +283,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATA_DOCS_PORT", "data_docs_port", _port, "a port number 1-65535",
             "port of the local Data Docs server `spine-pipeline ui` starts beside the Dagster UI (the checks "
             "link their Data Docs page there)", default=lambda _: 3001),
+    Setting("LANDING_SENSOR_INTERVAL_SECONDS", "landing_sensor_interval_seconds", _positive_int,
+            "a whole number of seconds >= 1",
+            "how often the landing sensor of the Dagster deployment (`spine-pipeline ui`) looks for new files "
+            "(docs/operations.md)", default=lambda _: 60),
 )
 
 
@@ -311,6 +315,7 @@ class Settings:
     delivery_drop_blocks: bool = False
     worklist_export_dir: Path | None = None
     data_docs_port: int = 3001
+    landing_sensor_interval_seconds: int = 60
     # where each value came from: "default", "env" or "file <path>" (by setting name)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

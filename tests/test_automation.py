@@ -17,8 +17,15 @@ from orchestration.schedules import PUBLISHED, daily_refresh_schedule
 RAW_CLAIMS = dg.AssetKey(["raw", "medical_claim"])
 
 
+RISK_MODEL = dg.AssetKey(["risk_model", "coefficients"])
+
+
+def _requested(result, job: str) -> bool:
+    return any(str(s.key) == str(dg.AssetJobKey(job)) and s.size for s in result._requested_subsets)
+
+
 def _refresh_requested(result) -> bool:
-    return any(str(s.key) == str(dg.AssetJobKey("refresh_job")) and s.size for s in result._requested_subsets)
+    return _requested(result, "refresh_job")
 
 
 def _load(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None = None) -> None:
@@ -26,12 +33,20 @@ def _load(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None 
 
 
 @pytest.fixture
-def instance():
+def fresh_instance():
+    """A deployment's instance before its first refresh: no risk-model version fitted yet."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with dg.instance_for_test() as instance:
             instance.add_dynamic_partitions("delivery", ["2025-01", "2025-02"])
             yield instance
+
+
+@pytest.fixture
+def instance(fresh_instance):
+    """An instance where a risk-model version was fitted (the first refit ran)."""
+    _load(fresh_instance, RISK_MODEL)
+    return fresh_instance
 
 
 def _evaluate(instance, cursor=None):
@@ -77,6 +92,33 @@ def test_the_refresh_waits_for_an_ingestion_in_progress(instance):
     instance.report_run_canceled(run)
     result = _evaluate(instance, result.cursor)
     assert _refresh_requested(result)
+
+
+def test_the_first_refresh_of_a_deployment_fits_the_risk_model(fresh_instance):
+    """Session 10: on a new deployment the automation launched refresh_job, which failed (no risk-model version:
+    `risk_model.coefficients` does not exist). Until a version is fitted, the automation launches refit_job
+    instead (what `spine-pipeline run` does when no version exists), and refresh_job afterwards."""
+    result = _evaluate(fresh_instance)
+    _load(fresh_instance, RAW_CLAIMS, "2025-01")
+    result = _evaluate(fresh_instance, result.cursor)
+    assert _requested(result, "refit_job") and not _refresh_requested(result)
+
+    # the refit ran: the risk model and every root of the refresh materialized; nothing more to do
+    for key in [RISK_MODEL, *_roots()]:
+        _load(fresh_instance, key)
+    result = _evaluate(fresh_instance, result.cursor)
+    assert not _requested(result, "refit_job") and not _refresh_requested(result)
+
+    _load(fresh_instance, RAW_CLAIMS, "2025-02")
+    result = _evaluate(fresh_instance, result.cursor)
+    assert _refresh_requested(result) and not _requested(result, "refit_job"), "later loads refresh, never refit"
+
+
+def test_the_daily_schedule_skips_until_a_risk_model_is_fitted(fresh_instance):
+    context = dg.build_schedule_context(instance=fresh_instance)
+    _load(fresh_instance, RAW_CLAIMS, "2025-01")
+    skipped = daily_refresh_schedule(context)
+    assert isinstance(skipped, dg.SkipReason) and "refit_job" in skipped.skip_message
 
 
 def test_the_daily_schedule_only_refreshes_what_the_automation_missed(instance):

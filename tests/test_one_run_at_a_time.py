@@ -3,6 +3,7 @@ meeting each other (two headless runs; ten sensor runs on a Dagster daemon with 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -80,14 +81,16 @@ def test_a_warehouse_step_meets_the_lock_with_a_clear_failure(tmp_path):
 def test_instance_config_is_enforced_and_other_settings_kept(tmp_path):
     path = tmp_path / "dagster.yaml"
     path.write_text("telemetry:\n  enabled: true\nrun_queue:\n  max_concurrent_runs: 10\n  dequeue_interval_seconds: 2\n"
-                    "run_monitoring:\n  enabled: true\n")
+                    "run_monitoring:\n  enabled: true\n  poll_interval_seconds: 120\n")
     write_instance_config(tmp_path)
     config = yaml.safe_load(path.read_text())
     assert config["concurrency"] == {"pools": {"default_limit": 1, "granularity": "run"},
                                      "runs": {"max_concurrent_runs": 1}}
     assert config["telemetry"] == {"enabled": False}
     assert config["run_queue"] == {"dequeue_interval_seconds": 2}
-    assert config["run_monitoring"] == {"enabled": True}
+    # the run monitor's defaults fill what the user left out; the user's values are kept
+    assert config["run_monitoring"] == {"enabled": True, "poll_interval_seconds": 120, "max_resume_run_attempts": 0}
+    assert config["run_launcher"] == {"module": "orchestration.run_launcher", "class": "LocalRunLauncher"}
     written = path.stat().st_mtime_ns
     write_instance_config(tmp_path)
     assert path.stat().st_mtime_ns == written  # idempotent: nothing to change, nothing written
@@ -115,6 +118,91 @@ def test_a_killed_headless_run_does_not_hold_the_queue(tmp_path):
     assert fail_abandoned_headless_runs(instance) == [abandoned.run_id]
     assert instance.get_run_by_id(abandoned.run_id).status == dg.DagsterRunStatus.FAILURE
     assert instance.get_run_by_id(daemon_run.run_id).status == dg.DagsterRunStatus.STARTED
+
+
+def test_a_run_whose_process_was_killed_is_failed_by_the_run_monitor(tmp_path, monkeypatch):
+    """Session 10: a run the daemon launched and whose process was then killed (kill -9 of the deployment)
+    stayed STARTED for ever on the project's instance, and with one run at a time every later run waited behind
+    it in the queue. On the instance `prepare_dagster_home` writes, the daemon's run monitor fails it, with the
+    reason; a run whose process lives is left alone, and so is one of a user's own launcher."""
+    from dagster._core.events import EngineEventData
+    from dagster._daemon.monitoring.run_monitoring import monitor_started_run
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "data" / "dagster_home"))
+    home = prepare_dagster_home(load_settings({"DATA_DIR": str(tmp_path / "data"), "LANDING_DIR": str(tmp_path)}))
+    instance = dg.DagsterInstance.from_config(str(home))
+    assert instance.run_monitoring_enabled
+
+    @dg.op
+    def noop():
+        pass
+
+    @dg.job
+    def job():
+        noop()
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    runs = {}
+    for name, pid in (("killed", ended.pid), ("alive", os.getpid())):
+        runs[name] = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
+        instance.report_engine_event(f"Started process for run (pid: {pid}).", runs[name],
+                                     EngineEventData.in_process(pid))
+    runs["no process yet"] = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
+    for run in runs.values():
+        record = instance.get_run_records(dg.RunsFilter(run_ids=[run.run_id]))[0]
+        monitor_started_run(instance, None, record, logging.getLogger("test"))
+
+    status = {name: instance.get_run_by_id(run.run_id).status for name, run in runs.items()}
+    assert status == {"killed": dg.DagsterRunStatus.FAILURE, "alive": dg.DagsterRunStatus.STARTED,
+                      "no process yet": dg.DagsterRunStatus.STARTED}
+    failure = instance.all_logs(runs["killed"].run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0]
+    assert f"pid {ended.pid}" in failure.message and "ended without finishing the run" in failure.message
+
+
+def test_a_headless_run_does_not_start_beside_a_run_of_the_deployment(tmp_path, monkeypatch, capsys):
+    """Session 10: `spine-pipeline run` on the DATA_DIR of a deployment whose refresh was in progress started
+    whenever it met the lock free, i.e. between two steps of the refresh, and then held the lock for its whole run,
+    so the refresh's next step failed on it. It now exits 3 naming the deployment's run; a run whose process
+    has ended (killed with the deployment) is marked failed instead of blocking it."""
+    from dagster._core.events import EngineEventData
+
+    from orchestration.run import main
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    (landing / "medical_claim").mkdir(parents=True)
+    (landing / "medical_claim" / "2024-01.csv").write_text(
+        "claim_id,claim_line_number,person_id,claim_start_date,hcpcs_code,diagnosis_code_1\n"
+        "C1,1,P1,2024-01-02,63030,M51.16\n")
+    for name, value in {"LANDING_DIR": str(landing), "DATA_DIR": str(data), "AS_OF_DATE": "",
+                        "LOCK_WAIT_SECONDS": "0", "DAGSTER_HOME": str(data / "dagster_home")}.items():
+        monkeypatch.setenv(name, value)
+    home = prepare_dagster_home(load_settings())
+    instance = dg.DagsterInstance.from_config(str(home))
+    @dg.op
+    def noop():
+        pass
+
+    @dg.job(name="refresh_job")
+    def refresh():
+        noop()
+
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        run = instance.create_run_for_job(refresh, status=dg.DagsterRunStatus.STARTED)
+        instance.report_engine_event(f"Started process for run (pid: {worker.pid}).", run,
+                                     EngineEventData.in_process(worker.pid))
+        assert main(["run"]) == EXIT_BUSY
+        message = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert len(message) == 1 and f"run {run.run_id} of refresh_job is started" in message[0], message
+        assert not (data / "warehouse.duckdb").exists(), "nothing was done"
+    finally:
+        worker.kill()
+        worker.wait()
+    from orchestration.dagster_home import deployment_runs_in_progress
+
+    assert deployment_runs_in_progress(instance) == []
+    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
 
 
 def _env(landing: Path, data: Path) -> dict[str, str]:

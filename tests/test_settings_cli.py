@@ -41,6 +41,7 @@ BAD_VALUES = {
     "SPARK_SHUFFLE_PARTITIONS": "0",
     "DATA_DOCS_PORT": "http",
     "DELIVERY_DROP_BLOCKS": "sometimes",
+    "LANDING_SENSOR_INTERVAL_SECONDS": "0",
 }
 
 
