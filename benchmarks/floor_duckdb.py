@@ -163,7 +163,7 @@ CASES_SQL = """
 create or replace temp table claims as
 -- row_order grows with delivery order (files are read oldest first), so the latest version has the highest:
 -- deciding on the keys alone avoids sorting the wide rows. A line is claim_id + claim_line_number + data_source
--- (Tuva's grain; an empty data_source is one source of its own), a claim data_source + claim_id (claim_key, as
+-- (Tuva's grain, an empty data_source one source of its own), a claim data_source + claim_id (claim_key, as
 -- docs/data_contract.md spells it)
 select c.*, coalesce(c.claim_line_start_date, c.claim_start_date) as service_date,
        (case when nullif(c.data_source, '') is null then '|' else length(nullif(c.data_source, ''))::varchar || ':' || nullif(c.data_source, '') || '|' end || c.claim_id) as claim_key
