@@ -162,10 +162,14 @@ def _load_parameters(con: duckdb.DuckDBPyConnection, rules: Measure459Rules) -> 
 CASES_SQL = """
 create or replace temp table claims as
 -- row_order grows with delivery order (files are read oldest first), so the latest version has the highest:
--- deciding on the keys alone avoids sorting the wide rows
-select c.*, coalesce(c.claim_line_start_date, c.claim_start_date) as service_date
+-- deciding on the keys alone avoids sorting the wide rows. A line is claim_id + claim_line_number + data_source
+-- (Tuva's grain, an empty data_source one source of its own), a claim data_source + claim_id (claim_key, as
+-- docs/data_contract.md spells it)
+select c.*, coalesce(c.claim_line_start_date, c.claim_start_date) as service_date,
+       (case when nullif(c.data_source, '') is null then '|' else length(nullif(c.data_source, ''))::varchar || ':' || nullif(c.data_source, '') || '|' end || c.claim_id) as claim_key
 from medical_claim c
-semi join (select max(row_order) as row_order from medical_claim group by claim_id, claim_line_number) latest
+semi join (select max(row_order) as row_order from medical_claim
+           group by claim_id, claim_line_number, nullif(data_source, '')) latest
     using (row_order)
 where coalesce(c.claim_line_start_date, c.claim_start_date) <= $as_of;
 
@@ -301,7 +305,7 @@ group by all
 # persons and NPIs are counted by 64-bit hashes of their ids (as the publication counts integer keys).
 COUNTS_SQL = """
 create or replace temp table code_lines as
-select upper(trim(c.hcpcs_code)) as code, hash(c.claim_id) as claim_id, hash(c.claim_id, c.claim_line_number) as line_id,
+select upper(trim(c.hcpcs_code)) as code, hash(c.claim_key) as claim_id, hash(c.claim_key, c.claim_line_number) as line_id,
        hash(c.person_id) as person_id,
        coalesce(n.payer, nullif(trim(c.payer), ''), '(unknown)') as payer,
        coalesce(nullif(trim(c.place_of_service_code), ''), '(unknown)') as place_of_service_code,
@@ -345,7 +349,7 @@ select distinct code, claim_id, person_id, year, quarter from code_lines;
 
 create or replace temp table claim_diagnoses as
 select distinct claim_id, diagnosis_code
-from (select hash(claim_id) as claim_id, upper(replace(trim(unnest([{diagnosis_columns}])), '.', '')) as diagnosis_code
+from (select hash(claim_key) as claim_id, upper(replace(trim(unnest([{diagnosis_columns}])), '.', '')) as diagnosis_code
       from claims)
 where coalesce(diagnosis_code, '') <> '';
 

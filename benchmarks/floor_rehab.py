@@ -149,14 +149,14 @@ left join typed t on t.name is not distinct from lower(trim(p.payer))
 -- every line's diagnoses as one '|'-joined string of dot-less upper-case codes: one regex per value set and line
 -- (a view: read once for the visits, once for the lines of the persons with an episode)
 create or replace temp view rehab_lines as
-select person_id, service_date, claim_id, claim_line_number, upper(trim(hcpcs_code)) as hcpcs,
+select person_id, service_date, claim_id, claim_line_number, claim_key, upper(trim(hcpcs_code)) as hcpcs,
        nullif(replace(replace(trim(rendering_tin), '-', ''), ' ', ''), '') as tin,
        nullif(trim(rendering_npi), '') as npi,
        upper(replace(concat_ws('|', $diagnosis_columns), '.', '')) as dx
 from claims;
 
 create or replace temp table rehab_visits as
-select l.person_id, l.service_date as day, l.claim_id, l.claim_line_number, l.tin, l.npi, l.has_low_back,
+select l.person_id, l.service_date as day, l.claim_id, l.claim_line_number, l.claim_key, l.tin, l.npi, l.has_low_back,
        l.hcpcs = $discharge_code as is_discharge,
        l.has_low_back and l.hcpcs in $start_codes
          and year(l.service_date) - year(p.birth_date)
@@ -215,10 +215,11 @@ select r.person_id, r.start_date, r.end_date,
        t.tin, t.npi
 from rehab_rounds r
 join rehab_islands i using (person_id, island)
--- the TIN and NPI of the starting line: a line with a TIN first, then the lowest claim and line number
+-- the TIN and NPI of the starting line: a line with a TIN first, then the lowest claim and line number, then
+-- claim_key (two sources' lines with the same numbers)
 left join (
-    select person_id, day, arg_min(tin, (tin is null, claim_id, claim_line_number)) as tin,
-           arg_min(npi, (tin is null, claim_id, claim_line_number)) as npi
+    select person_id, day, arg_min(tin, (tin is null, claim_id, claim_line_number, claim_key)) as tin,
+           arg_min(npi, (tin is null, claim_id, claim_line_number, claim_key)) as npi
     from rehab_visits where is_start group by all
 ) t on t.person_id = r.person_id and t.day = r.start_date;
 

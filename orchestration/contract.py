@@ -58,10 +58,18 @@ class TableContract:
     columns: tuple[Column, ...]
     optional_table: bool = False
     key: tuple[str, ...] = field(default_factory=tuple)
+    # key columns that may be empty: NULL is then one value of its own (compared null-safe: `IS NOT DISTINCT
+    # FROM`, and GROUP BY's one NULL group), e.g. the data_source of a claim line
+    nullable_key: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def required(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
+
+    @property
+    def required_key(self) -> list[str]:
+        """The key columns a row cannot load without."""
+        return [k for k in self.key if k not in self.nullable_key]
 
     @property
     def names(self) -> list[str]:
@@ -79,8 +87,10 @@ _UNATTRIBUTABLE = "a line that belongs to nobody counts for no measure and no pe
 
 MEDICAL_CLAIM = TableContract(
     name="medical_claim",
-    grain="one row per claim line: claim_id + claim_line_number (+ data_source)",
-    key=("claim_id", "claim_line_number"),
+    grain="one row per claim line: claim_id + claim_line_number + data_source (Tuva's primary key; an empty "
+          "data_source is one source of its own)",
+    key=("claim_id", "claim_line_number", "data_source"),
+    nullable_key=("data_source",),
     columns=(
         Column("claim_id", _V, True, if_empty=ERROR, identifier=True, description="claim identifier", tuva=_KEY),
         Column("claim_line_number", _I, True, if_empty=ERROR, if_malformed=ERROR,
@@ -123,7 +133,9 @@ MEDICAL_CLAIM = TableContract(
                note="a line without a diagnosis still counts for its code"),
         *(Column(f"diagnosis_code_{i}", _V, code_shape="icd10", tuva="ICD-10 pattern: warn")
           for i in range(2, MAX_DIAGNOSES + 1)),
-        Column("data_source", _V),
+        Column("data_source", _V, description="the source system the line comes from; part of the line's key",
+               tuva="unique with claim_id, claim_line_number: error",
+               note="two sources may number their claims alike: a claim is (data_source, claim_id)"),
     ),
 )
 
@@ -144,7 +156,9 @@ ELIGIBILITY = TableContract(
         Column("payer_type", _V, description="medicare / medicaid / commercial / self-pay ...",
                tuva="relationships: warn"),
         Column("plan", _V),
-        Column("data_source", _V),
+        Column("data_source", _V, description="the source system the line comes from; part of the line's key",
+               tuva="unique with claim_id, claim_line_number: error",
+               note="two sources may number their claims alike: a claim is (data_source, claim_id)"),
     ),
 )
 
@@ -174,7 +188,9 @@ OBSERVATION = TableContract(
                note="an instrument's result that is not a number, or outside the range, is quarantined"),
         Column("source_units", _V),
         Column("normalized_units", _V),
-        Column("data_source", _V),
+        Column("data_source", _V, description="the source system the line comes from; part of the line's key",
+               tuva="unique with claim_id, claim_line_number: error",
+               note="two sources may number their claims alike: a claim is (data_source, claim_id)"),
     ),
 )
 

@@ -71,7 +71,8 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
                 union all
                 select i, h, 2, '97110' from base where i % 3 = 0
             )
-            select 'C' || i as claim_id, claim_line_number, 'P' || (h % 500) as person_id,
+            select 'C' || i as claim_id, claim_line_number, '7:fixture|C' || i as claim_key,
+                   'P' || (h % 500) as person_id,
                    'professional' as claim_type,
                    case when i % 50 = 0 then 'Tiny Payer'
                         else ['Medicare', 'Aetna', 'Blue Cross'][1 + (h // 10 % 3)::int] end as payer,
@@ -90,18 +91,18 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
         con.execute(
             """
             create or replace table staging.stg_claim_diagnosis as
-            select claim_id, claim_line_number, person_id, service_date, 1 as diagnosis_position,
+            select claim_id, claim_line_number, claim_key, person_id, service_date, 1 as diagnosis_position,
                    ['M5416', 'M5450', 'M5126', 'G20A1', 'XYZ99'][1 + (abs(hash(claim_id)) % 5)::int] as diagnosis_code
             from staging.stg_medical_claim where claim_line_number = 1
             union all
-            select claim_id, claim_line_number, person_id, service_date, 2, 'M4806'
+            select claim_id, claim_line_number, claim_key, person_id, service_date, 2, 'M4806'
             from staging.stg_medical_claim where claim_line_number = 1 and abs(hash(claim_id)) % 3 = 0
             """
         )
         con.execute(
             """
             create or replace table staging.stg_claim_modifier as
-            select claim_id, claim_line_number, 1 as modifier_position,
+            select claim_id, claim_line_number, claim_key, 1 as modifier_position,
                    case when hcpcs_code like 'G%' and abs(hash(claim_id)) % 40 = 0 then '8P'
                         when hcpcs_code like '97%' then 'GP' else 'KX' end as modifier
             from staging.stg_medical_claim where abs(hash(claim_id)) % 4 = 0 or hcpcs_code like '97%'
@@ -141,7 +142,8 @@ def build_warehouse(path: Path, n_claims: int = 3000, n_cases: int = 400, seed: 
                        string_agg(modifier_position || ':' || modifier, ',' order by modifier_position) as codes
                 from staging.stg_claim_modifier group by all
             )
-            select lines.claim_id, lines.claim_line_number, lines.person_id, lines.payer,
+            select lines.claim_id, lines.claim_line_number, lines.claim_key, lines.data_source, lines.person_id,
+                   lines.payer,
                    lower(trim(lines.payer)) as payer_key, lines.service_date, lines.place_of_service_code,
                    lines.hcpcs_code, lines.service_unit_quantity, lines.rendering_npi, lines.rendering_tin,
                    lines.allowed_amount, lines.paid_amount,

@@ -107,14 +107,16 @@ def _setup(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     con.execute(f"""
     create or replace temp table ref_lines as
     -- the latest delivery of a claim line wins, then lines dated after the as-of date are dropped (project choice,
-    -- docs/measures.md "Staging": a correction that moves a line after the as-of date removes it)
+    -- docs/measures.md "Staging": a correction that moves a line after the as-of date removes it). A line is
+    -- claim_id + claim_line_number + data_source (Tuva's grain; an empty data_source is one source of its own);
+    -- claim_key is the claim as docs/data_contract.md spells it (a tie-break below)
     with versions as (
-        select *, row_number() over (
-            partition by claim_id, claim_line_number
+        select *, (case when nullif(data_source, '') is null then '|' else length(nullif(data_source, ''))::varchar || ':' || nullif(data_source, '') || '|' end || claim_id) as claim_key, row_number() over (
+            partition by claim_id, claim_line_number, nullif(data_source, '')
             order by _delivery desc, _loaded_at desc nulls last, _line_number desc, _source_file desc) as version_rank
         from raw.medical_claim
     )
-    select claim_id, claim_line_number, person_id,
+    select claim_id, claim_line_number, claim_key, person_id,
         coalesce(claim_line_start_date, claim_start_date) as service_date,
         nullif(upper(trim(hcpcs_code)), '') as hcpcs, rendering_tin as tin, rendering_npi as npi,
         list_transform(list_filter([{dx_columns}], lambda x: x is not null and trim(x) <> ''),
@@ -192,10 +194,10 @@ def _pairs(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     ),
     case_tin as (
         -- project choice: a line of the stratum's codes on the day, one with a rendering TIN first, then the
-        -- lowest claim_id and line number
+        -- lowest claim_id and line number, then claim_key (two sources' lines with the same numbers)
         select a.person_id, a.procedure_date,
-            arg_min(l.tin, (l.tin is null, l.claim_id, l.claim_line_number)) as tin,
-            arg_min(l.npi, (l.tin is null, l.claim_id, l.claim_line_number)) as npi
+            arg_min(l.tin, (l.tin is null, l.claim_id, l.claim_line_number, l.claim_key)) as tin,
+            arg_min(l.npi, (l.tin is null, l.claim_id, l.claim_line_number, l.claim_key)) as npi
         from adults a join ref_lines l on l.person_id = a.person_id and l.service_date = a.procedure_date
             and case when a.stratum = 'lumbarFusion' then l.hcpcs in {_in(FUSION)}
                      else l.hcpcs in {_in(DECOMPRESSION)} end
@@ -332,9 +334,9 @@ def _rehab(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     with episodes as (
         select e.*, cast(extract(year from e.end_date) as integer) as performance_year,
             -- the episode's TIN: its initial-evaluation line, one with a TIN first (project choice)
-            (select arg_min(v.tin, (v.tin is null, v.claim_id, v.claim_line_number)) from ref_visit_lines v
+            (select arg_min(v.tin, (v.tin is null, v.claim_id, v.claim_line_number, v.claim_key)) from ref_visit_lines v
              where v.person_id = e.person_id and v.service_date = e.start_date and v.is_start) as tin,
-            (select arg_min(v.npi, (v.tin is null, v.claim_id, v.claim_line_number)) from ref_visit_lines v
+            (select arg_min(v.npi, (v.tin is null, v.claim_id, v.claim_line_number, v.claim_key)) from ref_visit_lines v
              where v.person_id = e.person_id and v.service_date = e.start_date and v.is_start) as rendering_npi
         from ref_episodes e
     ),

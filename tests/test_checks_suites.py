@@ -140,6 +140,8 @@ def test_suites_are_read_from_files_at_run_time(tmp_path, monkeypatch):
 CLAIMS = pd.DataFrame(
     {
         "claim_id": ["a", "b", "c", "d"],
+        "claim_key": ["|a", "|b", "|c", "|d"],
+        "data_source": [None, None, None, None],
         "claim_line_number": [1, 1, 1, 1],
         "hcpcs_code": ["63030", "G2137", "ABCDE", "97161"],
         "place_of_service_code": ["11", "22", "77", "11"],
@@ -149,16 +151,18 @@ CLAIMS = pd.DataFrame(
 )
 
 
-def _claims_frame():
-    """The frame of stg_medical_claim, every line delivered in the 2025-03 delivery."""
+def _claims_frame(claims: pd.DataFrame = CLAIMS, deliveries: dict[str, str] | None = None):
+    """The frame of stg_medical_claim, every line delivered in the 2025-03 delivery (or its claim_key's in
+    `deliveries`)."""
+    deliveries = deliveries or {}
     with duckdb.connect() as con:
         create_raw_tables(con)
         con.execute("create schema staging")
-        con.register("claims", CLAIMS)
-        con.execute("create table staging.stg_medical_claim as select * from claims")
+        con.register("claims", claims.assign(_delivery=[deliveries.get(k, "2025-03") for k in claims["claim_key"]]))
+        con.execute("create table staging.stg_medical_claim as select * exclude (_delivery) from claims")
         con.execute(
-            "insert into raw.medical_claim (claim_id, claim_line_number, _delivery) "
-            "select claim_id, claim_line_number, '2025-03' from claims"
+            "insert into raw.medical_claim (claim_id, claim_line_number, data_source, _delivery) "
+            "select claim_id, claim_line_number, data_source, _delivery from claims"
         )
         return suite_frame(con, "stg_medical_claim")
 
@@ -181,6 +185,25 @@ def test_claim_line_rules():
     assert by_column["days_after_delivery_end"].unexpected_count == 1  # one line dated after March 2025
     too_old = [e for e in outcome.expectations if e.columns == ["days_after_delivery_end"] and not e.success]
     assert len(too_old) == 2  # and one over 3 years before the delivery
+
+
+def test_a_lines_delivery_is_its_own_sources(monkeypatch):
+    """Defect (session 10): the suite found a line's latest delivery by claim_id + claim_line_number, so two sources'
+    lines with the same numbers took each other's delivery (the later one hid a line dated after its own
+    delivery) and each sampled row was joined to both (the frame had a row too many per source)."""
+    two_sources = pd.concat([CLAIMS, pd.DataFrame({
+        "claim_id": ["e", "e"], "claim_key": ["1:x|e", "1:y|e"], "data_source": ["x", "y"],
+        "claim_line_number": [1, 1], "hcpcs_code": ["97161", "97161"], "place_of_service_code": ["11", "11"],
+        "rendering_npi": [None, None], "service_date": [date(2025, 3, 20), date(2025, 2, 15)]})],
+        ignore_index=True)
+    frame = _claims_frame(two_sources, {"1:y|e": "2025-01"})
+    assert frame.note == "all 6 rows" and len(frame.df) == 6
+    outcome = run_suite(frame.df, load_suite("stg_medical_claim"), {"place_of_service_codes": place_of_service_codes()})
+    failing = sorted(e.unexpected_count for e in outcome.expectations
+                     if e.columns == ["days_after_delivery_end"] and not e.success)
+    # after its delivery: the 2025-04 line of the 2025-03 delivery, and source y's February line of its January
+    # delivery; too old: the 2021 line
+    assert failing == [1, 2]
 
 
 def test_diagnosis_codes_checked_against_icd10_cm():

@@ -65,10 +65,10 @@ def test_two_versions_of_a_claim_line_in_one_delivery_are_quarantined_with_the_c
     assert con.execute("select claim_id, paid_amount::varchar from raw.medical_claim order by all").fetchall() == [
         ("C2", "5.00"), ("C3", "5.00")]
     conflicts = [r for r in _quarantine(con) if r[1] == "conflicting_versions"]
-    assert conflicts[0][2] == ("claim_id + claim_line_number (C1, 1) is delivered 2 times with different values in "
-                               "this delivery: no version is loaded")
-    assert {r[2].split(")")[0] for r in conflicts} == {"claim_id + claim_line_number (C1, 1",
-                                                      "claim_id + claim_line_number (C4, 1"}
+    assert conflicts[0][2] == ("claim_id + claim_line_number + data_source (C1, 1, NULL) is delivered 2 times with "
+                               "different values in this delivery: no version is loaded")
+    assert {r[2].split(")")[0] for r in conflicts} == {"claim_id + claim_line_number + data_source (C1, 1, NULL",
+                                                      "claim_id + claim_line_number + data_source (C4, 1, NULL"}
     # A version with only a warn-level gap (a malformed HCPCS loads as NULL) is still a version.
     _, warned = _load(tmp_path / "warned", {"2024-05.csv": ["C5,1,P5,2024-03-01,6303,M51.16,1.00",
                                                            "C5,1,P5,2024-03-01,63030,M51.16,2.00"]}, "2024-05", con)
@@ -76,6 +76,31 @@ def test_two_versions_of_a_claim_line_in_one_delivery_are_quarantined_with_the_c
     # A later delivery is a correction, not a conflict: its version loads.
     _, later = _load(tmp_path / "later", {"2024-04.csv": ["C1,1,P1,2024-03-01,63030,M51.16,300.00"]}, "2024-04", con)
     assert (later.loaded, later.quarantined) == (1, 0)
+
+
+def test_two_sources_numbering_claims_alike_are_two_lines_not_two_versions(tmp_path):
+    """Defect (session 10): the key left out Tuva's data_source, so two practices' billing systems that both number
+    their claims from 1 had their lines quarantined as conflicting versions of each other. A line is claim_id +
+    claim_line_number + data_source; an empty data_source is one source of its own (NULL, null-safe), so two
+    different lines without a source in one delivery are still two versions."""
+    header = HEADER + ",data_source"
+    path = tmp_path / "medical_claim" / "2024-03.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join([header,
+                               "C1,1,P1,2024-03-01,63030,M51.16,100.00,practice_a",
+                               "C1,1,P9,2024-03-01,97161,M54.50,40.00,practice_b",
+                               "C2,1,P2,2024-03-01,63030,M51.16,5.00,",
+                               "C2,1,P2,2024-03-01,63030,M51.16,6.00,",
+                               "C3,1,P3,2024-03-01,63030,M51.16,7.00,practice_a",
+                               "C3,1,P3,2024-03-01,63030,M51.16,8.00,practice_a"]) + "\n")
+    con = duckdb.connect()
+    report = load_delivery(con, "medical_claim", "2024-03", [path], tmp_path)
+    assert (report.read, report.loaded, report.by_rule) == (6, 2, {"conflicting_versions": 4})
+    assert con.execute("select claim_id, person_id, data_source from raw.medical_claim order by all").fetchall() == [
+        ("C1", "P1", "practice_a"), ("C1", "P9", "practice_b")]
+    assert {r[2].split(")")[0] for r in _quarantine(con)} == {
+        "claim_id + claim_line_number + data_source (C2, 1, NULL",
+        "claim_id + claim_line_number + data_source (C3, 1, practice_a"}
 
 
 def test_control_characters_are_quarantined_and_tabs_and_line_breaks_kept(tmp_path):

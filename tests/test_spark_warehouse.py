@@ -32,6 +32,15 @@ def _boundary_raw(wh: DbtWarehouse) -> None:
                "values ('exact_five', 'female', DATE '1960-01-01', DATE '2020-01-01', 'Medicare', 'medicare')")
     wh.execute("insert into raw.observation (person_id, observation_date, source_code, result) values "
                "('exact_five', DATE '2023-12-01', '72514-3', '8.2'), ('exact_five', DATE '2024-04-10', '72514-3', '3.2')")
+    # Tuva's grain (session 10): two sources number a claim alike; each line is its own, each makes its case
+    wh.execute("insert into raw.medical_claim (claim_id, claim_line_number, data_source, person_id, payer, "
+               "claim_start_date, hcpcs_code, diagnosis_code_1, rendering_npi, rendering_tin, _delivery, _line_number) "
+               "values ('c_two', 1, 'practice_a', 'source_a', 'Medicare', DATE '2024-02-10', '63030', 'M51.16', "
+               "'1234567893', '123456789', 'd1', 91), ('c_two', 1, 'practice_b', 'source_b', 'Medicare', "
+               "DATE '2024-02-11', '63030', 'M51.16', '1234567893', '123456789', 'd1', 92)")
+    wh.execute("insert into raw.eligibility (person_id, gender, birth_date, enrollment_start_date, payer, payer_type) "
+               "values ('source_a', 'female', DATE '1960-01-01', DATE '2020-01-01', 'Medicare', 'medicare'), "
+               "('source_b', 'male', DATE '1961-01-01', DATE '2020-01-01', 'Medicare', 'medicare')")
     load_raw(wh.path, rehab.CLAIMS, rehab.PERSONS, rehab.SCORES)
 
 
@@ -77,6 +86,12 @@ def test_boundary_cases_give_identical_measure_cases_on_both_warehouses(tmp_path
     decimals = {c: t for c, t in duck_types.items() if t.startswith("DECIMAL")}
     assert decimals and all(spark_types[c] == t for c, t in decimals.items()), (decimals, spark_types)
     assert only_duckdb == [] and only_spark == []
+    two_sources = "select claim_key, person_id from staging.base_medical_claim where claim_id = 'c_two' order by 1"
+    expected = [("10:practice_a|c_two", "source_a"), ("10:practice_b|c_two", "source_b")]
+    assert wh.query(two_sources) == expected
+    assert [tuple(r) for r in spark_warehouse.spark.sql(two_sources).collect()] == expected
+    assert {r[0] for r in wh.query("select person_id from marts.measure_cases where measure_id = '459'")} >= {
+        "source_a", "source_b"}
     assert total >= len(pairs.SURGERIES) * 3 + 6
     assert exact == Decimal("5.000") and codes["exact_five/459"] == "G2136"
     assert codes["not_met/459"] == "G2137" and codes["fusion_not_met/459"] == "G2139"

@@ -17,20 +17,20 @@
     are written as deletion markers that the post-hook deletes (delete_deleted_rows). A full build, and every
     build on Spark (claim_materialization), writes every line. -#}
 
-{#- The CTE touched_lines: the keys (claim_id, claim_line_number) an incremental build rewrites. `held_changes`:
+{#- The CTE touched_lines: the keys (claim_id, claim_line_number, claim_key) an incremental build rewrites. `held_changes`:
     a select of keys from the model's rows whose other inputs changed; `reference`: the current reference
     digest (SQL); `as_of`: the as-of date (SQL). -#}
 {% macro claim_reader_touched_lines(held_changes, reference, as_of) -%}
 
 touched_lines as (
 
-    select claim_id, claim_line_number
+    select claim_id, claim_line_number, claim_key
     from {{ ref('base_medical_claim') }}
     where {{ loaded_since_watermark('_loaded_at') }}
 
     union
 
-    select claim_id, claim_line_number
+    select claim_id, claim_line_number, claim_key
     from {{ this }}
     where _delivery in (
         select delivery
@@ -40,7 +40,7 @@ touched_lines as (
 
     union
 
-    select claim_id, claim_line_number
+    select claim_id, claim_line_number, claim_key
     from {{ ref('base_medical_claim') }}
     where service_date <= {{ as_of }}
       and (service_date > (select max(service_date) from {{ this }})
@@ -49,7 +49,7 @@ touched_lines as (
 
     union
 
-    select claim_id, claim_line_number
+    select claim_id, claim_line_number, claim_key
     from {{ this }}
     where service_date > {{ as_of }} or _reference_digest is distinct from {{ reference }}
 
@@ -60,14 +60,16 @@ touched_lines as (
 )
 {%- endmacro %}
 
-{#- A table written by a version before the incremental readers lacks the columns an incremental build compares:
-    a build (dbt run / build) drops it first, so that is_incremental() is false and the model is written in full.
-    Called at the top of the model, before is_incremental(). Unit tests override this macro. -#}
-{% macro claim_reader_upgrade() -%}
+{#- A table written by an earlier version lacks the columns an incremental build compares (`columns`: the
+    readers' _reference_digest, session 5; every claim model's claim_key, session 10): a build (dbt run / build)
+    drops it first, so that is_incremental() is false and the model is written in full, once. Called at the top of
+    the model, before is_incremental(). Unit tests override this macro. -#}
+{% macro claim_reader_upgrade(columns=['_reference_digest', 'claim_key']) -%}
     {%- if execute and flags.WHICH in ('run', 'build') -%}
         {%- set held = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) -%}
-        {%- if held is not none and '_reference_digest' not in (adapter.get_columns_in_relation(held)
-                                                                  | map(attribute='name') | list) -%}
+        {%- set held_columns = [] if held is none else (adapter.get_columns_in_relation(held)
+                                                        | map(attribute='name') | map('lower') | list) -%}
+        {%- if held is not none and (columns | reject('in', held_columns) | list) -%}
             {%- do log(this ~ " was written by an earlier version: written again in full", info=True) -%}
             {%- do adapter.drop_relation(held) -%}
         {%- endif -%}
@@ -88,6 +90,7 @@ touched_lines as (
         select 1 from touched_lines
         where touched_lines.claim_id = {{ alias }}.claim_id
           and touched_lines.claim_line_number = {{ alias }}.claim_line_number
+          and touched_lines.claim_key = {{ alias }}.claim_key
     )
     {%- endif %}
 {%- endmacro %}

@@ -10,6 +10,13 @@
     never wins over a newer one. A line whose latest version is the one the model holds is left as it is; a line
     with a new latest version is written again; a line left with no version is deleted.
 
+    A line's key is claim_id, claim_line_number and data_source (Tuva's grain; an empty data_source is one source of
+    its own: '' and NULL alike, compared null-safe), and claim_key (data_source with claim_id, macros/claim_key.sql)
+    is its claim: two sources' lines with the same claim_id and line number are two lines, and a source's later
+    version replaces only its own. The scans of raw.medical_claim join on its own columns (claim_id,
+    claim_line_number, then data_source null-safe: measured cheaper than building claim_key for every raw row,
+    docs/performance.md); the model's rows are matched on claim_key.
+
     The latest version: highest _delivery, then _loaded_at, then _line_number, then _source_file. dense_rank:
     two versions with the same lineage cannot be told apart, so neither is dropped and the uniqueness test of
     base_medical_claim reports them. A version is told from another by its delivery and load time: the ingestion
@@ -43,13 +50,14 @@
 {% macro claim_line_changes() -%}
 touched_lines as (
 
-    select claim_id, claim_line_number
+    select claim_id, claim_line_number, nullif(data_source, '') as data_source,
+           {{ claim_key('data_source', 'claim_id') }} as claim_key
     from {{ source('raw', 'medical_claim') }}
     where {{ loaded_since_watermark('_loaded_at') }}
 
     union
 
-    select held.claim_id, held.claim_line_number
+    select held.claim_id, held.claim_line_number, held.data_source, held.claim_key
     from {{ this }} as held
     where held._delivery in (
         select delivery
@@ -66,10 +74,12 @@ latest_versions as (
         select
             source.claim_id,
             source.claim_line_number,
+            touched_lines.data_source,
+            touched_lines.claim_key,
             source._delivery,
             source._loaded_at,
             dense_rank() over (
-                partition by source.claim_id, source.claim_line_number
+                partition by source.claim_id, source.claim_line_number, touched_lines.claim_key
                 order by source._delivery desc, source._loaded_at desc, source._line_number desc,
                          source._source_file desc
             ) as version_rank
@@ -77,6 +87,7 @@ latest_versions as (
         inner join touched_lines
             on source.claim_id = touched_lines.claim_id
             and source.claim_line_number = touched_lines.claim_line_number
+            and nullif(source.data_source, '') is not distinct from touched_lines.data_source
     ) as ranked
     where ranked.version_rank = 1
 
@@ -84,22 +95,25 @@ latest_versions as (
 
 held_lines as (
 
-    select distinct held.claim_id, held.claim_line_number, held._delivery, held._loaded_at
+    select distinct held.claim_id, held.claim_line_number, held.claim_key, held._delivery, held._loaded_at
     from {{ this }} as held
     inner join touched_lines
         on held.claim_id = touched_lines.claim_id
         and held.claim_line_number = touched_lines.claim_line_number
+        and held.claim_key = touched_lines.claim_key
 
 ),
 
 changed_lines as (
 
-    select latest.claim_id, latest.claim_line_number, latest._delivery, latest._loaded_at
+    select latest.claim_id, latest.claim_line_number, latest.data_source, latest.claim_key, latest._delivery,
+           latest._loaded_at
     from latest_versions as latest
     where not exists (
         select 1 from held_lines as held
         where held.claim_id = latest.claim_id
           and held.claim_line_number = latest.claim_line_number
+          and held.claim_key = latest.claim_key
           and held._delivery is not distinct from latest._delivery
           and held._loaded_at is not distinct from latest._loaded_at
     )
@@ -108,17 +122,19 @@ changed_lines as (
 
 deleted_lines as (
 
-    select distinct held.claim_id, held.claim_line_number
+    select distinct held.claim_id, held.claim_line_number, held.claim_key
     from held_lines as held
     where not exists (
         select 1 from latest_versions as latest
         where latest.claim_id = held.claim_id and latest.claim_line_number = held.claim_line_number
+          and latest.claim_key = held.claim_key
     )
 
 )
 {%- endmacro %}
 
-{#- The latest delivered version of each claim line the build writes: every raw column, plus service_date. -#}
+{#- The latest delivered version of each claim line the build writes: every raw column, plus service_date and
+    claim_key. -#}
 {% macro latest_claim_line_versions() -%}
     {%- if is_incremental() -%}
     {%- set watermark = claim_watermark() -%}
@@ -129,7 +145,8 @@ deleted_lines as (
     {% if not loop.first %}union all{% endif %}
     select
         source.*,
-        coalesce(source.claim_line_start_date, source.claim_start_date) as service_date
+        coalesce(source.claim_line_start_date, source.claim_start_date) as service_date,
+        latest.claim_key
     from {{ source('raw', 'medical_claim') }} as source
     inner join (
         select * from changed_lines
@@ -137,13 +154,16 @@ deleted_lines as (
     ) as latest
         on source.claim_id = latest.claim_id
         and source.claim_line_number = latest.claim_line_number
+        and nullif(source.data_source, '') is not distinct from latest.data_source
         and source._delivery is not distinct from latest._delivery
         and source._loaded_at is not distinct from latest._loaded_at
     where {{ loaded_since_watermark('source._loaded_at') if loads == 'new' else 'not ' ~ loaded_since_watermark('source._loaded_at') }}
     {%- endfor %}
     {%- else -%}
     {# Every line: only keys delivered more than once have versions to rank, and grouping the keys is cheaper
-       than ranking every wide row; the replaced versions (usually few) are then left out with an anti-join. #}
+       than ranking every wide row; the replaced versions (usually few) are then left out with an anti-join.
+       repeated_keys groups claim_id and claim_line_number alone (the raw columns, no claim_key built for every
+       row): two sources' lines that share them are ranked, each within its own data_source. #}
     with repeated_keys as (
 
         select claim_id, claim_line_number
@@ -164,8 +184,9 @@ deleted_lines as (
                 source._loaded_at,
                 source._line_number,
                 source._source_file,
+                source.data_source,
                 dense_rank() over (
-                    partition by source.claim_id, source.claim_line_number
+                    partition by source.claim_id, source.claim_line_number, nullif(source.data_source, '')
                     order by source._delivery desc, source._loaded_at desc, source._line_number desc,
                              source._source_file desc
                 ) as version_rank
@@ -181,13 +202,15 @@ deleted_lines as (
     {# null-safe: lineage columns may be empty in data not loaded by the ingestion #}
     select
         source.*,
-        coalesce(source.claim_line_start_date, source.claim_start_date) as service_date
+        coalesce(source.claim_line_start_date, source.claim_start_date) as service_date,
+        {{ claim_key('source.data_source', 'source.claim_id') }} as claim_key
     from {{ source('raw', 'medical_claim') }} as source
     where not exists (
         select 1
         from superseded
         where source.claim_id is not distinct from superseded.claim_id
           and source.claim_line_number is not distinct from superseded.claim_line_number
+          and source.data_source is not distinct from superseded.data_source
           and source._delivery is not distinct from superseded._delivery
           and source._loaded_at is not distinct from superseded._loaded_at
           and source._line_number is not distinct from superseded._line_number
@@ -205,9 +228,9 @@ deleted_lines as (
     {%- do nulls.append('cast(null as ' ~ dbt.type_string() ~ ') as _delivery') -%}
     {%- do nulls.append('cast(null as ' ~ dbt.type_timestamp() ~ ') as _loaded_at') -%}
     {{ deletion_markers(new_rows, key_columns, nulls,
-                        '(select claim_id, claim_line_number from changed_lines
+                        '(select claim_id, claim_line_number, claim_key from changed_lines
                           union
-                          select claim_id, claim_line_number from deleted_lines)') }}
+                          select claim_id, claim_line_number, claim_key from deleted_lines)') }}
 {%- endmacro %}
 
 {#- `null as column` for each of `columns`. -#}
@@ -220,7 +243,8 @@ deleted_lines as (
 {%- endmacro %}
 
 {#- The deletion markers of the claim staging (claim_line_deletions) and of the claim-line readers
-    (claim_reader_deletions): the held rows of the `rewritten` lines (a relation of claim_id, claim_line_number)
+    (claim_reader_deletions): the held rows of the `rewritten` lines (a relation of claim_id, claim_line_number,
+    claim_key)
     that `new_rows` do not write again (by `key_columns`), with `nulls` (select expressions) for the other
     columns. Nothing on a full build. -#}
 {% macro deletion_markers(new_rows, key_columns, nulls, rewritten) -%}
@@ -237,6 +261,7 @@ deleted_lines as (
     inner join {{ rewritten }} as rewritten
         on held.claim_id = rewritten.claim_id
         and held.claim_line_number = rewritten.claim_line_number
+        and held.claim_key = rewritten.claim_key
     where not exists (
         select 1 from {{ new_rows }} as kept
         where {% for column in key_columns %}kept.{{ column }} = held.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}

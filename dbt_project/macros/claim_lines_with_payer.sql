@@ -7,6 +7,8 @@
 select
     claims.claim_id,
     claims.claim_line_number,
+    claims.claim_key,
+    claims.data_source,
     claims.person_id,
     coalesce(payers.payer, claims.payer) as payer,
     {{ resolved_payer_type() }} as payer_type,

@@ -16,9 +16,10 @@
     group by grouping sets (({{ keys | join(', ') }}, year, quarter), ({{ keys | join(', ') }}, year))
 {%- endmacro %}
 
-{#- The line counts of every code table: lines, distinct claims, distinct persons. -#}
+{#- The line counts of every code table: lines, distinct claims (claim_key: data_source with claim_id), distinct
+    persons. -#}
 {% macro line_counts() -%}
     count(*) as claim_lines,
-    count(distinct claim_id) as claims,
+    count(distinct claim_key) as claims,
     count(distinct person_id) as persons
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{#- Claims and persons per code, period and related value (`pairs`: rows of code, claim_id, person_id, year,
+{#- Claims and persons per code, period and related value (`pairs`: rows of code, claim_key, person_id, year,
     quarter and the related value `dimension`), keeping the `top_n` related values per code and year (ranked
     by their year's claims, ties by value) with all their quarter rows. -#}
 {% macro related_code_counts(pairs, dimension, top_n) -%}
@@ -17,7 +17,7 @@
                     code,
                     {{ period_columns() }},
                     {{ dimension }},
-                    count(distinct claim_id) as claims,
+                    count(distinct claim_key) as claims,
                     count(distinct person_id) as persons
                 from {{ pairs }}
                 {{ period_grouping(['code', dimension]) }}

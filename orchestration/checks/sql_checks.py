@@ -32,7 +32,8 @@ def _table(rows: list[tuple], header: tuple[str, ...]) -> dg.MetadataValue:
 
 def duplicate_keys_sql(contract: TableContract) -> str:
     key = ", ".join(contract.key)
-    not_null = " and ".join(f"{k} is not null" for k in contract.key)
+    # a nullable key column (a claim line's data_source) groups its NULLs as one value
+    not_null = " and ".join(f"{k} is not null" for k in contract.required_key)
     return f"""
         select _delivery, count(*) as duplicated_keys, sum(n) - count(*) as extra_rows
         from (

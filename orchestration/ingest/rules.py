@@ -330,8 +330,15 @@ def _priority(check: tuple[str, str, str, str, str]) -> tuple[int, int]:
 
 
 def _version_key(contract: TableContract) -> list[str]:
-    """The key whose versions must agree within a delivery: the contract key, when all its columns are required."""
-    return list(contract.key) if contract.key and set(contract.key) <= set(contract.required) else []
+    """The key whose versions must agree within a delivery: the contract key, when all its columns are required
+    or compared null-safe (a claim line's data_source: empty is one source of its own)."""
+    return list(contract.key) if contract.key and set(contract.required_key) <= set(contract.required) else []
+
+
+def _same_key(contract: TableContract, key: list[str], alias: str, other: str) -> str:
+    """The join condition of two rows' typed key columns `_k<i>`: null-safe for the nullable key columns."""
+    return " AND ".join(f"{alias}.{k} {'IS NOT DISTINCT FROM' if name in contract.nullable_key else '='} {other}.{k}"
+                        for k, name in zip(key, _version_key(contract)))
 
 
 def _failure(d: Dialect, rule: str, severity: str, column: str, reason: str) -> str:
@@ -350,23 +357,24 @@ def _conflicting_versions(contract: TableContract, stage: str, record: str,
     if not key:
         return "", "SELECT * FROM _failing"
     keys = [f"_k{i}" for i in range(len(key))]
+    required = [f"_k{i}" for i, k in enumerate(key) if k not in contract.nullable_key]
     versions = [partition, *keys] if partition else keys  # a key's versions are compared within its delivery
     clean = ("NOT EXISTS (SELECT 1 FROM _failing AS _f WHERE _f._source_file = _h._source_file "
              f"AND _f._line_number = _h._line_number AND {d.first('_f.failures')}.severity = '{ERROR}')")
-    shown = " || ', ' || ".join(f"CAST(_v.{k} AS {d.text})" for k in keys)
+    shown = " || ', ' || ".join(f"coalesce(CAST(_v.{k} AS {d.text}), 'NULL')" for k in keys)
     reason = (f"'{' + '.join(key)} (' || {shown} || ') is delivered ' || _v._n || ' times with different values "
               "in this delivery: no version is loaded'")
     ctes = f""", _versions AS (
             SELECT {', '.join(versions)}, count(*) AS _n
             FROM _hashed AS _h
-            WHERE {' AND '.join(f'{k} IS NOT NULL' for k in keys)} AND {clean}
+            WHERE {' AND '.join(f'{k} IS NOT NULL' for k in required)} AND {clean}
             GROUP BY ALL
             HAVING min(_row_hash) <> max(_row_hash)
         ), _conflicting AS (
             SELECT _s._source_file, _s._file_hash, _s._line_number, {record} AS raw_record,
                    {d.array([_failure(d, 'conflicting_versions', ERROR, '', reason)])} AS failures
             FROM _hashed AS _h
-            JOIN _versions AS _v ON {' AND '.join(f'_v.{k} = _h.{k}' for k in versions)}
+            JOIN _versions AS _v ON {f'_v.{partition} = _h.{partition} AND ' if partition else ''}{_same_key(contract, keys, '_v', '_h')}
             JOIN {stage} AS _s ON _s._source_file = _h._source_file AND _s._line_number = _h._line_number
             WHERE {clean}
         )"""

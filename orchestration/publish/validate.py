@@ -9,7 +9,7 @@ import duckdb
 from orchestration.publish.reference_data import Parameters
 
 IDENTIFIER_COLUMN = re.compile(
-    r"^(person_id|patient\w*|member_id|beneficiary\w*|subscriber\w*|\w*birth\w*|dob|ssn|mbi|case_id|claim_id"
+    r"^(person_id|patient\w*|member_id|beneficiary\w*|subscriber\w*|\w*birth\w*|dob|ssn|mbi|case_id|claim_id|claim_key"
     r"|first_name|last_name)$",
     re.IGNORECASE,
 )

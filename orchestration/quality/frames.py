@@ -50,7 +50,7 @@ def dialect_sql(engine: str, rows: int) -> dict[str, str]:
     if engine == "spark":
         return {
             # a sample fixed by a hash of the key and the seed (Spark's TABLESAMPLE takes no row count with a seed)
-            "sampled": f"select * from staging.stg_medical_claim order by xxhash64(claim_id, claim_line_number, "
+            "sampled": f"select * from staging.stg_medical_claim order by xxhash64(claim_key, claim_line_number, "
                        f"{SAMPLE_SEED}) limit {rows}",
             "semi_join": "left semi join",
             "ten_digits": "(coalesce(rendering_npi, '') rlike '^[0-9]{10}$')",

@@ -11,7 +11,7 @@ lines as (
     select
         code,
         count(*) as claim_lines,
-        count(distinct claim_id) as claims,
+        count(distinct claim_key) as claims,
         count(distinct person_id) as persons,
         min(service_date) as first_service_date,
         max(service_date) as last_service_date

@@ -14,7 +14,7 @@ with lines as (
 
 line_modifiers as (
 
-    select distinct claim_id, claim_line_number, modifier from {{ ref('stg_claim_modifier') }}
+    select distinct claim_id, claim_line_number, claim_key, modifier from {{ ref('stg_claim_modifier') }}
 
 ),
 
@@ -25,12 +25,13 @@ counts as (
         {{ period_columns() }},
         line_modifiers.modifier,
         count(*) as claim_lines,
-        count(distinct lines.claim_id) as claims,
+        count(distinct lines.claim_key) as claims,
         count(distinct lines.person_id) as persons
     from lines
     inner join line_modifiers
         on lines.claim_id = line_modifiers.claim_id
         and lines.claim_line_number = line_modifiers.claim_line_number
+        and lines.claim_key = line_modifiers.claim_key
     {{ period_grouping(['lines.code', 'line_modifiers.modifier']) }}
 
 ),

@@ -1,4 +1,4 @@
-{#- Per billing code, period and another billing code on the same claim: the claims carrying both, their
+{#- Per billing code, period and another billing code on the same claim (claim_key: data_source with claim_id): the claims carrying both, their
     persons and their share of the code's claims; the related_codes_per_code_year most frequent related codes
     per code and year are kept. Grain - one row per code, period_type, period and related_code. -#}
 -- depends_on: {{ ref('int_reporting__unit_digests') }}
@@ -8,7 +8,7 @@
     the distinct (a view of every line's distinct codes, filtered afterwards, hashed every code line each time) -#}
 with code_claims as (
 
-    select distinct code, claim_id, person_id, year, quarter
+    select distinct code, claim_key, person_id, year, quarter
     from {{ ref('int_reporting__code_lines') }} as lines
     {{- touched_units_only('lines') }}
 
@@ -17,9 +17,9 @@ with code_claims as (
 {#- the billing codes of those claims, of any unit -#}
 other_codes as (
 
-    select distinct claim_id, code as related_code
+    select distinct claim_key, code as related_code
     from {{ ref('int_reporting__code_lines') }}
-    where claim_id in (select claim_id from code_claims)
+    where claim_key in (select claim_key from code_claims)
 
 ),
 
@@ -28,7 +28,7 @@ pairs as (
     select code_claims.*, other_codes.related_code
     from code_claims
     inner join other_codes
-        on code_claims.claim_id = other_codes.claim_id
+        on code_claims.claim_key = other_codes.claim_key
         and code_claims.code <> other_codes.related_code
 
 ),

@@ -5,10 +5,11 @@
 {{ config(
     materialized=claim_materialization(),
     incremental_strategy=claim_incremental_strategy(),
-    unique_key=['claim_id', 'claim_line_number', 'diagnosis_position'],
+    unique_key=['claim_key', 'claim_line_number', 'diagnosis_position'],
     on_schema_change='fail',
     post_hook="{{ delete_deleted_rows() }}",
 ) }}
+{{- claim_reader_upgrade(['claim_key']) }}
 
 with
 
@@ -24,7 +25,7 @@ versions as (
 
 unpivoted as (
 
-    {{ unpivot_positions('versions', ['claim_id', 'claim_line_number', 'person_id', 'service_date', '_delivery',
+    {{ unpivot_positions('versions', ['claim_id', 'claim_line_number', 'claim_key', 'data_source', 'person_id', 'service_date', '_delivery',
                                       '_loaded_at'],
                          'diagnosis_code_', var('claim_diagnosis_positions'), 'diagnosis_position', 'raw_code') }}
 
@@ -35,7 +36,9 @@ diagnoses as (
     select
         claim_id,
         claim_line_number,
+        claim_key,
         diagnosis_position,
+        nullif(data_source, '') as data_source,
         person_id,
         service_date,
         {{ normalize_icd10('raw_code') }} as diagnosis_code,
@@ -48,5 +51,5 @@ diagnoses as (
 )
 
 select * from diagnoses
-{{ claim_line_deletions('diagnoses', ['claim_id', 'claim_line_number', 'diagnosis_position'],
-                        ['person_id', 'service_date', 'diagnosis_code']) }}
+{{ claim_line_deletions('diagnoses', ['claim_id', 'claim_line_number', 'claim_key', 'diagnosis_position'],
+                        ['data_source', 'person_id', 'service_date', 'diagnosis_code']) }}

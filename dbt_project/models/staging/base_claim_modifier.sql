@@ -5,10 +5,11 @@
 {{ config(
     materialized=claim_materialization(),
     incremental_strategy=claim_incremental_strategy(),
-    unique_key=['claim_id', 'claim_line_number', 'modifier_position'],
+    unique_key=['claim_key', 'claim_line_number', 'modifier_position'],
     on_schema_change='fail',
     post_hook="{{ delete_deleted_rows() }}",
 ) }}
+{{- claim_reader_upgrade(['claim_key']) }}
 
 with
 
@@ -24,7 +25,7 @@ versions as (
 
 unpivoted as (
 
-    {{ unpivot_positions('versions', ['claim_id', 'claim_line_number', 'service_date', '_delivery', '_loaded_at'],
+    {{ unpivot_positions('versions', ['claim_id', 'claim_line_number', 'claim_key', 'data_source', 'service_date', '_delivery', '_loaded_at'],
                          'hcpcs_modifier_', var('claim_modifier_positions'), 'modifier_position', 'raw_modifier') }}
 
 ),
@@ -34,7 +35,9 @@ modifiers as (
     select
         claim_id,
         claim_line_number,
+        claim_key,
         modifier_position,
+        nullif(data_source, '') as data_source,
         service_date,
         upper(trim(raw_modifier)) as modifier,
         _delivery,
@@ -46,5 +49,5 @@ modifiers as (
 )
 
 select * from modifiers
-{{ claim_line_deletions('modifiers', ['claim_id', 'claim_line_number', 'modifier_position'],
-                        ['service_date', 'modifier']) }}
+{{ claim_line_deletions('modifiers', ['claim_id', 'claim_line_number', 'claim_key', 'modifier_position'],
+                        ['data_source', 'service_date', 'modifier']) }}

@@ -4,6 +4,7 @@
 select
     claim_id,
     claim_line_number,
+    claim_key,
     person_id,
     service_date,
     diagnosis_position,

@@ -4,6 +4,7 @@
 select
     claim_id,
     claim_line_number,
+    claim_key,
     modifier_position,
     modifier
 from {{ ref('base_claim_modifier') }}

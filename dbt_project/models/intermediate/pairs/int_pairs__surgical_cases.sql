@@ -16,7 +16,8 @@
     Same day: when procedure codes of several strata fall on one day, the stratum with the lowest
     stratum_priority wins (fusion over decompression); consecutive days stay separate cases.
     TIN / NPI: those of one line of the winning stratum's codes that day, chosen deterministically - lines
-    with a rendering TIN first, then the lowest claim_id and claim_line_number.
+    with a rendering TIN first, then the lowest claim_id and claim_line_number, then claim_key (two sources' lines
+    with the same claim_id and line number: their data_source decides).
     Age: min_age_years in completed years on the procedure date; a person without a birth date in the
     enrollment data cannot be shown to qualify and makes no case. -#}
 with claim_lines as (
@@ -52,6 +53,7 @@ procedure_lines as (
         claim_lines.rendering_npi,
         claim_lines.claim_id,
         claim_lines.claim_line_number,
+        claim_lines.claim_key,
         value_sets.value_set,
         value_sets.performance_year_from as code_year_from,
         value_sets.performance_year_to as code_year_to
@@ -134,7 +136,8 @@ case_lines as (
         procedure_lines.rendering_tin,
         procedure_lines.rendering_npi,
         procedure_lines.claim_id,
-        procedure_lines.claim_line_number
+        procedure_lines.claim_line_number,
+        procedure_lines.claim_key
     from chosen_rows
     inner join procedure_lines
         on chosen_rows.person_id = procedure_lines.person_id
@@ -155,7 +158,8 @@ ranked_lines as (
             order by stratum_priority,
                      case when rendering_tin is null then 1 else 0 end,
                      claim_id,
-                     claim_line_number
+                     claim_line_number,
+                     claim_key
         ) as line_rank
     from case_lines
 

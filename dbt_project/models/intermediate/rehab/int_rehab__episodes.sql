@@ -169,7 +169,8 @@ chained as (
 start_lines as (
 
     -- several qualifying lines on the start day: as for measure 459, a line with a rendering TIN first (an
-    -- episode without a TIN belongs to no reporting entity), then the lowest claim and line number
+    -- episode without a TIN belongs to no reporting entity), then the lowest claim and line number, then the
+    -- lowest claim_key (two sources' lines with the same claim_id and line number: data_source decides)
     select
         measure_id,
         person_id,
@@ -180,7 +181,8 @@ start_lines as (
             partition by measure_id, person_id, service_date
             order by case when rendering_tin is null then 1 else 0 end,
                      claim_id,
-                     claim_line_number
+                     claim_line_number,
+                     claim_key
         ) as line_rank
     from visit_lines
     where is_episode_start

@@ -9,7 +9,7 @@
 {{ config(
     materialized=claim_materialization(),
     incremental_strategy=claim_incremental_strategy(),
-    unique_key=['measure_id', 'claim_id', 'claim_line_number'],
+    unique_key=['measure_id', 'claim_key', 'claim_line_number'],
     on_schema_change='fail',
     post_hook="{{ delete_deleted_rows() }}",
 ) }}
@@ -20,7 +20,7 @@
         [age_in_years('b', 'd'), year_in_range('y', 'f', 't'), diagnosis_codes_under_prefixes('d', 'v')]) %}
 
 {%- set held_changes %}
-    select held.claim_id, held.claim_line_number
+    select held.claim_id, held.claim_line_number, held.claim_key
     from {{ this }} as held
     left join {{ ref('stg_person') }} as persons
         on held.person_id = persons.person_id
@@ -91,7 +91,8 @@ measure_diagnosis_lines as (
     select distinct
         parameters.measure_id,
         diagnoses.claim_id,
-        diagnoses.claim_line_number
+        diagnoses.claim_line_number,
+        diagnoses.claim_key
     from diagnoses
     inner join value_set_codes
         on diagnoses.diagnosis_code = value_set_codes.diagnosis_code
@@ -109,6 +110,7 @@ lines as (
         parameters.measure_id,
         claims.claim_id,
         claims.claim_line_number,
+        claims.claim_key,
         claims.person_id,
         claims.service_date,
         claims.hcpcs_code,
@@ -130,6 +132,7 @@ lines as (
         on parameters.measure_id = measure_diagnosis_lines.measure_id
         and claims.claim_id = measure_diagnosis_lines.claim_id
         and claims.claim_line_number = measure_diagnosis_lines.claim_line_number
+        and claims.claim_key = measure_diagnosis_lines.claim_key
     left join initial_evaluation_codes
         on claims.hcpcs_code = initial_evaluation_codes.hcpcs_code
         and parameters.initial_evaluation_value_set = initial_evaluation_codes.value_set
@@ -152,6 +155,7 @@ select
     measure_id,
     claim_id,
     claim_line_number,
+    claim_key,
     person_id,
     service_date,
     hcpcs_code,
@@ -169,7 +173,7 @@ select
     {{ reference }} as _reference_digest,
     false as _deleted
 from visits
-{{ claim_reader_deletions('visits', ['measure_id', 'claim_id', 'claim_line_number'],
+{{ claim_reader_deletions('visits', ['measure_id', 'claim_id', 'claim_line_number', 'claim_key'],
                           ['person_id', 'service_date', 'hcpcs_code', 'rendering_tin', 'rendering_npi', 'age_years',
                            'has_diagnosis', 'is_discharge', 'is_episode_start', '_birth_date', '_delivery',
                            '_loaded_at', '_reference_digest']) }}

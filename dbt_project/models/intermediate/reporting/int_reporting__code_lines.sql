@@ -1,14 +1,14 @@
 {#- The claim lines the code tables count: every staged line with a billing code and a service date, with the
     rendering provider's taxonomy and the calendar year and quarter of the service date. A missing payer,
-    place of service or taxonomy is reported as '(unknown)' rather than dropped. Grain - one row per claim_id
-    and claim_line_number.
+    place of service or taxonomy is reported as '(unknown)' rather than dropped. Grain - one row per claim_id,
+    claim_line_number and data_source (claim_key: the claim, data_source with claim_id).
     Incremental (macros/claim_line_readers.sql): a build rewrites the lines with a new version, those the as-of
     date lets in or out, and the held lines whose payer, payer type or taxonomy the payer patterns, the enrollment
     or the provider file now give differently (the delivered payer name and its key are kept for that). -#}
 {{ config(
     materialized=claim_materialization(),
     incremental_strategy=claim_incremental_strategy(),
-    unique_key=['claim_id', 'claim_line_number'],
+    unique_key=['claim_key', 'claim_line_number'],
     on_schema_change='fail',
     post_hook="{{ delete_deleted_rows() }}",
 ) }}
@@ -19,7 +19,7 @@
 {#- held lines whose payer, payer type or taxonomy would now be another: the payer patterns, the person's
     enrollment or the provider file changed (the as-of date moves enrollment spans in, too) -#}
 {%- set held_changes %}
-    select held.claim_id, held.claim_line_number
+    select held.claim_id, held.claim_line_number, held.claim_key
     from {{ this }} as held
     {{ payer_joins('held', '_payer_key', '_delivered_payer') }}
     left join {{ ref('stg_provider') }} as providers
@@ -56,6 +56,7 @@ code_lines as (
     select
         lines.claim_id,
         lines.claim_line_number,
+        lines.claim_key,
         lines.person_id,
         lines.hcpcs_code as code,
         coalesce(lines.payer, '(unknown)') as payer,
@@ -85,7 +86,7 @@ code_lines as (
 )
 
 select * from code_lines
-{{ claim_reader_deletions('code_lines', ['claim_id', 'claim_line_number'],
+{{ claim_reader_deletions('code_lines', ['claim_id', 'claim_line_number', 'claim_key'],
                           ['person_id', 'code', 'payer', 'payer_type', 'place_of_service_code', 'rendering_npi',
                            'taxonomy_code', 'rendering_tin', 'units', 'allowed_amount', 'paid_amount',
                            'service_date', 'year', 'quarter', '_delivered_payer', '_payer_key', '_delivery',

@@ -1,6 +1,6 @@
 {#- Which units (billing code and calendar year) of the code tables an incremental build rebuilds, by quarter
     (macros/reporting_units.sql: a year is rebuilt when one of its quarters is). A unit's rows depend on its code
-    lines (every column: payer and payer type, place, taxonomy, amounts, ...) and on the claims they are on: the
+    lines (every column: payer and payer type, place, taxonomy, amounts, ...) and on the claims they are on (claim_key: data_source with claim_id): the
     other lines' codes and quarters (related procedures), their diagnoses (related diagnoses) and modifiers, all
     given by the claim's line versions (lineage) up to the as-of date. The digest of a code's quarter is the sum
     of a hash per code line of its columns and of its claim's digest (the sum of a hash per line version of the
@@ -18,11 +18,11 @@
 with claim_digests as (
 
     select
-        claim_id,
+        claim_key,
         sum({{ row_hash(['claim_line_number', '_delivery', '_loaded_at']) }}) as claim_digest
     from {{ ref('base_medical_claim') }}
     where service_date <= cast('{{ run_var("as_of_date") }}' as date)
-    group by claim_id
+    group by claim_key
 
 ),
 
@@ -32,13 +32,13 @@ units as (
         lines.code,
         lines.year,
         lines.quarter,
-        sum({{ row_hash(['lines.claim_id', 'lines.claim_line_number', 'lines.person_id', 'lines.payer',
+        sum({{ row_hash(['lines.claim_key', 'lines.claim_line_number', 'lines.person_id', 'lines.payer',
                          'lines.payer_type', 'lines.place_of_service_code', 'lines.rendering_npi',
                          'lines.taxonomy_code', 'lines.rendering_tin', 'lines.units', 'lines.allowed_amount',
                          'lines.paid_amount', 'lines.service_date', 'claim_digests.claim_digest']) }}) as digest
     from {{ ref('int_reporting__code_lines') }} as lines
     left join claim_digests
-        on lines.claim_id = claim_digests.claim_id
+        on lines.claim_key = claim_digests.claim_key
     group by lines.code, lines.year, lines.quarter
 
 ),
