@@ -23,14 +23,13 @@ undated `0000-<folder>`). The job's marker and checksum files (`_SUCCESS`, `.crc
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-
-import codecs
 
 import dagster as dg
 import pyarrow as pa
@@ -46,6 +45,7 @@ _DATE = re.compile(r"(?<!\d)((?:19|20)\d{2})([-_]?)(\d{2})(?:\2(\d{2}))?(?!\d)")
 _HASH_CHUNK = 8 * 1024 * 1024
 _PEEK_BYTES = 64 * 1024
 _FIELD_SEPARATORS = re.compile(r"[,\t|;]")
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode text": UTF-16 with its byte-order mark
 
 
 class BadDeliveryName(ValueError):
@@ -79,6 +79,19 @@ MARKER_REASON = "marker or checksum file of the job that wrote a Parquet dataset
 def file_format(path: Path) -> str | None:
     name = path.name.lower()
     return next((f for f in sorted(FILE_FORMATS, key=len, reverse=True) if name.endswith(f)), None)
+
+
+def compression(path: Path) -> str:
+    """By the extension, whatever its case: discovery reads `2024-03.CSV.GZ`, which pyarrow's own detection took
+    for plain text. As DuckDB's reader names it."""
+    fmt = file_format(path) or ""
+    return "gzip" if fmt.endswith(".gz") else "zstd" if fmt.endswith(".zst") else "none"
+
+
+def open_decompressed(path: Path, packing: str | None = None):
+    """A stream of the file's bytes, decompressed by its extension (or `packing`, as compression() names it)."""
+    packing = packing or compression(path)
+    return pa.input_stream(str(path), compression=None if packing == "none" else packing)
 
 
 def base_name(path: Path) -> str:
@@ -132,13 +145,12 @@ def _not_a_table_text(path: Path, table: str) -> str | None:
     fmt = file_format(path) or ""
     if not fmt.startswith(".txt"):
         return None
-    packing = "gzip" if fmt.endswith(".gz") else "zstd" if fmt.endswith(".zst") else None
     try:
-        with pa.input_stream(str(path), compression=packing) as handle:
+        with open_decompressed(path) as handle:
             probe = handle.read(_PEEK_BYTES)
     except (OSError, pa.ArrowException):
         return None
-    encoding = "utf-16" if probe.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    encoding = "utf-16" if probe.startswith(UTF16_BOMS) else "utf-8-sig"
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(probe)
     first = next((line for line in text.splitlines() if line.strip()), "")
     names = {n.strip().strip('"').strip().lower() for n in _FIELD_SEPARATORS.split(first)}

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestration.contract import CONTRACT_DOC, TableContract
-from orchestration.ingest.discovery import file_format
+from orchestration.ingest.discovery import UTF16_BOMS, compression, file_format, open_decompressed
 from orchestration.ingest.rules import MALFORMED_RULE, REJECT_RULES, q
 
 STAGE_TABLE = "_ingest_stage"
@@ -42,7 +42,6 @@ TXT_DELIMITERS = (",", "\t", "|")
 _HEADER_PROBE_BYTES = 1024 * 1024
 _CHUNK_BYTES = 8 * 1024 * 1024
 UTF8, UTF16, WINDOWS_1252 = "utf-8", "utf-16", "windows-1252"
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _UTF8_BOM = b"\xef\xbb\xbf"
 # the five bytes Windows-1252 leaves undefined: a file holding one is not Windows-1252
 _NOT_WINDOWS_1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
@@ -105,17 +104,6 @@ class CsvHeader:
     delimiter: str = ","
 
 
-def compression(path: Path) -> str:
-    """By the extension, whatever its case: discovery reads `2024-03.CSV.GZ`, which pyarrow's own detection took
-    for plain text."""
-    fmt = file_format(path) or ""
-    return "gzip" if fmt.endswith(".gz") else "zstd" if fmt.endswith(".zst") else "none"
-
-
-def _open(path: Path, packing: str):
-    return pa.input_stream(str(path), compression=None if packing == "none" else packing)
-
-
 def detect_encoding(path: Path, packing: str) -> str:
     """UTF8, or WINDOWS_1252 when the file is not UTF-8, holds no UTF-8 character (a valid multi-byte sequence) and
     every byte of it is a Windows-1252 character. A file holding UTF-8 characters and bytes that are not UTF-8 is a
@@ -124,7 +112,7 @@ def detect_encoding(path: Path, packing: str) -> str:
     decoder = codecs.getincrementaldecoder(UTF8)(errors="surrogateescape")
     not_utf8 = utf8_character = not_1252 = False
     try:
-        with _open(path, packing) as handle:
+        with open_decompressed(path, packing) as handle:
             while chunk := handle.read(_CHUNK_BYTES):
                 if chunk.isascii() and not decoder.getstate()[0]:
                     continue
@@ -146,7 +134,7 @@ def utf8_copy(path: Path, header: CsvHeader) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="spine-ingest-") as folder:
         copy = Path(folder) / "utf8.csv"
         try:
-            with _open(path, header.compression) as source, open(copy, "wb") as target:
+            with open_decompressed(path, header.compression) as source, open(copy, "wb") as target:
                 while chunk := source.read(_CHUNK_BYTES):
                     target.write(decoder.decode(chunk).encode(UTF8))
                 target.write(decoder.decode(b"", final=True).encode(UTF8))
@@ -168,12 +156,12 @@ def read_csv_header(path: Path, contract: TableContract) -> CsvHeader | None:
     """The header (the first line that is not blank), or None when the file has none."""
     packing = compression(path)
     try:
-        with _open(path, packing) as handle:
+        with open_decompressed(path, packing) as handle:
             probe = handle.read(_HEADER_PROBE_BYTES)
     except (OSError, pa.ArrowException) as exc:
         raise _fail(path, f"cannot be read or decompressed ({exc})") from exc
     encoding = UTF8
-    if probe.startswith(_UTF16_BOMS):
+    if probe.startswith(UTF16_BOMS):
         encoding = UTF16
         try:  # the probe may end inside a character: the decoder keeps it for later
             lines = [line.encode(UTF8) for line in codecs.getincrementaldecoder(UTF16)().decode(probe).split("\n")]
@@ -433,8 +421,8 @@ def stage_parquet(con, contract: TableContract, path: Path, rel: str, file_hash:
             counted = con.execute(f"SELECT {artifacts} FROM read_parquet(?)", [str(path)]).fetchone()[0]
             if counted:
                 shape.notes.append(f"{counted} value{'s' if counted > 1 else ''} of FLOAT/DOUBLE columns read as the "
-                                   "decimal of 15 (FLOAT: 6) significant digits it is a float artifact of "
-                                   "(28.000000000000004 as 28)")
+                                   f"decimal of {FLOAT_DIGITS['DOUBLE']} (FLOAT: {FLOAT_DIGITS['FLOAT']}) significant "
+                                   "digits it is a float artifact of (28.000000000000004 as 28)")
     except (duckdb.IOException, duckdb.InvalidInputException) as exc:  # e.g. an upload cut short
         raise _fail(path, f"cannot be read as Parquet ({str(exc).splitlines()[0]})") from exc
     return shape
