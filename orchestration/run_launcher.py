@@ -17,6 +17,7 @@ health is reported as running, as Dagster's own launcher does.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from datetime import datetime
@@ -76,8 +77,6 @@ def process_alive(pid: int, recorded_at: float | None = None) -> bool:
 
 def _runs_here(run: dg.DagsterRun) -> bool:
     """Whether the run's worker runs on this machine (launched by a local code server, or in-process)."""
-    import json
-
     info = run.tags.get(".dagster/grpc_info")
     if not info:
         return True  # executed in-process (spine-pipeline run)

@@ -102,17 +102,22 @@ def test_instance_config_is_enforced_and_other_settings_kept(tmp_path):
     assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
 
 
-def test_a_killed_headless_run_does_not_hold_the_queue(tmp_path):
-    instance = dg.DagsterInstance.ephemeral()
-
+def _one_step_job(name: str = "job") -> dg.JobDefinition:
+    """A job to create runs of (their status and events are what the tests set)."""
     @dg.op
     def noop():
         pass
 
-    @dg.job
+    @dg.job(name=name)
     def job():
         noop()
 
+    return job
+
+
+def test_a_killed_headless_run_does_not_hold_the_queue(tmp_path):
+    instance = dg.DagsterInstance.ephemeral()
+    job = _one_step_job()
     abandoned = instance.create_run_for_job(job, tags=dict([HEADLESS_TAG]), status=dg.DagsterRunStatus.STARTED)
     daemon_run = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED)
     assert fail_abandoned_headless_runs(instance) == [abandoned.run_id]
@@ -132,15 +137,7 @@ def test_a_run_whose_process_was_killed_is_failed_by_the_run_monitor(tmp_path, m
     home = prepare_dagster_home(load_settings({"DATA_DIR": str(tmp_path / "data"), "LANDING_DIR": str(tmp_path)}))
     instance = dg.DagsterInstance.from_config(str(home))
     assert instance.run_monitoring_enabled
-
-    @dg.op
-    def noop():
-        pass
-
-    @dg.job
-    def job():
-        noop()
-
+    job = _one_step_job()
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()
     runs = {}
@@ -179,14 +176,7 @@ def test_a_headless_run_does_not_start_beside_a_run_of_the_deployment(tmp_path, 
         monkeypatch.setenv(name, value)
     home = prepare_dagster_home(load_settings())
     instance = dg.DagsterInstance.from_config(str(home))
-    @dg.op
-    def noop():
-        pass
-
-    @dg.job(name="refresh_job")
-    def refresh():
-        noop()
-
+    refresh = _one_step_job("refresh_job")
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
         run = instance.create_run_for_job(refresh, status=dg.DagsterRunStatus.STARTED)

@@ -23,17 +23,10 @@ from orchestration.ingest.discovery import discover_deliveries, scan_landing
 from orchestration.ingest.loader import load_delivery, load_deliveries
 from orchestration.ingest.reader import FileContractError
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tuva_sample"
-SAMPLE = SAMPLE if SAMPLE.is_dir() else Path("/work/shared/data/tuva_sample")
-pytestmark = pytest.mark.skipif(not SAMPLE.is_dir(), reason="the Tuva sample is not on this machine")
+from test_real_vendor_files import SAMPLE, _rows, pytestmark  # noqa: F401 (the Tuva sample, or skip)
 
 # what Windows users type into a payer or plan name: umlauts, tilde, Excel's curly quotes and en dash
 NAMES = ("Müller BKK", "Peña Health – “Gold”", "Société Générale’s plan", "Größe €")
-
-
-def _rows(table: str) -> tuple[list[str], list[list[str]]]:
-    header, *body = csv.reader(io.StringIO((SAMPLE / f"{table}.csv").read_text(encoding="utf-8"), newline=""))
-    return header, body
 
 
 def _windows_names() -> tuple[list[str], list[list[str]]]:
